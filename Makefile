@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dm-blockjob: top-level build.
+#
+#   make            module (against KDIR) and userspace CLI/library
+#   make check      every test: unit, style, VM suites (stock and debug kernels)
+#   make demo       boot the test VM and show a live job
+#   make install    install the module and the CLI on this host
+#
+# Everything that needs Debian packages installs them first (scripts/setup-deps).
+
+TOP := $(CURDIR)
+STOCK_KVER := $(shell bash -c ". scripts/lib.sh; bj_stock_kver" 2>/dev/null)
+RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
+ifeq ($(origin KDIR), undefined)
+  ifneq ($(wildcard $(RUNNING_KDIR)/Makefile),)
+    KDIR := $(RUNNING_KDIR)
+  else
+    KDIR := /usr/src/linux-headers-$(STOCK_KVER)
+  endif
+endif
+BLOCKJOB_CACHE ?= /var/cache/dm-blockjob
+DEBUG_BUILD := $(BLOCKJOB_CACHE)/build-debug
+LINUX_SRC := $(BLOCKJOB_CACHE)/linux-source-6.1
+PREFIX ?= /usr/local
+DEPS_STAMP := $(BLOCKJOB_CACHE)/.deps-ok
+
+KSRC := $(wildcard kernel/*.c kernel/*.h kernel/tests/*.c include/uapi/linux/*.h) Kbuild
+
+.PHONY: all module userspace deps check demo install clean checkpatch sparse \
+	module-debug kunit bench unit-tests vm-tests vm-tests-debug host-tests
+
+all: module userspace
+
+deps:
+	@scripts/setup-deps
+
+module: deps
+	$(MAKE) -C $(KDIR) M=$(TOP) modules
+
+userspace: deps
+	$(MAKE) -C userspace
+
+# The module built against the debug kernel, in a copy outside the checkout.
+module-debug: deps
+	@kdir=$$(scripts/build-debug-kernel)/build && \
+	mkdir -p $(DEBUG_BUILD) && \
+	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+		--include='Kbuild' --include='kernel/***' --include='include/***' \
+		--exclude='*' ./ $(DEBUG_BUILD)/ && \
+	$(MAKE) -C $$kdir M=$(DEBUG_BUILD) modules
+
+checkpatch: $(LINUX_SRC)/scripts/checkpatch.pl
+	@perl $(LINUX_SRC)/scripts/checkpatch.pl --no-tree --quiet --strict \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,LINUX_VERSION_CODE \
+		-f $(filter %.c %.h,$(KSRC)) && echo "checkpatch: clean"
+
+$(LINUX_SRC)/scripts/checkpatch.pl: | deps
+	@mkdir -p $(BLOCKJOB_CACHE) && cd $(BLOCKJOB_CACHE) && \
+		tar -xf /usr/src/linux-source-6.1.tar.xz && touch $@
+
+sparse: deps
+	@$(MAKE) -s -C $(KDIR) M=$(TOP) clean
+	@$(MAKE) -C $(KDIR) M=$(TOP) C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | tee .sparse.log | \
+		grep -E 'warning|error' && { echo "sparse: warnings above"; rm -f .sparse.log; exit 1; } || \
+		{ rm -f .sparse.log; echo "sparse: clean"; }
+
+unit-tests: deps
+	$(MAKE) -C userspace test
+
+host-tests: userspace
+	@tests/host/run
+
+vm-tests: all
+	@scripts/run-vm-tests --kernel stock
+
+vm-tests-debug: module-debug userspace
+	@scripts/run-vm-tests --kernel debug
+
+kunit: module-debug
+	@scripts/kunit
+
+check: deps
+	@scripts/check
+
+demo: all
+	@scripts/demo
+
+bench: all
+	@scripts/bench
+
+install: all
+	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
+	depmod -a $(notdir $(patsubst %/build,%,$(KDIR))) 2>/dev/null || depmod -a
+	$(MAKE) -C userspace install PREFIX=$(PREFIX)
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null || true
+	$(MAKE) -C userspace clean

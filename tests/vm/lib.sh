@@ -1,0 +1,174 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for VM tests (tests/vm/NN-*.sh), which run inside the guest as root
+# (scripts/vm-run). Source it:  . "$BJ_TESTS/vm/lib.sh"
+#
+#   ok WHAT / not_ok WHAT    print "ok - WHAT" / "not ok - WHAT", count
+#   check CMD...             run CMD; ok/not_ok "CMD" by its status (output shown on failure)
+#   check_eq A B WHAT        ok if A = B
+#   die MSG                  "not ok - MSG", "Bail out!", exit 1 (cleanups run)
+#   finish                   print the tally, exit 1 if anything failed
+#   on_exit CMD              run CMD (eval) at exit, last registered first
+#   dev_path NAME            /dev/NAME, /dev/mapper/NAME or NAME itself
+#   dev_size NAME            size in bytes
+#   dev_sha NAME [BYTES]     sha256 of the whole device or its first BYTES
+#   load_blockjob            modprobe dm-blockjob
+#   dm_nodes                 dmsetup mknodes (no udev in the guest)
+#   dm_create NAME TABLE     dmsetup create + mknodes; removed at exit
+#   dm_remove NAME           dmsetup remove --retry
+#   mk_pattern DEV SEED [BYTES]  fill DEV (or its first BYTES) with a
+#                            deterministic pseudo-random pattern (fio, fixed seed)
+#   fio_verify_write DEV [FIO-ARG...]  write DEV with verify=crc32c blocks
+#   fio_verify_check DEV [FIO-ARG...]  check what fio_verify_write wrote
+#                            (pass the same FIO-ARGs, e.g. --size=64M --bs=4k)
+#   kmsg MSG                 write a marker to the kernel log
+
+set -o pipefail
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export DM_DISABLE_UDEV=1
+BJ_TESTS=${BJ_TESTS:-/bj/tests}
+
+BJ_PASS=0
+BJ_FAIL=0
+BJ_EXIT_CMDS=()
+BJ_LOG=$(mktemp /tmp/bjlog.XXXXXX)
+
+ok() {
+	BJ_PASS=$((BJ_PASS + 1))
+	echo "ok - $*"
+}
+
+not_ok() {
+	BJ_FAIL=$((BJ_FAIL + 1))
+	echo "not ok - $*"
+}
+
+check() {
+	if "$@" >"$BJ_LOG" 2>&1; then
+		ok "$*"
+	else
+		local rc=$?
+		not_ok "$* (exit $rc)"
+		sed 's/^/#   /' "$BJ_LOG" | tail -n 30
+		return $rc
+	fi
+}
+
+check_eq() {
+	if [ "$1" = "$2" ]; then
+		ok "$3"
+	else
+		not_ok "$3 ('$1' != '$2')"
+		return 1
+	fi
+}
+
+_bj_run_exit() {
+	local rc=$? i
+	trap - EXIT
+	for ((i = ${#BJ_EXIT_CMDS[@]} - 1; i >= 0; i--)); do
+		eval "${BJ_EXIT_CMDS[i]}" >/dev/null 2>&1 || true
+	done
+	rm -f "$BJ_LOG"
+	exit $rc
+}
+trap _bj_run_exit EXIT
+
+on_exit() {
+	BJ_EXIT_CMDS+=("$*")
+}
+
+die() {
+	not_ok "$*"
+	echo "Bail out! $*"
+	exit 1
+}
+
+finish() {
+	echo "# $BJ_PASS ok, $BJ_FAIL not ok"
+	[ "$BJ_FAIL" -eq 0 ] || exit 1
+	exit 0
+}
+
+dev_path() {
+	case $1 in
+	/*) echo "$1" ;;
+	*) if [ -b "/dev/mapper/$1" ]; then echo "/dev/mapper/$1"; else echo "/dev/$1"; fi ;;
+	esac
+}
+
+dev_size() {
+	blockdev --getsize64 "$(dev_path "$1")"
+}
+
+dev_sha() {
+	local d
+	d=$(dev_path "$1")
+	if [ -n "${2:-}" ]; then
+		dd if="$d" bs=1M iflag=direct,count_bytes count="$2" status=none | sha256sum | cut -d' ' -f1
+	else
+		dd if="$d" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1
+	fi
+}
+
+load_blockjob() {
+	modprobe dm-blockjob
+}
+
+dm_nodes() {
+	dmsetup mknodes >/dev/null 2>&1
+}
+
+dm_create() {
+	local name=$1
+	shift
+	dmsetup create "$name" --table "$*" || return
+	dm_nodes
+	on_exit "dmsetup remove --retry $name"
+}
+
+dm_remove() {
+	dmsetup remove --retry "$1"
+}
+
+kmsg() {
+	echo "bj-test: $*" >/dev/kmsg
+}
+
+mk_pattern() {
+	local d=$1 seed=$2 size=${3:-}
+	d=$(dev_path "$d")
+	[ -n "$size" ] || size=$(blockdev --getsize64 "$d")
+	fio --name=bjpattern --filename="$d" --rw=write --bs=1M --size="$size" \
+		--direct=1 --ioengine=psync --randrepeat=1 --randseed="$seed" \
+		--refill_buffers --buffer_compress_percentage=0 \
+		--output=/dev/null >"$BJ_LOG" 2>&1 || { cat "$BJ_LOG"; return 1; }
+}
+
+_bj_fio_verify() {
+	local d
+	d=$(dev_path "$1")
+	shift
+	fio --name=bjverify --filename="$d" --rw=write --bs=64k --direct=1 \
+		--ioengine=libaio --iodepth=8 --verify=crc32c --verify_fatal=1 \
+		--verify_state_save=0 --randrepeat=1 --randseed=4242 "$@" \
+		--output="$BJ_LOG.fio" >/dev/null 2>&1
+	local rc=$?
+	if [ $rc -ne 0 ]; then
+		grep -v '^$' "$BJ_LOG.fio" | tail -n 20
+	fi
+	rm -f "$BJ_LOG.fio"
+	return $rc
+}
+
+fio_verify_write() {
+	local d=$1
+	shift
+	_bj_fio_verify "$d" --do_verify=0 "$@"
+}
+
+fio_verify_check() {
+	local d=$1
+	shift
+	_bj_fio_verify "$d" --verify_only=1 "$@"
+}

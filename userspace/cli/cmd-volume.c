@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Volume commands: create, remove, status.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bj-dm.h"
+#include "bj-util.h"
+#include "commands.h"
+
+void usage_create(FILE *f)
+{
+	fprintf(f, "Usage: blockjob create NAME DEVICE\n\n"
+		   "Create /dev/mapper/NAME over the whole of DEVICE in passthrough mode (no\n"
+		   "job runs). Jobs, bitmaps and pivots then act on NAME without stopping I/O.\n");
+}
+
+int cmd_create(int argc, char **argv)
+{
+	char err[BJ_ERRLEN], params[512];
+	unsigned int major, minor;
+	uint64_t bytes;
+	int r;
+
+	if (argc != 3)
+		return bj_usage_error("create", "expected NAME DEVICE");
+	if (bj_dm_exists(argv[1])) {
+		bj_err("a device named %s exists already; pick another NAME", argv[1]);
+		return 1;
+	}
+	r = bj_blockdev_info(argv[2], &bytes, &major, &minor, err);
+	if (r) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (bytes < 512 || bytes % 512) {
+		bj_err("%s: size %" PRIu64 " is not a whole number of 512-byte sectors", argv[2], bytes);
+		return 1;
+	}
+	snprintf(params, sizeof(params), "passthrough %u:%u 0", major, minor);
+	r = bj_dm_create(argv[1], params, bytes / 512, err);
+	if (r) {
+		bj_err("%s%s", err, r == -EBUSY ? " (is the device in use?)" : "");
+		return 1;
+	}
+	return 0;
+}
+
+void usage_remove(FILE *f)
+{
+	fprintf(f, "Usage: blockjob remove NAME\n\n"
+		   "Remove the volume NAME. A job still running on it is torn down; the\n"
+		   "destination of an unfinished mirror is then not a usable copy.\n");
+}
+
+int cmd_remove(int argc, char **argv)
+{
+	struct bj_status st;
+	char err[BJ_ERRLEN];
+
+	if (argc != 2)
+		return bj_usage_error("remove", "expected NAME");
+	if (bj_dm_status(argv[1], &st, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (bj_dm_remove(argv[1], err)) {
+		bj_err("%s (still open? close its users first)", err);
+		return 1;
+	}
+	return 0;
+}
+
+void usage_status(FILE *f)
+{
+	fprintf(f, "Usage: blockjob status NAME [--json]\n\n"
+		   "Show the job state of volume NAME. --json prints QEMU query-block-jobs\n"
+		   "fields: device, type, status, len, offset, speed, ready, paused, busy,\n"
+		   "io-status, plus dm-blockjob's own (mode, result, dirty-regions, errors,\n"
+		   "last-error, bitmaps).\n");
+}
+
+/* QEMU's job "type" for a mode. */
+static const char *job_type(const struct bj_status *s)
+{
+	if (!strcmp(s->mode, "passthrough"))
+		return "none";
+	return s->mode;
+}
+
+static void print_json(const char *name, const struct bj_status *s)
+{
+	bool paused = !strcmp(s->state, "paused") || !strcmp(s->state, "standby");
+	bool ready = !strcmp(s->state, "ready") || !strcmp(s->state, "standby");
+	bool busy = !strcmp(s->state, "running") || !strcmp(s->state, "ready");
+
+	printf("{\"device\": ");
+	bj_json_str(stdout, name);
+	printf(", \"type\": ");
+	bj_json_str(stdout, job_type(s));
+	printf(", \"status\": ");
+	bj_json_str(stdout, s->state);
+	printf(", \"len\": %" PRIu64 ", \"offset\": %" PRIu64 ", \"speed\": %" PRIu64,
+	       s->len, s->done, s->speed);
+	printf(", \"ready\": %s, \"paused\": %s, \"busy\": %s, \"io-status\": \"%s\"",
+	       ready ? "true" : "false", paused ? "true" : "false", busy ? "true" : "false",
+	       strcmp(s->last_error, "-") && paused ? "failed" : "ok");
+	printf(", \"mode\": ");
+	bj_json_str(stdout, s->mode);
+	printf(", \"result\": ");
+	bj_json_str(stdout, s->result);
+	printf(", \"dirty-regions\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"last-error\": ",
+	       s->dirty, s->errors);
+	bj_json_str(stdout, s->last_error);
+	printf(", \"bitmaps\": %u, \"size\": %" PRIu64 ", \"extra\": ", s->nr_bitmaps,
+	       s->sectors * 512);
+	bj_json_str(stdout, s->extra);
+	printf("}\n");
+}
+
+static void print_human(const char *name, const struct bj_status *s)
+{
+	char a[32], b[32];
+
+	printf("%s: %s", name, s->mode);
+	if (!strcmp(s->mode, "passthrough")) {
+		printf(", no job, %s", bj_human_size(s->sectors * 512, a, sizeof(a)));
+	} else {
+		printf(" %s", s->state);
+		if (strcmp(s->result, "-"))
+			printf(" (%s)", s->result);
+		printf(", %s of %s (%.1f%%), %" PRIu64 " regions to copy",
+		       bj_human_size(s->done, a, sizeof(a)), bj_human_size(s->len, b, sizeof(b)),
+		       s->len ? 100.0 * (double)s->done / (double)s->len : 100.0, s->dirty);
+		if (s->speed)
+			printf(", speed limit %s/s", bj_human_size(s->speed, a, sizeof(a)));
+		if (s->errors)
+			printf(", %" PRIu64 " errors (last %s)", s->errors, s->last_error);
+		if (s->extra[0])
+			printf(" [%s]", s->extra);
+	}
+	if (s->nr_bitmaps)
+		printf(", %u dirty bitmap%s", s->nr_bitmaps, s->nr_bitmaps > 1 ? "s" : "");
+	printf("\n");
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[BJ_ERRLEN];
+	struct bj_status st;
+	bool json = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else
+			return bj_usage_error("status", "unknown option");
+	}
+	if (argc - optind != 1)
+		return bj_usage_error("status", "expected NAME");
+	if (bj_dm_status(argv[optind], &st, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (json)
+		print_json(argv[optind], &st);
+	else
+		print_human(argv[optind], &st);
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The blockjob CLI's command table. Each command lives in its own
+ * cli/cmd-*.c file and exports one entry point and one usage function.
+ *
+ * Conventions for every command:
+ *  - argv[0] is the command name; options are parsed with getopt_long
+ *    (optind reset by the caller);
+ *  - "--help" prints the usage on stdout and returns 0;
+ *  - errors: one line on stderr via bj_err() naming what is wrong and how
+ *    to fix it, then return 1 (2 for a usage error);
+ *  - "--json" output is one JSON document on stdout.
+ */
+#ifndef BJ_COMMANDS_H
+#define BJ_COMMANDS_H
+
+#include <stdio.h>
+
+struct bj_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+	void (*usage)(FILE *f);
+};
+
+extern const struct bj_command bj_commands[];
+
+/* Usage error helper: prints "<msg>; see 'blockjob CMD --help'" and returns 2. */
+int bj_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* True when argv holds --help or -h before any "--". */
+int bj_wants_help(int argc, char **argv);
+
+#define BJ_DECLARE_COMMAND(n) \
+	int cmd_##n(int argc, char **argv); \
+	void usage_##n(FILE *f)
+
+BJ_DECLARE_COMMAND(create);
+BJ_DECLARE_COMMAND(remove);
+BJ_DECLARE_COMMAND(status);
+BJ_DECLARE_COMMAND(qcow2);
+
+#endif

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blockjob: drive dm-blockjob live block jobs (mirror, backup) on
+ * device-mapper volumes.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bj-util.h"
+#include "commands.h"
+
+const struct bj_command bj_commands[] = {
+	{ "create", "create a volume over a device (passthrough, no job)", cmd_create, usage_create },
+	{ "remove", "remove a volume", cmd_remove, usage_remove },
+	{ "status", "show a volume's job state", cmd_status, usage_status },
+	{ "qcow2", "inspect and attach qcow2 images", cmd_qcow2, usage_qcow2 },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static void usage(FILE *f)
+{
+	const struct bj_command *c;
+
+	fprintf(f, "Usage: blockjob COMMAND [ARGS...]\n"
+		   "       blockjob COMMAND --help\n"
+		   "       blockjob --version\n\n"
+		   "Live block jobs on device-mapper volumes (dm-blockjob).\n\n"
+		   "Commands:\n");
+	for (c = bj_commands; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	fprintf(f, "\nSizes and rates take K, M, G, T suffixes (binary); rates are per second.\n");
+}
+
+int bj_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", bj_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; see 'blockjob %s --help'\n", cmd);
+	return 2;
+}
+
+int bj_wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct bj_command *c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("blockjob %s\n", BJ_VERSION);
+		return 0;
+	}
+	for (c = bj_commands; c->name; c++) {
+		if (strcmp(c->name, argv[1]))
+			continue;
+		if (bj_wants_help(argc - 1, argv + 1)) {
+			c->usage(stdout);
+			return 0;
+		}
+		optind = 0;
+		return c->run(argc - 1, argv + 1);
+	}
+	bj_err("unknown command '%s'; run 'blockjob --help' for the list", argv[1]);
+	return 2;
+}

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libdevmapper.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "bj-dm.h"
+
+static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void seterr(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, BJ_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+/* libdevmapper logs through its own callback; keep it quiet, we report errors ourselves. */
+static void quiet_log(int level, const char *file, int line, int dm_errno_or_class,
+		      const char *f, ...)
+{
+	(void)level; (void)file; (void)line; (void)dm_errno_or_class; (void)f;
+}
+
+static void dm_setup(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	if (!getenv("BLOCKJOB_DM_DEBUG"))
+		dm_log_with_errno_init(quiet_log);
+	/* No udev in minimal systems: let libdevmapper make the /dev/mapper nodes. */
+	dm_udev_set_sync_support(0);
+}
+
+static struct dm_task *task(int type, const char *name)
+{
+	struct dm_task *dmt;
+
+	dm_setup();
+	dmt = dm_task_create(type);
+	if (!dmt)
+		return NULL;
+	if (name && !dm_task_set_name(dmt, name)) {
+		dm_task_destroy(dmt);
+		return NULL;
+	}
+	return dmt;
+}
+
+static int run(struct dm_task *dmt, const char *what, const char *name, char *err)
+{
+	int r = 0;
+
+	if (!dm_task_run(dmt)) {
+		r = dm_task_get_errno(dmt);
+		r = r ? -r : -EIO;
+		seterr(err, "%s %s: %s", what, name, strerror(-r));
+	}
+	return r;
+}
+
+bool bj_dm_exists(const char *name)
+{
+	struct dm_task *dmt = task(DM_DEVICE_INFO, name);
+	struct dm_info info;
+	bool exists = false;
+
+	if (!dmt)
+		return false;
+	if (dm_task_run(dmt) && dm_task_get_info(dmt, &info))
+		exists = info.exists;
+	dm_task_destroy(dmt);
+	return exists;
+}
+
+int bj_dm_create(const char *name, const char *params, uint64_t sectors, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_CREATE, name);
+	int r;
+
+	if (!dmt) {
+		seterr(err, "cannot set up a device-mapper request for %s", name);
+		return -ENOMEM;
+	}
+	if (!dm_task_add_target(dmt, 0, sectors, BJ_TARGET, params)) {
+		dm_task_destroy(dmt);
+		seterr(err, "cannot build the table for %s", name);
+		return -ENOMEM;
+	}
+	r = run(dmt, "cannot create", name, err);
+	dm_task_destroy(dmt);
+	dm_task_update_nodes();
+	return r;
+}
+
+int bj_dm_remove(const char *name, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_REMOVE, name);
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	dm_task_retry_remove(dmt);
+	r = run(dmt, "cannot remove", name, err);
+	dm_task_destroy(dmt);
+	dm_task_update_nodes();
+	return r;
+}
+
+int bj_dm_load(const char *name, const char *params, uint64_t sectors, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_RELOAD, name);
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_add_target(dmt, 0, sectors, BJ_TARGET, params)) {
+		dm_task_destroy(dmt);
+		return -ENOMEM;
+	}
+	r = run(dmt, "cannot load a table into", name, err);
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int bj_dm_clear(const char *name, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_CLEAR, name);
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	r = run(dmt, "cannot clear the inactive table of", name, err);
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int bj_dm_suspend(const char *name, bool noflush, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_SUSPEND, name);
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (noflush)
+		dm_task_no_flush(dmt);
+	r = run(dmt, "cannot suspend", name, err);
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int bj_dm_resume(const char *name, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_RESUME, name);
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	r = run(dmt, "cannot resume", name, err);
+	dm_task_destroy(dmt);
+	dm_task_update_nodes();
+	return r;
+}
+
+int bj_dm_message(const char *name, const char *msg, char **reply, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_TARGET_MSG, name);
+	const char *resp;
+	int r;
+
+	if (reply)
+		*reply = NULL;
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_sector(dmt, 0) || !dm_task_set_message(dmt, msg)) {
+		dm_task_destroy(dmt);
+		return -ENOMEM;
+	}
+	r = run(dmt, "message rejected by", name, err);
+	if (!r && reply) {
+		resp = dm_task_get_message_response(dmt);
+		*reply = strdup(resp ? resp : "");
+		if (!*reply)
+			r = -ENOMEM;
+	}
+	if (r == -EINVAL)
+		seterr(err, "%s refused \"%s\" (the kernel log says why)", name, msg);
+	dm_task_destroy(dmt);
+	return r;
+}
+
+static int get_single_target(int type, const char *name, struct bj_table *t, char *err)
+{
+	struct dm_task *dmt = task(type, name);
+	uint64_t start, len;
+	char *ttype = NULL, *params = NULL;
+	struct dm_info info;
+	void *next;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	if (!dmt)
+		return -ENOMEM;
+	r = run(dmt, "cannot query", name, err);
+	if (r)
+		goto out;
+	if (!dm_task_get_info(dmt, &info) || !info.exists) {
+		seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
+		r = -ENODEV;
+		goto out;
+	}
+	next = dm_get_next_target(dmt, NULL, &start, &len, &ttype, &params);
+	if (!ttype) {
+		seterr(err, "%s has no active table", name);
+		r = -ENODEV;
+		goto out;
+	}
+	if (next) {
+		seterr(err, "%s has more than one target: not a blockjob volume", name);
+		r = -ENOTTY;
+		goto out;
+	}
+	t->start = start;
+	t->len = len;
+	snprintf(t->type, sizeof(t->type), "%s", ttype);
+	t->params = strdup(params ? params : "");
+	if (!t->params)
+		r = -ENOMEM;
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int bj_dm_table(const char *name, struct bj_table *t, char *err)
+{
+	return get_single_target(DM_DEVICE_TABLE, name, t, err);
+}
+
+void bj_dm_table_free(struct bj_table *t)
+{
+	free(t->params);
+	t->params = NULL;
+}
+
+int bj_parse_status(const char *line, struct bj_status *s)
+{
+	int n = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (sscanf(line, "%15s %15s %15s %" SCNu64 "/%" SCNu64 " %" SCNu64 " %" SCNu64
+		   " %" SCNu64 " %63s %u%n",
+		   s->mode, s->state, s->result, &s->done, &s->len, &s->dirty, &s->speed,
+		   &s->errors, s->last_error, &s->nr_bitmaps, &n) != 10)
+		return -EINVAL;
+	while (line[n] == ' ')
+		n++;
+	snprintf(s->extra, sizeof(s->extra), "%s", line + n);
+	return 0;
+}
+
+int bj_dm_status(const char *name, struct bj_status *s, char *err)
+{
+	struct bj_table t;
+	int r;
+
+	r = get_single_target(DM_DEVICE_STATUS, name, &t, err);
+	if (r)
+		return r;
+	if (strcmp(t.type, BJ_TARGET)) {
+		seterr(err, "%s is a %s device, not a blockjob volume; make one with 'blockjob create'",
+		       name, t.type);
+		r = -ENOTTY;
+	} else if (bj_parse_status(t.params, s)) {
+		seterr(err, "cannot parse the status of %s: \"%s\" (module and CLI versions differ?)",
+		       name, t.params);
+		r = -EPROTO;
+	} else {
+		s->sectors = t.len;
+	}
+	bj_dm_table_free(&t);
+	return r;
+}
+
+int bj_dm_event_nr(const char *name, uint32_t *event_nr, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_INFO, name);
+	struct dm_info info;
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	r = run(dmt, "cannot query", name, err);
+	if (!r && dm_task_get_info(dmt, &info) && info.exists)
+		*event_nr = info.event_nr;
+	else if (!r)
+		r = -ENODEV;
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int bj_dm_devnum(const char *name, unsigned int *major, unsigned int *minor, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_INFO, name);
+	struct dm_info info;
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	r = run(dmt, "cannot query", name, err);
+	if (!r && dm_task_get_info(dmt, &info) && info.exists) {
+		*major = info.major;
+		*minor = info.minor;
+	} else if (!r) {
+		seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
+		r = -ENODEV;
+	}
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int bj_blockdev_info(const char *path, uint64_t *bytes, unsigned int *major,
+		     unsigned int *minor, char *err)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st)) {
+		seterr(err, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		seterr(err, "%s is not a block device", path);
+		return -ENOTBLK;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		seterr(err, "cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (ioctl(fd, BLKGETSIZE64, bytes)) {
+		seterr(err, "cannot read the size of %s: %s", path, strerror(errno));
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	*major = major(st.st_rdev);
+	*minor = minor(st.st_rdev);
+	return 0;
+}
+
+/* /dev path of a block device from its sysfs uevent (no udev needed: devtmpfs names it). */
+static int devnode_path(unsigned int major, unsigned int minor, char *buf, size_t len)
+{
+	char path[128], line[256];
+	int r = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", major, minor);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "DEVNAME=", 8))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		if ((size_t)snprintf(buf, len, "/dev/%.200s", line + 8) < len)
+			r = 0;
+	}
+	fclose(f);
+	return r;
+}
+
+bool bj_blockdev_in_use(unsigned int major, unsigned int minor)
+{
+	char path[256];
+	struct dirent *de;
+	bool used = false;
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/holders", major, minor);
+	d = opendir(path);
+	if (d) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
+				used = true;
+		closedir(d);
+	}
+	if (used)
+		return true;
+	/* An exclusive open elsewhere (a mounted filesystem, another dm table...) fails O_EXCL. */
+	if (devnode_path(major, minor, path, sizeof(path)))
+		return false;
+	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (fd < 0)
+		return errno == EBUSY;
+	close(fd);
+	return false;
+}

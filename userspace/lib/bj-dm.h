@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libblockjob's device-mapper layer (libdevmapper): create and remove
+ * volumes, load tables, suspend/resume, send messages, read status.
+ *
+ * Every function returns 0 or a negative errno and, on failure, leaves one
+ * line saying what went wrong in the caller's @err buffer (BJ_ERRLEN).
+ */
+#ifndef BJ_DM_H
+#define BJ_DM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BJ_ERRLEN 256
+#define BJ_TARGET "blockjob"
+
+struct bj_table {
+	uint64_t start, len;		/* sectors */
+	char type[32];			/* target type */
+	char *params;			/* malloc'ed */
+};
+
+/* The fields of a blockjob INFO status line (Documentation/dm-blockjob.rst). */
+struct bj_status {
+	char mode[16];			/* passthrough, mirror, backup */
+	char state[16];			/* idle, running, paused, ready, standby, concluded */
+	char result[16];		/* -, completed, cancelled, failed */
+	uint64_t done, len;		/* bytes */
+	uint64_t dirty;			/* regions still to copy */
+	uint64_t speed;			/* bytes/s, 0 = unlimited */
+	uint64_t errors;
+	char last_error[64];		/* "-" or "where:errno" */
+	unsigned int nr_bitmaps;
+	char extra[256];		/* mode fields, verbatim */
+	uint64_t sectors;		/* target length */
+};
+
+int bj_dm_create(const char *name, const char *params, uint64_t sectors, char *err);
+int bj_dm_remove(const char *name, char *err);
+bool bj_dm_exists(const char *name);
+/* Load @params as the inactive table (one blockjob target over @sectors). */
+int bj_dm_load(const char *name, const char *params, uint64_t sectors, char *err);
+/* Drop the inactive table. */
+int bj_dm_clear(const char *name, char *err);
+int bj_dm_suspend(const char *name, bool noflush, char *err);
+int bj_dm_resume(const char *name, char *err);
+/* Send @msg to sector 0; *@reply (malloc'ed, may be NULL) gets the target's answer. */
+int bj_dm_message(const char *name, const char *msg, char **reply, char *err);
+/* The single target of the live table. */
+int bj_dm_table(const char *name, struct bj_table *t, char *err);
+void bj_dm_table_free(struct bj_table *t);
+/* Parse the live table's status; -ENOTTY if it is not a blockjob target. */
+int bj_dm_status(const char *name, struct bj_status *s, char *err);
+int bj_parse_status(const char *line, struct bj_status *s);
+/* Wait for the device's next dm event after @event_nr; returns the new number. */
+int bj_dm_event_nr(const char *name, uint32_t *event_nr, char *err);
+/* Major:minor of the dm device @name. */
+int bj_dm_devnum(const char *name, unsigned int *major, unsigned int *minor, char *err);
+
+/* Size in bytes and "major:minor" of a block device path. */
+int bj_blockdev_info(const char *path, uint64_t *bytes, unsigned int *major,
+		     unsigned int *minor, char *err);
+/* True if the block device has holders or is open exclusively elsewhere. */
+bool bj_blockdev_in_use(unsigned int major, unsigned int minor);
+
+#endif

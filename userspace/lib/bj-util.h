@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small helpers shared by libblockjob and the CLI: size and rate parsing,
+ * error reporting, JSON string output.
+ */
+#ifndef BJ_UTIL_H
+#define BJ_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/*
+ * Parse "4096", "64K", "1M", "2G", "1T" (binary multiples, optional trailing
+ * "B" or "iB", optional "/s" when @rate is true). Returns 0 or -EINVAL/-ERANGE.
+ */
+int bj_parse_size(const char *s, bool rate, uint64_t *out);
+
+/* Print @bytes as "64 KiB", "1.5 GiB" into @buf. */
+const char *bj_human_size(uint64_t bytes, char *buf, size_t len);
+
+/* Write @s as a JSON string literal (with quotes) to @f. */
+void bj_json_str(FILE *f, const char *s);
+
+/* Program name used as the prefix of error messages. */
+extern const char *bj_progname;
+
+/* "blockjob: <message>" on stderr. */
+void bj_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Read-only qcow2 reader: opens a qcow2 image and its backing chain (qcow2
+ * or raw backing files, any depth up to QCOW2_MAX_DEPTH) and maps the
+ * guest-visible disk to extents: for each range, which file and offset
+ * holds the data, or that it reads as zeroes, or that it cannot be mapped
+ * linearly (compressed), and at which depth of the chain it was decided.
+ *
+ * The semantics of an extent follow "qemu-img map" (QEMU 7.2): qcow2_map()
+ * reports the same ranges with the same merging rules, so that
+ * "blockjob qcow2 map --output=json" prints what qemu-img prints.
+ *
+ * All I/O goes through pread(2) on file descriptors, so images can live in
+ * memory (memfd) for fuzzing. Malformed images are refused with a one-line
+ * message in the caller's error buffer; allocations are capped.
+ */
+#ifndef BJ_QCOW2_H
+#define BJ_QCOW2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Deepest backing chain accepted (number of images, the top included). */
+#define QCOW2_MAX_DEPTH		64
+/* Largest active L1 table accepted (as qemu). */
+#define QCOW2_MAX_L1_BYTES	(32u << 20)
+/* Largest refcount table accepted (as qemu). */
+#define QCOW2_MAX_REFTABLE_BYTES (8u << 20)
+
+struct qcow2_chain;
+
+/* One range of the guest-visible disk. */
+struct qcow2_extent {
+	uint64_t start;		/* guest offset, bytes */
+	uint64_t length;	/* bytes */
+	unsigned int depth;	/* chain depth that decided the range, 0 = top */
+	bool present;		/* allocated in the image at @depth */
+	bool zero;		/* reads as zeroes */
+	bool data;		/* data comes from the image at @depth */
+	bool compressed;	/* data is compressed: no linear mapping */
+	bool has_offset;	/* @offset/@file/@fd are valid */
+	uint64_t offset;	/* byte offset of @start in @file */
+	const char *file;	/* file holding the bytes (as opened) */
+	int fd;			/* its descriptor, valid until qcow2_close_chain() */
+};
+
+/*
+ * How to read an extent (what a dm table would do with it):
+ *  - zero:                          zero segment
+ *  - data && has_offset && !zero:   linear segment onto @file at @offset
+ *  - compressed:                    not representable linearly
+ *  - !data && !zero cannot happen.
+ * "Allocated in the top image" (sync=top) is present && depth == 0.
+ */
+
+/* Called for each extent, in order; a non-zero return stops the walk. */
+typedef int (*qcow2_extent_cb)(const struct qcow2_extent *e, void *opaque);
+
+struct qcow2_open_opts {
+	unsigned int max_depth;	/* 0: QCOW2_MAX_DEPTH */
+	/*
+	 * Open a backing or external data file read-only; returns a new fd
+	 * or -errno. NULL: open(2). @path is resolved as qemu does (relative
+	 * to the directory of the image naming it).
+	 */
+	int (*open_file)(void *opaque, const char *path);
+	void *opaque;
+};
+
+/* Open @path and its whole backing chain. NULL and a message in @err on failure. */
+struct qcow2_chain *qcow2_open_chain(const char *path, char *err, size_t errlen);
+
+/*
+ * Same, on an already open descriptor (the chain takes ownership of @fd,
+ * also on failure); @path names it in messages and anchors relative paths.
+ */
+struct qcow2_chain *qcow2_open_chain_fd(int fd, const char *path,
+					const struct qcow2_open_opts *opts,
+					char *err, size_t errlen);
+
+void qcow2_close_chain(struct qcow2_chain *c);
+
+/* Guest-visible size of the top image in bytes. */
+uint64_t qcow2_chain_size(const struct qcow2_chain *c);
+
+/* Number of images in the chain (1 = no backing file). */
+unsigned int qcow2_chain_length(const struct qcow2_chain *c);
+
+struct qcow2_image_info {
+	const char *path;	/* as opened */
+	const char *format;	/* "qcow2" or "raw" */
+	uint64_t size;		/* guest-visible size */
+	/* qcow2 only: */
+	unsigned int version;	/* 2 or 3 */
+	uint32_t cluster_size;
+	unsigned int refcount_bits;
+	bool extended_l2;
+	const char *backing_name;	/* as stored in the header, or NULL */
+	const char *backing_format;	/* from the header extension, or NULL */
+	const char *data_file;		/* external data file path, or NULL */
+	bool data_file_raw;
+	unsigned int nb_snapshots;
+};
+
+/* Describe the image at @depth (0 = top); -1 if out of range. */
+int qcow2_image_info(const struct qcow2_chain *c, unsigned int depth,
+		     struct qcow2_image_info *info);
+
+/*
+ * Status of the range starting at @offset (at most @bytes long): fills @e
+ * with the longest prefix that has one status (not merged with what
+ * follows). Returns 0 or -errno with a message in @err.
+ */
+int qcow2_block_status(struct qcow2_chain *c, uint64_t offset, uint64_t bytes,
+		       struct qcow2_extent *e, char *err, size_t errlen);
+
+/*
+ * Walk the whole disk and call @cb for each extent, merged as qemu-img map
+ * merges them (same depth, present, zero, data, file and contiguous
+ * offsets). Returns 0, -errno with a message in @err, or @cb's non-zero
+ * return value.
+ */
+int qcow2_map(struct qcow2_chain *c, qcow2_extent_cb cb, void *opaque,
+	      char *err, size_t errlen);
+
+#endif
