@@ -77,7 +77,7 @@ vm-tests: all
 vm-tests-debug: module-debug userspace
 	@scripts/run-vm-tests --kernel debug
 
-kunit: module-debug
+kunit: deps
 	@scripts/kunit
 
 check: deps

@@ -16,6 +16,7 @@ static const char *const mode_names[] = {
 	[BJ_MODE_PASSTHROUGH] = "passthrough",
 	[BJ_MODE_MIRROR] = "mirror",
 	[BJ_MODE_BACKUP] = "backup",
+	[BJ_MODE_VIEW] = "view",
 };
 
 static const char *const policy_names[] = {
@@ -102,8 +103,9 @@ bool bj_valid_name(const char *name)
 
 	if (!len || len >= BJ_NAME_MAX)
 		return false;
+	/* isalnum() also takes Latin-1 letters: ASCII only. */
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("_.:-", name[i]))
+		if (!isascii(name[i]) || (!isalnum(name[i]) && !strchr("_.:-", name[i])))
 			return false;
 	return true;
 }
@@ -327,6 +329,15 @@ int bj_parse_table(unsigned int argc, char **argv, struct bj_args *a, char **err
 		return -EINVAL;
 	}
 	a->mode = r;
+	if (a->mode == BJ_MODE_VIEW) {
+		if (argc != 2) {
+			*error = argc < 2 ? "Not enough arguments: view <volume>" :
+				 "Too many arguments: view <volume> takes no features";
+			return -EINVAL;
+		}
+		a->src_path = argv[1];
+		return 0;
+	}
 	positional = a->mode == BJ_MODE_PASSTHROUGH ? 3 : 6;
 	if (argc < positional) {
 		if (a->mode == BJ_MODE_PASSTHROUGH)

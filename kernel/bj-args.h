@@ -10,6 +10,9 @@
  *          [<#feature args> <feature arg>*]
  *   backup <src> <src offset> <dst> <dst offset> <chunk size>
  *          [<#feature args> <feature arg>*]
+ *   view <volume>
+ *        (read-only point-in-time view of the backup job running on the
+ *        blockjob volume <volume>, a dm device; no features)
  */
 #ifndef DM_BLOCKJOB_ARGS_H
 #define DM_BLOCKJOB_ARGS_H
@@ -21,6 +24,7 @@ enum bj_mode {
 	BJ_MODE_PASSTHROUGH,
 	BJ_MODE_MIRROR,
 	BJ_MODE_BACKUP,
+	BJ_MODE_VIEW,
 };
 
 enum bj_policy {
@@ -75,9 +79,9 @@ enum bj_cbw_policy {
 
 struct bj_args {
 	enum bj_mode mode;
-	const char *src_path;		/* points into argv */
+	const char *src_path;		/* points into argv; view: the volume */
 	sector_t src_offset;
-	const char *dst_path;		/* mirror/backup only */
+	const char *dst_path;		/* mirror/backup only, NULL otherwise */
 	sector_t dst_offset;
 	sector_t granule;		/* region (mirror) or chunk (backup) size */
 

@@ -22,6 +22,7 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	u64 region = cp->region;
 	bool urgent = cp->urgent;
 	bool idle;
+	unsigned long flags;
 
 	kfree(cp);
 	c->ops->done(c, region, urgent, read_err, write_err);
@@ -30,19 +31,19 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	 * @completing keeps bj_copier_drain() (and so the destructor) waiting
 	 * until the kick below has been queued on a live workqueue.
 	 */
-	spin_lock_irq(&c->lock);
+	spin_lock_irqsave(&c->lock, flags);
 	if (urgent)
 		c->urgent_inflight--;
 	else
 		c->inflight--;
 	c->completing++;
-	spin_unlock_irq(&c->lock);
+	spin_unlock_irqrestore(&c->lock, flags);
 	if (!urgent)
 		bj_copier_kick(c);
-	spin_lock_irq(&c->lock);
+	spin_lock_irqsave(&c->lock, flags);
 	c->completing--;
 	idle = !c->inflight && !c->urgent_inflight && !c->completing;
-	spin_unlock_irq(&c->lock);
+	spin_unlock_irqrestore(&c->lock, flags);
 	if (idle)
 		wake_up_all(&c->idle_wait);
 }
@@ -70,28 +71,29 @@ static void copier_work(struct work_struct *ws)
 {
 	struct bj_copier *c = container_of(to_delayed_work(ws), struct bj_copier, work);
 	u64 region, delay;
+	unsigned long flags;
 
 	for (;;) {
-		spin_lock_irq(&c->lock);
+		spin_lock_irqsave(&c->lock, flags);
 		if (!c->running || c->stopping || c->inflight >= c->max_inflight) {
-			spin_unlock_irq(&c->lock);
+			spin_unlock_irqrestore(&c->lock, flags);
 			return;
 		}
 		delay = bj_throttle_delay(&c->throttle, ktime_get_ns(),
 					  (u64)c->granule << SECTOR_SHIFT);
 		if (delay) {
-			spin_unlock_irq(&c->lock);
+			spin_unlock_irqrestore(&c->lock, flags);
 			queue_delayed_work(c->wq, &c->work, max(1UL, nsecs_to_jiffies(delay)));
 			return;
 		}
 		c->inflight++;
-		spin_unlock_irq(&c->lock);
+		spin_unlock_irqrestore(&c->lock, flags);
 
 		if (!c->ops->next(c, &region)) {
-			spin_lock_irq(&c->lock);
+			spin_lock_irqsave(&c->lock, flags);
 			c->inflight--;
 			bj_throttle_refund(&c->throttle, (u64)c->granule << SECTOR_SHIFT);
-			spin_unlock_irq(&c->lock);
+			spin_unlock_irqrestore(&c->lock, flags);
 			wake_up_all(&c->idle_wait);
 			return;
 		}
@@ -143,21 +145,24 @@ void bj_copier_drain(struct bj_copier *c)
 unsigned int bj_copier_busy(struct bj_copier *c)
 {
 	unsigned int n;
+	unsigned long flags;
 
-	spin_lock_irq(&c->lock);
+	spin_lock_irqsave(&c->lock, flags);
 	n = c->inflight + c->urgent_inflight + c->completing;
-	spin_unlock_irq(&c->lock);
+	spin_unlock_irqrestore(&c->lock, flags);
 	return n;
 }
 
 void bj_copier_destroy(struct bj_copier *c)
 {
+	unsigned long flags;
+
 	if (!c->wq)
 		return;
-	spin_lock_irq(&c->lock);
+	spin_lock_irqsave(&c->lock, flags);
 	c->stopping = true;
 	c->running = false;
-	spin_unlock_irq(&c->lock);
+	spin_unlock_irqrestore(&c->lock, flags);
 	cancel_delayed_work_sync(&c->work);
 	bj_copier_drain(c);
 	dm_kcopyd_client_destroy(c->kc);
@@ -167,17 +172,21 @@ void bj_copier_destroy(struct bj_copier *c)
 
 void bj_copier_start(struct bj_copier *c)
 {
-	spin_lock_irq(&c->lock);
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
 	c->running = !c->stopping;
-	spin_unlock_irq(&c->lock);
+	spin_unlock_irqrestore(&c->lock, flags);
 	bj_copier_kick(c);
 }
 
 void bj_copier_pause(struct bj_copier *c)
 {
-	spin_lock_irq(&c->lock);
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
 	c->running = false;
-	spin_unlock_irq(&c->lock);
+	spin_unlock_irqrestore(&c->lock, flags);
 }
 
 void bj_copier_kick(struct bj_copier *c)
@@ -187,16 +196,20 @@ void bj_copier_kick(struct bj_copier *c)
 
 void bj_copier_set_speed(struct bj_copier *c, u64 bytes_per_sec)
 {
-	spin_lock_irq(&c->lock);
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
 	bj_throttle_set_rate(&c->throttle, bytes_per_sec);
-	spin_unlock_irq(&c->lock);
+	spin_unlock_irqrestore(&c->lock, flags);
 	bj_copier_kick(c);
 }
 
 void bj_copier_copy_now(struct bj_copier *c, u64 region)
 {
-	spin_lock_irq(&c->lock);
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
 	c->urgent_inflight++;
-	spin_unlock_irq(&c->lock);
+	spin_unlock_irqrestore(&c->lock, flags);
 	issue(c, region, true);
 }

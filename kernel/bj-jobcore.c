@@ -5,6 +5,7 @@
  * (bio completions run in softirq), so events are queued under job.lock and
  * sent from a work item, which may sleep for netlink and dm_table_event().
  */
+#include <linux/dm-ioctl.h>
 #include <linux/jiffies.h>
 #include <linux/kdev_t.h>
 #include <linux/slab.h>
@@ -25,14 +26,22 @@ static void bj_notify_work(struct work_struct *ws)
 	struct bj_event *ev, *tmp;
 	unsigned long flags;
 	bool state_change = false;
+	char name[DM_NAME_LEN];
 	LIST_HEAD(list);
 
 	spin_lock_irqsave(&job->lock, flags);
 	list_splice_init(&job->events, &list);
 	spin_unlock_irqrestore(&job->lock, flags);
 
+	/*
+	 * The device's dm name ("vol0"), as userspace knows it; dm_device_name()
+	 * is the "major:minor" string of kernel messages.
+	 */
+	if (!list_empty(&list) && dm_copy_name_and_uuid(md, name, NULL))
+		strscpy(name, dm_device_name(md), sizeof(name));
+
 	list_for_each_entry_safe(ev, tmp, &list, list) {
-		ev->info.device = dm_device_name(md);
+		ev->info.device = name;
 		ev->info.dev = new_encode_dev(disk_devt(dm_disk(md)));
 		bj_netlink_send(&ev->info);
 		if (ev->info.event != DM_BLOCKJOB_EVENT_PROGRESS)

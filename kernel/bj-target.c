@@ -19,6 +19,9 @@
 
 static const struct bj_mode_ops *const bj_modes[] = {
 	[BJ_MODE_PASSTHROUGH] = &bj_passthrough_ops,
+	[BJ_MODE_MIRROR] = &bj_mirror_ops,
+	[BJ_MODE_BACKUP] = &bj_backup_ops,
+	[BJ_MODE_VIEW] = &bj_view_ops,
 };
 
 /* What a constructor says when one of its devices does not fit. */
@@ -82,6 +85,28 @@ static bool ranges_overlap(struct bj_target *bt)
 	       bt->args.dst_offset < bt->args.src_offset + len;
 }
 
+/* Keep "<#features> <feature>*" for the TABLE status (argv dies after ctr). */
+static int copy_features(struct bj_target *bt)
+{
+	size_t len = 16;
+	unsigned int i;
+	int n;
+
+	if (!bt->args.nr_feature_args)
+		return 0;
+	for (i = 0; i < bt->args.nr_feature_args; i++)
+		len += strlen(bt->args.feature_args[i]) + 1;
+	bt->features = kmalloc(len, GFP_KERNEL);
+	if (!bt->features)
+		return -ENOMEM;
+	n = scnprintf(bt->features, len, "%u", bt->args.nr_feature_args);
+	for (i = 0; i < bt->args.nr_feature_args; i++)
+		n += scnprintf(bt->features + n, len - n, " %s", bt->args.feature_args[i]);
+	/* Do not keep pointers into argv. */
+	memset(bt->args.feature_args, 0, sizeof(bt->args.feature_args));
+	return 0;
+}
+
 /*
  * Construct a blockjob target; see bj-args.h for the table line.
  */
@@ -108,11 +133,16 @@ static int blockjob_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_free;
 	}
 	bt->ops = bj_modes[bt->args.mode];
+	r = copy_features(bt);
+	if (r) {
+		ti->error = "Cannot allocate target context";
+		goto bad_free;
+	}
 
 	r = bj_get_dev(ti, bt->args.src_path, bt->args.src_offset, mode, &bt->src, &src_errors);
 	if (r)
 		goto bad_free;
-	if (bt->args.mode != BJ_MODE_PASSTHROUGH) {
+	if (bt->args.dst_path) {
 		r = bj_get_dev(ti, bt->args.dst_path, bt->args.dst_offset,
 			       FMODE_READ | FMODE_WRITE, &bt->dst, &dst_errors);
 		if (r)
@@ -154,6 +184,7 @@ bad_dst:
 bad_src:
 	dm_put_device(ti, bt->src);
 bad_free:
+	kfree(bt->features);
 	kfree(bt);
 	ti->private = NULL;
 	return r;
@@ -170,6 +201,7 @@ static void blockjob_dtr(struct dm_target *ti)
 	if (bt->dst)
 		dm_put_device(ti, bt->dst);
 	dm_put_device(ti, bt->src);
+	kfree(bt->features);
 	kfree(bt);
 }
 
@@ -238,7 +270,7 @@ static void blockjob_status(struct dm_target *ti, status_type_t type,
 {
 	struct bj_target *bt = ti->private;
 	struct bj_job *job = &bt->job;
-	unsigned int sz = 0, i, nr_bitmaps;
+	unsigned int sz = 0, nr_bitmaps;
 	struct bj_job snap;
 	unsigned long flags;
 	size_t bm_bytes;
@@ -272,17 +304,18 @@ static void blockjob_status(struct dm_target *ti, status_type_t type,
 		break;
 
 	case STATUSTYPE_TABLE:
+		if (bt->args.mode == BJ_MODE_VIEW) {
+			DMEMIT("%s %s", bj_mode_name(bt->args.mode), bt->src->name);
+			break;
+		}
 		DMEMIT("%s %s %llu", bj_mode_name(bt->args.mode), bt->src->name,
 		       (unsigned long long)bt->args.src_offset);
 		if (bt->dst)
 			DMEMIT(" %s %llu %llu", bt->dst->name,
 			       (unsigned long long)bt->args.dst_offset,
 			       (unsigned long long)bt->args.granule);
-		if (bt->args.nr_feature_args) {
-			DMEMIT(" %u", bt->args.nr_feature_args);
-			for (i = 0; i < bt->args.nr_feature_args; i++)
-				DMEMIT(" %s", bt->args.feature_args[i]);
-		}
+		if (bt->features)
+			DMEMIT(" %s", bt->features);
 		break;
 
 	case STATUSTYPE_IMA:
@@ -313,6 +346,11 @@ static int blockjob_message(struct dm_target *ti, unsigned int argc, char **argv
 	case BJ_MSG_BITMAP_MERGE:
 	case BJ_MSG_BITMAP_LIST:
 	case BJ_MSG_BITMAP_DUMP:
+		if (bt->args.mode == BJ_MODE_VIEW) {
+			error = "a view has no dirty bitmaps: send bitmap messages to the volume";
+			r = -EINVAL;
+			break;
+		}
 		r = bj_volume_message(bt->vol, &m, result, maxlen, &error);
 		break;
 	default:
@@ -326,8 +364,9 @@ static int blockjob_message(struct dm_target *ti, unsigned int argc, char **argv
 			error = "not valid in the job's current state";
 		break;
 	}
+	/* dm-ioctl passes @result back to userspace only when we return 1. */
 	if (!r)
-		return 0;
+		return m.type == BJ_MSG_BITMAP_LIST || m.type == BJ_MSG_BITMAP_DUMP;
 	if (r == -ENOMEM)
 		return r;
 bad:
@@ -385,24 +424,33 @@ static int __init dm_blockjob_init(void)
 {
 	int r;
 
+	r = bj_mirror_init();
+	if (r)
+		return r;
 	r = bj_netlink_init();
 	if (r) {
 		DMERR("cannot register the generic netlink family: %d", r);
-		return r;
+		goto bad_mirror;
 	}
 	r = dm_register_target(&blockjob_target);
 	if (r) {
 		DMERR("cannot register the target: %d", r);
-		bj_netlink_exit();
-		return r;
+		goto bad_netlink;
 	}
 	return 0;
+
+bad_netlink:
+	bj_netlink_exit();
+bad_mirror:
+	bj_mirror_exit();
+	return r;
 }
 
 static void __exit dm_blockjob_exit(void)
 {
 	dm_unregister_target(&blockjob_target);
 	bj_netlink_exit();
+	bj_mirror_exit();
 }
 
 module_init(dm_blockjob_init);

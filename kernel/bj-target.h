@@ -80,11 +80,21 @@ struct bj_target {
 	const struct bj_mode_ops *ops;
 	void *mode;		/* the mode's private state */
 	struct bj_job job;
+	/*
+	 * The feature words for the TABLE status, copied at construction:
+	 * dm frees the argv strings once the constructor returns.
+	 */
+	char *features;
 };
 
 extern const struct bj_mode_ops bj_passthrough_ops;
 extern const struct bj_mode_ops bj_mirror_ops;
 extern const struct bj_mode_ops bj_backup_ops;
+extern const struct bj_mode_ops bj_view_ops;
+
+/* Mode-wide set-up at module load (slab caches). */
+int bj_mirror_init(void);
+void bj_mirror_exit(void);
 
 /* bj-jobcore.c: state changes and events. */
 void bj_job_init(struct bj_target *bt, u64 len, u64 speed);

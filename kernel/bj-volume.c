@@ -252,8 +252,8 @@ void bj_volume_stats(struct bj_volume *vol, unsigned int *nr, size_t *bytes)
 	*bytes = total;
 }
 
-int bj_volume_bitmap_claim(struct bj_volume *vol, const char *name,
-			   struct bj_bitmap *copy, sector_t *granule, bool clear)
+int bj_volume_bitmap_reserve(struct bj_volume *vol, const char *name,
+			     struct bj_bitmap *copy, sector_t *granule)
 {
 	struct bj_named_bitmap *b;
 	u64 nr_bits;
@@ -270,16 +270,47 @@ int bj_volume_bitmap_claim(struct bj_volume *vol, const char *name,
 	b->busy = true;
 	spin_unlock_irq(&vol->lock);
 
+	/* A busy bitmap cannot be removed: @b stays valid. */
 	r = bj_bitmap_init(copy, nr_bits, GFP_KERNEL);
-	spin_lock_irq(&vol->lock);
 	if (r) {
+		spin_lock_irq(&vol->lock);
 		b->busy = false;
-	} else {
-		bj_bitmap_copy(copy, &b->bm);
-		if (clear)
+		spin_unlock_irq(&vol->lock);
+	}
+	return r;
+}
+
+int bj_volume_bitmap_take(struct bj_volume *vol, const char *name,
+			  struct bj_bitmap *copy, bool clear)
+{
+	struct bj_named_bitmap *b;
+	unsigned long flags;
+	int r = -ENOENT;
+
+	spin_lock_irqsave(&vol->lock, flags);
+	b = find_bitmap(vol, name);
+	if (b) {
+		r = bj_bitmap_copy(copy, &b->bm);
+		if (!r && clear)
 			bj_bitmap_clear_all(&b->bm);
 	}
-	spin_unlock_irq(&vol->lock);
+	spin_unlock_irqrestore(&vol->lock, flags);
+	return r;
+}
+
+int bj_volume_bitmap_claim(struct bj_volume *vol, const char *name,
+			   struct bj_bitmap *copy, sector_t *granule, bool clear)
+{
+	int r;
+
+	r = bj_volume_bitmap_reserve(vol, name, copy, granule);
+	if (r)
+		return r;
+	r = bj_volume_bitmap_take(vol, name, copy, clear);
+	if (r) {
+		bj_volume_bitmap_release(vol, name, NULL);
+		bj_bitmap_free(copy);
+	}
 	return r;
 }
 

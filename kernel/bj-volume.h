@@ -78,6 +78,19 @@ void bj_volume_stats(struct bj_volume *vol, unsigned int *nr, size_t *bytes);
 /* For jobs: take a consistent copy of bitmap @name and mark it busy. */
 int bj_volume_bitmap_claim(struct bj_volume *vol, const char *name,
 			   struct bj_bitmap *copy, sector_t *granule, bool clear);
+/*
+ * The same in two steps, for a job whose point in time comes later than its
+ * constructor: bj_volume_bitmap_reserve() marks bitmap @name busy and
+ * allocates @copy to its size (process context, may sleep); at the point in
+ * time, with the volume's writes drained, bj_volume_bitmap_take() copies the
+ * bits into @copy and clears the bitmap when @clear (any context, no
+ * allocation). Returns -ENOENT when there is no such bitmap (it cannot be
+ * removed while reserved), -EBUSY when another job holds it.
+ */
+int bj_volume_bitmap_reserve(struct bj_volume *vol, const char *name,
+			     struct bj_bitmap *copy, sector_t *granule);
+int bj_volume_bitmap_take(struct bj_volume *vol, const char *name,
+			  struct bj_bitmap *copy, bool clear);
 /* Release a claim; when @restore, OR @copy back into the bitmap first. */
 void bj_volume_bitmap_release(struct bj_volume *vol, const char *name,
 			      const struct bj_bitmap *restore);

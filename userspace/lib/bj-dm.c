@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bj-dm.h"
+#include "bj-util.h"
 
 static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -49,6 +50,19 @@ static void dm_setup(void)
 	dm_udev_set_sync_support(0);
 }
 
+/* Why a dm_task could not be made: libdevmapper opens /dev/mapper/control first. */
+static int no_task(const char *name, char *err)
+{
+	if (!bj_have_cap_sys_admin()) {
+		seterr(err, "cannot query %s: permission denied: device-mapper needs CAP_SYS_ADMIN (run as root)",
+		       name ? name : "device-mapper");
+		return -EPERM;
+	}
+	seterr(err, "cannot set up a device-mapper request for %s (is dm-mod loaded?)",
+	       name ? name : "device-mapper");
+	return -ENOMEM;
+}
+
 static struct dm_task *task(int type, const char *name)
 {
 	struct dm_task *dmt;
@@ -71,6 +85,12 @@ static int run(struct dm_task *dmt, const char *what, const char *name, char *er
 	if (!dm_task_run(dmt)) {
 		r = dm_task_get_errno(dmt);
 		r = r ? -r : -EIO;
+		/* Without CAP_SYS_ADMIN, opening /dev/mapper/control fails before any ioctl. */
+		if (r == -EACCES || r == -EPERM || (r == -EIO && !bj_have_cap_sys_admin())) {
+			seterr(err, "%s %s: permission denied: device-mapper needs CAP_SYS_ADMIN (run as root)",
+			       what, name);
+			return -EPERM;
+		}
 		seterr(err, "%s %s: %s", what, name, strerror(-r));
 	}
 	return r;
@@ -95,10 +115,8 @@ int bj_dm_create(const char *name, const char *params, uint64_t sectors, char *e
 	struct dm_task *dmt = task(DM_DEVICE_CREATE, name);
 	int r;
 
-	if (!dmt) {
-		seterr(err, "cannot set up a device-mapper request for %s", name);
-		return -ENOMEM;
-	}
+	if (!dmt)
+		return no_task(name, err);
 	if (!dm_task_add_target(dmt, 0, sectors, BJ_TARGET, params)) {
 		dm_task_destroy(dmt);
 		seterr(err, "cannot build the table for %s", name);
@@ -116,7 +134,7 @@ int bj_dm_remove(const char *name, char *err)
 	int r;
 
 	if (!dmt)
-		return -ENOMEM;
+		return no_task(name, err);
 	dm_task_retry_remove(dmt);
 	r = run(dmt, "cannot remove", name, err);
 	dm_task_destroy(dmt);
@@ -130,7 +148,7 @@ int bj_dm_load(const char *name, const char *params, uint64_t sectors, char *err
 	int r;
 
 	if (!dmt)
-		return -ENOMEM;
+		return no_task(name, err);
 	if (!dm_task_add_target(dmt, 0, sectors, BJ_TARGET, params)) {
 		dm_task_destroy(dmt);
 		return -ENOMEM;
@@ -146,7 +164,7 @@ int bj_dm_clear(const char *name, char *err)
 	int r;
 
 	if (!dmt)
-		return -ENOMEM;
+		return no_task(name, err);
 	r = run(dmt, "cannot clear the inactive table of", name, err);
 	dm_task_destroy(dmt);
 	return r;
@@ -158,7 +176,7 @@ int bj_dm_suspend(const char *name, bool noflush, char *err)
 	int r;
 
 	if (!dmt)
-		return -ENOMEM;
+		return no_task(name, err);
 	if (noflush)
 		dm_task_no_flush(dmt);
 	r = run(dmt, "cannot suspend", name, err);
@@ -172,7 +190,7 @@ int bj_dm_resume(const char *name, char *err)
 	int r;
 
 	if (!dmt)
-		return -ENOMEM;
+		return no_task(name, err);
 	r = run(dmt, "cannot resume", name, err);
 	dm_task_destroy(dmt);
 	dm_task_update_nodes();
@@ -188,7 +206,7 @@ int bj_dm_message(const char *name, const char *msg, char **reply, char *err)
 	if (reply)
 		*reply = NULL;
 	if (!dmt)
-		return -ENOMEM;
+		return no_task(name, err);
 	if (!dm_task_set_sector(dmt, 0) || !dm_task_set_message(dmt, msg)) {
 		dm_task_destroy(dmt);
 		return -ENOMEM;
@@ -217,8 +235,10 @@ static int get_single_target(int type, const char *name, struct bj_table *t, cha
 
 	memset(t, 0, sizeof(*t));
 	if (!dmt)
-		return -ENOMEM;
+		return no_task(name, err);
 	r = run(dmt, "cannot query", name, err);
+	if (r == -ENXIO || r == -ENODEV)
+		seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
 	if (r)
 		goto out;
 	if (!dm_task_get_info(dmt, &info) || !info.exists) {
@@ -305,7 +325,7 @@ int bj_dm_event_nr(const char *name, uint32_t *event_nr, char *err)
 	int r;
 
 	if (!dmt)
-		return -ENOMEM;
+		return no_task(name, err);
 	r = run(dmt, "cannot query", name, err);
 	if (!r && dm_task_get_info(dmt, &info) && info.exists)
 		*event_nr = info.event_nr;
@@ -322,7 +342,7 @@ int bj_dm_devnum(const char *name, unsigned int *major, unsigned int *minor, cha
 	int r;
 
 	if (!dmt)
-		return -ENOMEM;
+		return no_task(name, err);
 	r = run(dmt, "cannot query", name, err);
 	if (!r && dm_task_get_info(dmt, &info) && info.exists) {
 		*major = info.major;

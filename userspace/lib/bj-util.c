@@ -4,10 +4,28 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bj-util.h"
 
 const char *bj_progname = "blockjob";
+
+bool bj_have_cap_sys_admin(void)
+{
+	char line[256];
+	unsigned long long eff;
+	bool have = false;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			have = eff & (1ULL << 21);	/* CAP_SYS_ADMIN */
+	fclose(f);
+	return have;
+}
 
 int bj_parse_size(const char *s, bool rate, uint64_t *out)
 {

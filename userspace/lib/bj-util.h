@@ -22,6 +22,9 @@ const char *bj_human_size(uint64_t bytes, char *buf, size_t len);
 /* Write @s as a JSON string literal (with quotes) to @f. */
 void bj_json_str(FILE *f, const char *s);
 
+/* True if this process has CAP_SYS_ADMIN in its effective set (dm ioctls, events). */
+bool bj_have_cap_sys_admin(void);
+
 /* Program name used as the prefix of error messages. */
 extern const char *bj_progname;
 

@@ -375,7 +375,7 @@ static int parse_extensions(struct image *im, const unsigned char *hdr, uint64_t
 	return 0;
 }
 
-static int load_be64_table(const struct image *im, const struct qfile *f, uint64_t off,
+static int load_be64_table(const struct qfile *f, uint64_t off,
 			   uint64_t n, uint64_t **out)
 {
 	uint64_t *t;
@@ -449,9 +449,6 @@ static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t
 		goto out;
 	}
 	im->cluster_size = 1ull << im->cluster_bits;
-	if (im->file.size < im->cluster_size && im->file.size < V3_HEADER_LEN) {
-		/* a v2 header may fit in 72 bytes, but not the rest */
-	}
 	if (im->version == 2) {
 		hdrlen = V2_HEADER_LEN;
 		im->refcount_order = 4;
@@ -572,7 +569,7 @@ static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t
 		r = check_table(im, "L1 table", l1_off, (uint64_t)im->l1_size * 8, err, errlen);
 		if (r)
 			goto out;
-		r = load_be64_table(im, &im->file, l1_off, im->l1_size, &im->l1);
+		r = load_be64_table(&im->file, l1_off, im->l1_size, &im->l1);
 		if (r) {
 			imgerr(im, err, errlen, "cannot read the L1 table: %s", strerror(-r));
 			goto out;
@@ -595,7 +592,7 @@ static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t
 	r = check_table(im, "refcount table", rt_off, im->reftable_entries * 8, err, errlen);
 	if (r)
 		goto out;
-	r = load_be64_table(im, &im->file, rt_off, im->reftable_entries, &im->reftable);
+	r = load_be64_table(&im->file, rt_off, im->reftable_entries, &im->reftable);
 	if (r) {
 		imgerr(im, err, errlen, "cannot read the refcount table: %s", strerror(-r));
 		goto out;
@@ -928,9 +925,16 @@ static int get_host_offset(struct image *im, uint64_t offset, uint64_t *bytes,
 
 	*host = 0;
 	if (l1_index >= im->l1_size || !(im->l1[l1_index] & L1E_OFFSET_MASK)) {
-		/* whole L2 span unallocated */
-		avail = (l2_entries - l2_index) << im->cluster_bits;
-		avail -= in_cluster;
+		/* whole L2 spans unallocated: skip them all at once */
+		uint64_t i = l1_index + 1;
+
+		while (i < im->l1_size && !(im->l1[i] & L1E_OFFSET_MASK))
+			i++;
+		if (l1_index >= im->l1_size || i >= im->l1_size)
+			avail = UINT64_MAX;
+		else
+			avail = ((i - l1_index) << (im->cluster_bits + im->l2_bits)) -
+				(offset & ((1ull << (im->cluster_bits + im->l2_bits)) - 1));
 		*type = SC_UNALLOC_PLAIN;
 		*bytes = avail < want ? avail : want;
 		return 0;

@@ -1,0 +1,909 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Mirror mode: copy a volume in use to a destination, keep the copy in step
+ * with new writes, then pivot to it (complete) or stop (cancel).
+ *
+ * Regions
+ *   The volume is cut into regions of args.granule sectors. @dirty holds
+ *   the regions whose destination copy is stale. A region with guest writes
+ *   or a copy in flight has an entry in @active (struct mirror_region);
+ *   idle regions have none, so the hash stays as small as the I/O depth.
+ *
+ * Ordering (no copy ever puts older data over a newer guest write)
+ *   - The copier only picks a dirty region with no write in flight, marks
+ *     it copying and clears its dirty bit before reading the source.
+ *   - A write to a region being copied: in write_blocking mode it waits
+ *     for the copy, then goes to both devices; in background mode it goes
+ *     to the source only and marks the region "redirty", so the copy's
+ *     completion leaves the region dirty and it is copied again.
+ *   - A write to a clean region goes to both devices (write duplication)
+ *     and completes when both are done. A write to a dirty region goes to
+ *     the source only (background) or to both (write_blocking); either way
+ *     the region stays dirty, unless write_blocking wrote all of it.
+ *   - Writes that overlap a write in flight on the same region wait for it,
+ *     so both devices apply overlapping writes in the same order.
+ *   - A destination write failure never fails the guest's write: the region
+ *     becomes dirty again and the job's on_target_error policy applies.
+ *
+ * Writes are split at region boundaries (dm_accept_partial_bio), so a bio
+ * touches one region. Flushes go to both devices (num_flush_bios = 2).
+ *
+ * Cancel stops write duplication at once: after ready the destination keeps
+ * the volume as of the cancel (flushed at the next suspend); before ready it
+ * is flagged dest_invalid.
+ *
+ * States: running until every region is clean; then the destination is
+ * flushed and the job is ready (from then on every write reaches both
+ * devices before it completes). "complete" marks the job completing; the
+ * suspend that precedes the pivot reload drains I/O, then postsuspend
+ * re-checks that no region is dirty and flushes the destination before the
+ * job concludes as completed. Only then does userspace resume the
+ * passthrough table on the destination.
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/hashtable.h>
+#include <linux/mempool.h>
+#include <linux/slab.h>
+
+#include "bj-bitmap.h"
+#include "bj-copier.h"
+#include "bj-target.h"
+#include "bj-volume.h"
+
+#define MIRROR_HASH_BITS	8
+#define MIRROR_MIN_REGIONS	64
+
+struct mirror_region {
+	struct hlist_node node;		/* in bj_mirror.active */
+	u64 nr;
+	unsigned int writes;		/* guest writes in flight */
+	bool copying;			/* a background or urgent copy is in flight */
+	bool redirty;			/* written while copying: copy it again */
+	struct list_head inflight;	/* struct mirror_io of writes in flight */
+	struct bio_list waiting;	/* writes waiting for this region */
+};
+
+/* Per-bio data. */
+struct mirror_io {
+	struct list_head list;		/* in mirror_region.inflight */
+	struct mirror_region *region;	/* NULL: not tracked */
+	sector_t start, len;		/* target-relative sectors */
+	blk_status_t dst_status;	/* status of the destination clone */
+	bool duplicated;
+};
+
+struct bj_mirror {
+	struct bj_target *bt;
+
+	/*
+	 * @lock protects @dirty, @active and every mirror_region, @deferred
+	 * and the flags below. Taken from map (process context) and from bio
+	 * completion (softirq), hence the irqsave variants.
+	 */
+	spinlock_t lock;
+	struct bj_bitmap dirty;
+	DECLARE_HASHTABLE(active, MIRROR_HASH_BITS);
+	u64 cursor;			/* where the copier looks next */
+	struct bio_list deferred;	/* writes to map again from @work */
+	enum bj_copy_mode copy_mode;
+	bool mirroring;			/* duplicate writes to the destination */
+	bool completing;		/* "complete" received: pivot at postsuspend */
+	bool sync_pending;		/* @work must try to become ready */
+	bool suspended;
+	u64 dst_errors;			/* destination errors since the last ready */
+
+	mempool_t region_pool;
+	struct bio_set bs;		/* destination clones */
+	struct bj_copier copier;
+	struct workqueue_struct *wq;
+	struct work_struct work;	/* deferred writes, readiness */
+};
+
+static struct kmem_cache *mirror_region_cache;
+
+static struct bj_mirror *to_mirror(struct bj_target *bt)
+{
+	return bt->mode;
+}
+
+/* Regions ------------------------------------------------------------- */
+
+static u64 region_of(struct bj_mirror *m, sector_t offset)
+{
+	return div64_u64(offset, m->bt->args.granule);
+}
+
+/* m->lock held. */
+static struct mirror_region *find_region(struct bj_mirror *m, u64 nr)
+{
+	struct mirror_region *r;
+
+	hash_for_each_possible(m->active, r, node, nr)
+		if (r->nr == nr)
+			return r;
+	return NULL;
+}
+
+/* m->lock held; GFP_ATOMIC from the mempool, which keeps a reserve. */
+static struct mirror_region *get_region(struct bj_mirror *m, u64 nr)
+{
+	struct mirror_region *r = find_region(m, nr);
+
+	if (r)
+		return r;
+	r = mempool_alloc(&m->region_pool, GFP_ATOMIC);
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->nr = nr;
+	INIT_LIST_HEAD(&r->inflight);
+	bio_list_init(&r->waiting);
+	hash_add(m->active, &r->node, nr);
+	return r;
+}
+
+/* m->lock held: free an entry nobody uses any more. */
+static void put_region(struct bj_mirror *m, struct mirror_region *r)
+{
+	if (r->writes || r->copying || !bio_list_empty(&r->waiting))
+		return;
+	hash_del(&r->node);
+	mempool_free(r, &m->region_pool);
+}
+
+/* m->lock held: move the waiting writes of @r to the deferred list. */
+static bool release_waiting(struct bj_mirror *m, struct mirror_region *r)
+{
+	if (bio_list_empty(&r->waiting))
+		return false;
+	bio_list_merge(&m->deferred, &r->waiting);
+	bio_list_init(&r->waiting);
+	return true;
+}
+
+/* m->lock held: mark @nr dirty again; leaves ready if it was. */
+static void redirty_locked(struct bj_mirror *m, u64 nr)
+{
+	struct bj_target *bt = m->bt;
+
+	if (bj_bitmap_set_range(&m->dirty, nr, 1)) {
+		spin_lock(&bt->job.lock);
+		if (bt->job.done >= (u64)bj_region_len(&m->copier, nr) << SECTOR_SHIFT)
+			bt->job.done -= (u64)bj_region_len(&m->copier, nr) << SECTOR_SHIFT;
+		if (bt->job.state == DM_BLOCKJOB_STATE_READY ||
+		    bt->job.state == DM_BLOCKJOB_STATE_STANDBY)
+			bj_job_apply_locked(bt, BJ_EV_UNSYNCED);
+		spin_unlock(&bt->job.lock);
+	}
+}
+
+/* Errors and policies --------------------------------------------------- */
+
+/*
+ * Apply an error policy after an error of kind @where. Called without
+ * m->lock, in process context or softirq.
+ */
+static void apply_policy(struct bj_mirror *m, enum bj_policy policy, int err, const char *where)
+{
+	struct bj_target *bt = m->bt;
+	unsigned long flags;
+
+	bj_job_error(bt, err, where);
+	switch (policy) {
+	case BJ_POLICY_REPORT:
+		spin_lock_irqsave(&m->lock, flags);
+		spin_lock(&bt->job.lock);
+		if (!bj_job_apply_locked(bt, BJ_EV_FAIL)) {
+			bt->job.dest_invalid = true;
+			m->mirroring = false;
+		}
+		spin_unlock(&bt->job.lock);
+		spin_unlock_irqrestore(&m->lock, flags);
+		bj_copier_pause(&m->copier);
+		break;
+	case BJ_POLICY_STOP:
+		spin_lock_irqsave(&bt->job.lock, flags);
+		if (!bj_job_apply_locked(bt, BJ_EV_PAUSE))
+			bt->job.io_error_pending = true;
+		spin_unlock_irqrestore(&bt->job.lock, flags);
+		bj_copier_pause(&m->copier);
+		break;
+	case BJ_POLICY_IGNORE:
+		break;
+	}
+}
+
+/* Guest writes ----------------------------------------------------------- */
+
+static void clone_endio(struct bio *clone)
+{
+	struct bio *bio = clone->bi_private;
+	struct mirror_io *io = dm_per_bio_data(bio, sizeof(struct mirror_io));
+
+	io->dst_status = clone->bi_status;
+	bio_put(clone);
+	bio_endio(bio);
+}
+
+/* Send a copy of @bio to the destination; @bio completes after both. */
+static void duplicate(struct bj_mirror *m, struct bio *bio, sector_t offset)
+{
+	struct bj_target *bt = m->bt;
+	struct bio *clone;
+
+	clone = bio_alloc_clone(bt->dst->bdev, bio, GFP_NOIO, &m->bs);
+	clone->bi_iter.bi_sector = bt->args.dst_offset + offset;
+	clone->bi_end_io = clone_endio;
+	clone->bi_private = bio;
+	bio_inc_remaining(bio);
+	submit_bio_noacct(clone);
+}
+
+static bool overlaps_inflight(struct mirror_region *r, sector_t start, sector_t len)
+{
+	struct mirror_io *o;
+
+	list_for_each_entry(o, &r->inflight, list)
+		if (start < o->start + o->len && o->start < start + len)
+			return true;
+	return false;
+}
+
+enum write_route {
+	ROUTE_SOURCE,		/* source only */
+	ROUTE_BOTH,		/* source and destination */
+	ROUTE_WAIT,		/* queued on the region; mapped again later */
+	ROUTE_RETRY,		/* no memory: requeue */
+};
+
+/*
+ * Decide where a write of [@offset, @offset + @len) goes and track it.
+ * m->lock held.
+ */
+static enum write_route route_write(struct bj_mirror *m, struct bio *bio,
+				    struct mirror_io *io, sector_t offset, sector_t len)
+{
+	u64 nr = region_of(m, offset);
+	struct mirror_region *r;
+	bool dirty;
+
+	io->region = NULL;
+	io->duplicated = false;
+	if (!m->mirroring)
+		return ROUTE_SOURCE;
+
+	r = get_region(m, nr);
+	if (!r)
+		return ROUTE_RETRY;
+	if ((r->copying && m->copy_mode == BJ_COPY_WRITE_BLOCKING) ||
+	    overlaps_inflight(r, offset, len)) {
+		bio_list_add(&r->waiting, bio);
+		return ROUTE_WAIT;
+	}
+	if (r->copying)
+		r->redirty = true;	/* background: copy again afterwards */
+
+	r->writes++;
+	io->region = r;
+	io->start = offset;
+	io->len = len;
+	list_add_tail(&io->list, &r->inflight);
+
+	dirty = r->copying || bj_bitmap_test(&m->dirty, nr);
+	if (dirty && m->copy_mode == BJ_COPY_BACKGROUND)
+		return ROUTE_SOURCE;
+	io->duplicated = true;
+	return ROUTE_BOTH;
+}
+
+/* Map a write (or discard, write-zeroes) of one region. */
+static int mirror_write(struct bj_mirror *m, struct bio *bio, bool from_map)
+{
+	struct bj_target *bt = m->bt;
+	struct mirror_io *io = dm_per_bio_data(bio, sizeof(struct mirror_io));
+	sector_t offset = dm_target_offset(bt->ti, bio->bi_iter.bi_sector);
+	enum write_route route;
+	unsigned long flags;
+
+	spin_lock_irqsave(&m->lock, flags);
+	route = route_write(m, bio, io, offset, bio_sectors(bio));
+	spin_unlock_irqrestore(&m->lock, flags);
+
+	switch (route) {
+	case ROUTE_WAIT:
+		return DM_MAPIO_SUBMITTED;
+	case ROUTE_RETRY:
+		/* The region pool is empty: map it again from the work item. */
+		spin_lock_irqsave(&m->lock, flags);
+		bio_list_add(&m->deferred, bio);
+		spin_unlock_irqrestore(&m->lock, flags);
+		queue_work(m->wq, &m->work);
+		return DM_MAPIO_SUBMITTED;
+	case ROUTE_BOTH:
+		duplicate(m, bio, offset);
+		break;
+	case ROUTE_SOURCE:
+		break;
+	}
+	bio_set_dev(bio, bt->src->bdev);
+	bio->bi_iter.bi_sector = bt->args.src_offset + offset;
+	if (from_map)
+		return DM_MAPIO_REMAPPED;
+	submit_bio_noacct(bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+static int mirror_map(struct bj_target *bt, struct bio *bio)
+{
+	struct bj_mirror *m = to_mirror(bt);
+	struct mirror_io *io = dm_per_bio_data(bio, sizeof(struct mirror_io));
+	sector_t offset, granule = bt->args.granule, left;
+
+	io->region = NULL;
+	io->duplicated = false;
+	io->dst_status = BLK_STS_OK;
+
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		/* Empty flush: bio 0 to the source, bio 1 to the destination. */
+		if (dm_bio_get_target_bio_nr(bio) == 1)
+			bio_set_dev(bio, bt->dst->bdev);
+		else
+			bio_set_dev(bio, bt->src->bdev);
+		return DM_MAPIO_REMAPPED;
+	}
+
+	offset = dm_target_offset(bt->ti, bio->bi_iter.bi_sector);
+	if (!op_is_write(bio_op(bio)) || !bio_sectors(bio)) {
+		bio_set_dev(bio, bt->src->bdev);
+		bio->bi_iter.bi_sector = bt->args.src_offset + offset;
+		return DM_MAPIO_REMAPPED;
+	}
+
+	left = granule - (offset & (granule - 1));
+	if (bio_sectors(bio) > left)
+		dm_accept_partial_bio(bio, left);
+	bj_volume_mark(bt->vol, offset, bio_sectors(bio));
+	return mirror_write(m, bio, true);
+}
+
+/* Did this write cover its whole region? */
+static bool covers_region(struct bj_mirror *m, struct mirror_io *io)
+{
+	u64 nr = region_of(m, io->start);
+
+	return io->start == bj_region_start(&m->copier, nr) &&
+	       io->len == bj_region_len(&m->copier, nr);
+}
+
+static int mirror_end_io(struct bj_target *bt, struct bio *bio, blk_status_t *error)
+{
+	struct bj_mirror *m = to_mirror(bt);
+	struct mirror_io *io = dm_per_bio_data(bio, sizeof(struct mirror_io));
+	struct mirror_region *r = io->region;
+	bool kick = false, dst_failed = false, wake = false;
+	unsigned long flags;
+
+	if ((bio->bi_opf & REQ_PREFLUSH) && dm_bio_get_target_bio_nr(bio) == 1) {
+		/* A destination flush failure is the job's problem, not the guest's. */
+		if (*error) {
+			int err = blk_status_to_errno(*error);
+
+			*error = BLK_STS_OK;
+			apply_policy(m, bt->args.on_target_error, err, "target-flush");
+		}
+		return DM_ENDIO_DONE;
+	}
+	if (!r)
+		return DM_ENDIO_DONE;
+
+	spin_lock_irqsave(&m->lock, flags);
+	list_del(&io->list);
+	r->writes--;
+	if (*error) {
+		/* The source did not take it: the copy may now differ. */
+		redirty_locked(m, r->nr);
+		kick = true;
+	} else if (io->duplicated && io->dst_status) {
+		redirty_locked(m, r->nr);
+		m->dst_errors++;
+		dst_failed = true;
+		kick = true;
+	} else if (io->duplicated && !r->copying && covers_region(m, io) &&
+		   bj_bitmap_clear_range(&m->dirty, r->nr, 1)) {
+		/* write_blocking wrote the whole region to both devices. */
+		bj_job_progress(bt, (u64)io->len << SECTOR_SHIFT);
+		kick = true;
+	} else if (!io->duplicated && !r->writes) {
+		kick = true;	/* the copier may now take this region */
+	}
+	wake = release_waiting(m, r);
+	put_region(m, r);
+	if (!m->dirty.nr_set)
+		m->sync_pending = true;
+	spin_unlock_irqrestore(&m->lock, flags);
+
+	if (dst_failed)
+		apply_policy(m, bt->args.on_target_error, blk_status_to_errno(io->dst_status),
+			     "target-write");
+	if (wake || m->sync_pending)
+		queue_work(m->wq, &m->work);
+	if (kick)
+		bj_copier_kick(&m->copier);
+	return DM_ENDIO_DONE;
+}
+
+/* The copier -------------------------------------------------------------- */
+
+static bool mirror_next(struct bj_copier *c, u64 *region)
+{
+	struct bj_mirror *m = c->owner;
+	struct mirror_region *r;
+	bool found = false, wrapped = false;
+	unsigned long flags;
+	u64 nr, start;
+
+	spin_lock_irqsave(&m->lock, flags);
+	if (!m->mirroring || m->suspended)
+		goto out;
+	start = m->cursor;
+	nr = bj_bitmap_next_set(&m->dirty, start);
+	for (;;) {
+		if (nr >= m->dirty.nr_bits) {
+			if (wrapped || !start)
+				break;
+			wrapped = true;
+			nr = bj_bitmap_next_set(&m->dirty, 0);
+			continue;
+		}
+		if (wrapped && nr >= start)
+			break;
+		r = find_region(m, nr);
+		if (!r || (!r->writes && !r->copying)) {
+			r = get_region(m, nr);
+			if (!r)
+				break;
+			r->copying = true;
+			r->redirty = false;
+			bj_bitmap_clear_range(&m->dirty, nr, 1);
+			m->cursor = nr + 1;
+			*region = nr;
+			found = true;
+			break;
+		}
+		nr = bj_bitmap_next_set(&m->dirty, nr + 1);
+	}
+out:
+	spin_unlock_irqrestore(&m->lock, flags);
+	return found;
+}
+
+static void mirror_copied(struct bj_copier *c, u64 nr, bool urgent, int read_err,
+			  unsigned long write_err)
+{
+	struct bj_mirror *m = c->owner;
+	struct bj_target *bt = m->bt;
+	struct mirror_region *r;
+	unsigned long flags;
+	bool ok = !read_err && !write_err;
+
+	spin_lock_irqsave(&m->lock, flags);
+	r = find_region(m, nr);
+	if (r) {
+		r->copying = false;
+		if (!ok || r->redirty)
+			bj_bitmap_set_range(&m->dirty, nr, 1);
+		r->redirty = false;
+		release_waiting(m, r);
+		put_region(m, r);
+	}
+	if (!m->dirty.nr_set)
+		m->sync_pending = true;
+	spin_unlock_irqrestore(&m->lock, flags);
+
+	if (ok)
+		bj_job_progress(bt, (u64)bj_region_len(c, nr) << SECTOR_SHIFT);
+	else if (read_err)
+		apply_policy(m, bt->args.on_source_error, -EIO, "source-read");
+	else
+		apply_policy(m, bt->args.on_target_error, -EIO, "target-write");
+	queue_work(m->wq, &m->work);
+}
+
+static const struct bj_copier_ops mirror_copier_ops = {
+	.next = mirror_next,
+	.done = mirror_copied,
+};
+
+/* Deferred work: writes to map again, and becoming ready. */
+static void try_become_ready(struct bj_mirror *m)
+{
+	struct bj_target *bt = m->bt;
+	unsigned long flags;
+	int r;
+
+	spin_lock_irqsave(&m->lock, flags);
+	if (!m->sync_pending || m->dirty.nr_set || !m->mirroring || m->suspended) {
+		m->sync_pending = false;
+		spin_unlock_irqrestore(&m->lock, flags);
+		return;
+	}
+	m->sync_pending = false;
+	spin_unlock_irqrestore(&m->lock, flags);
+
+	if (READ_ONCE(bt->job.state) != DM_BLOCKJOB_STATE_RUNNING || bj_copier_busy(&m->copier))
+		return;
+	/* Everything is copied: make it durable before calling it ready. */
+	r = blkdev_issue_flush(bt->dst->bdev);
+	if (r) {
+		apply_policy(m, bt->args.on_target_error, r, "target-flush");
+		return;
+	}
+	spin_lock_irqsave(&m->lock, flags);
+	spin_lock(&bt->job.lock);
+	if (!m->dirty.nr_set && bt->job.state == DM_BLOCKJOB_STATE_RUNNING) {
+		bt->job.done = bt->job.len;
+		m->dst_errors = 0;
+		bj_job_apply_locked(bt, BJ_EV_SYNCED);
+	}
+	spin_unlock(&bt->job.lock);
+	spin_unlock_irqrestore(&m->lock, flags);
+}
+
+static void mirror_work(struct work_struct *ws)
+{
+	struct bj_mirror *m = container_of(ws, struct bj_mirror, work);
+	struct bio_list bios;
+	unsigned long flags;
+	struct bio *bio;
+
+	spin_lock_irqsave(&m->lock, flags);
+	bios = m->deferred;
+	bio_list_init(&m->deferred);
+	spin_unlock_irqrestore(&m->lock, flags);
+
+	while ((bio = bio_list_pop(&bios))) {
+		mirror_write(m, bio, false);
+		cond_resched();
+	}
+	try_become_ready(m);
+}
+
+/* Construction ------------------------------------------------------------- */
+
+static int mirror_ctr(struct bj_target *bt, char **error)
+{
+	struct dm_target *ti = bt->ti;
+	struct bj_mirror *m;
+	u64 nr_regions;
+	int r;
+
+	if (bt->args.sync == BJ_SYNC_TOP && !(bt->args.features & BJ_F_START_PAUSED)) {
+		*error = "sync top needs start_paused: the regions to copy come by set-dirty";
+		return -EINVAL;
+	}
+	nr_regions = bj_regions_for(ti->len, bt->args.granule);
+	if (nr_regions > BJ_BITMAP_MAX_BITS) {
+		*error = "Too many regions: use a larger region size";
+		return -EINVAL;
+	}
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m) {
+		*error = "Cannot allocate mirror state";
+		return -ENOMEM;
+	}
+	m->bt = bt;
+	spin_lock_init(&m->lock);
+	hash_init(m->active);
+	bio_list_init(&m->deferred);
+	m->copy_mode = bt->args.copy_mode;
+	m->mirroring = true;
+	m->suspended = true;	/* until the first resume */
+	INIT_WORK(&m->work, mirror_work);
+
+	r = bj_bitmap_init(&m->dirty, nr_regions, GFP_KERNEL);
+	if (r) {
+		*error = "Cannot allocate the region bitmap";
+		goto bad_free;
+	}
+	if (bt->args.sync == BJ_SYNC_FULL)
+		bj_bitmap_set_all(&m->dirty);
+
+	r = mempool_init_slab_pool(&m->region_pool, MIRROR_MIN_REGIONS, mirror_region_cache);
+	if (r) {
+		*error = "Cannot allocate the region pool";
+		goto bad_bitmap;
+	}
+	r = bioset_init(&m->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
+	if (r) {
+		*error = "Cannot allocate the bio set";
+		goto bad_pool;
+	}
+	m->wq = alloc_workqueue("bj-mirror", WQ_MEM_RECLAIM, 0);
+	if (!m->wq) {
+		*error = "Cannot allocate the workqueue";
+		r = -ENOMEM;
+		goto bad_bs;
+	}
+	r = bj_copier_init(&m->copier, &mirror_copier_ops, m, bt->src->bdev, bt->args.src_offset,
+			   bt->dst->bdev, bt->args.dst_offset, bt->args.granule, ti->len,
+			   bt->args.max_copies, bt->args.speed, "mirror");
+	if (r) {
+		*error = "Cannot start the copier";
+		goto bad_wq;
+	}
+
+	bt->mode = m;
+	bt->job.len = (u64)ti->len << SECTOR_SHIFT;
+	if (bt->args.sync != BJ_SYNC_FULL)
+		bt->job.done = bt->job.len;
+	if (bt->args.features & BJ_F_START_PAUSED)
+		bt->job.state = DM_BLOCKJOB_STATE_PAUSED;
+	ti->num_flush_bios = 2;
+	return 0;
+
+bad_wq:
+	destroy_workqueue(m->wq);
+bad_bs:
+	bioset_exit(&m->bs);
+bad_pool:
+	mempool_exit(&m->region_pool);
+bad_bitmap:
+	bj_bitmap_free(&m->dirty);
+bad_free:
+	kfree(m);
+	return r;
+}
+
+static void mirror_dtr(struct bj_target *bt)
+{
+	struct bj_mirror *m = to_mirror(bt);
+	struct mirror_region *r;
+	struct hlist_node *tmp;
+	int bkt;
+
+	bj_copier_destroy(&m->copier);
+	flush_workqueue(m->wq);
+	destroy_workqueue(m->wq);
+	/* dm drained all I/O before the destructor: entries left are idle. */
+	hash_for_each_safe(m->active, bkt, tmp, r, node) {
+		hash_del(&r->node);
+		mempool_free(r, &m->region_pool);
+	}
+	bioset_exit(&m->bs);
+	mempool_exit(&m->region_pool);
+	bj_bitmap_free(&m->dirty);
+	kfree(m);
+}
+
+/* Suspend, resume, messages --------------------------------------------- */
+
+static void mirror_presuspend(struct bj_target *bt)
+{
+	struct bj_mirror *m = to_mirror(bt);
+	unsigned long flags;
+
+	spin_lock_irqsave(&m->lock, flags);
+	m->suspended = true;
+	spin_unlock_irqrestore(&m->lock, flags);
+	bj_copier_pause(&m->copier);
+}
+
+/*
+ * Every guest write has completed (dm drained them). If "complete" was
+ * asked, this is the pivot point: conclude only if no region is dirty and
+ * the destination is flushed.
+ */
+static void mirror_postsuspend(struct bj_target *bt)
+{
+	struct bj_mirror *m = to_mirror(bt);
+	unsigned long flags;
+	bool clean;
+
+	bj_copier_drain(&m->copier);
+	flush_workqueue(m->wq);
+	if (bt->job.result == BJ_RESULT_CANCELLED && !bt->job.dest_invalid) {
+		/* Make the point-in-time copy left by a cancel after ready durable. */
+		if (blkdev_issue_flush(bt->dst->bdev))
+			bj_job_error(bt, -EIO, "target-flush");
+		return;
+	}
+	if (!m->completing)
+		return;
+	spin_lock_irqsave(&m->lock, flags);
+	clean = !m->dirty.nr_set && m->mirroring && !m->dst_errors;
+	spin_unlock_irqrestore(&m->lock, flags);
+	if (!clean || READ_ONCE(bt->job.state) != DM_BLOCKJOB_STATE_READY)
+		return;
+	if (blkdev_issue_flush(bt->dst->bdev))
+		return;
+	bj_job_apply(bt, BJ_EV_COMPLETE);
+}
+
+static void mirror_resume(struct bj_target *bt)
+{
+	struct bj_mirror *m = to_mirror(bt);
+	unsigned long flags;
+
+	spin_lock_irqsave(&m->lock, flags);
+	m->suspended = false;
+	/* A pivot that did not happen: the job goes on. */
+	if (bt->job.state != DM_BLOCKJOB_STATE_CONCLUDED)
+		m->completing = false;
+	m->sync_pending = true;
+	spin_unlock_irqrestore(&m->lock, flags);
+	if (READ_ONCE(bt->job.state) == DM_BLOCKJOB_STATE_RUNNING)
+		bj_copier_start(&m->copier);
+	queue_work(m->wq, &m->work);
+}
+
+static int mirror_message(struct bj_target *bt, struct bj_msg *msg, char *result,
+			  unsigned int maxlen)
+{
+	struct bj_mirror *m = to_mirror(bt);
+	enum dm_blockjob_state state;
+	unsigned long flags;
+	int r = 0;
+
+	switch (msg->type) {
+	case BJ_MSG_PAUSE:
+		r = bj_job_apply(bt, BJ_EV_PAUSE);
+		if (!r)
+			bj_copier_pause(&m->copier);
+		return r;
+	case BJ_MSG_RESUME:
+		spin_lock_irqsave(&bt->job.lock, flags);
+		r = bj_job_apply_locked(bt, BJ_EV_RESUME);
+		if (!r)
+			bt->job.io_error_pending = false;
+		state = bt->job.state;
+		spin_unlock_irqrestore(&bt->job.lock, flags);
+		if (!r && state == DM_BLOCKJOB_STATE_RUNNING) {
+			spin_lock_irqsave(&m->lock, flags);
+			m->sync_pending = true;
+			spin_unlock_irqrestore(&m->lock, flags);
+			bj_copier_start(&m->copier);
+			queue_work(m->wq, &m->work);
+		}
+		return r;
+	case BJ_MSG_CANCEL:
+		spin_lock_irqsave(&m->lock, flags);
+		spin_lock(&bt->job.lock);
+		state = bt->job.state;
+		r = bj_job_apply_locked(bt, BJ_EV_CANCEL);
+		if (!r) {
+			/*
+			 * Writes mapped from now on reach the source only: after
+			 * ready the destination stays a copy as of the cancel;
+			 * before ready it is not a copy of anything.
+			 */
+			m->mirroring = false;
+			if (state != DM_BLOCKJOB_STATE_READY && state != DM_BLOCKJOB_STATE_STANDBY)
+				bt->job.dest_invalid = true;
+		}
+		spin_unlock(&bt->job.lock);
+		spin_unlock_irqrestore(&m->lock, flags);
+		if (!r)
+			bj_copier_pause(&m->copier);
+		return r;
+	case BJ_MSG_COMPLETE:
+		spin_lock_irqsave(&m->lock, flags);
+		if (READ_ONCE(bt->job.state) == DM_BLOCKJOB_STATE_READY)
+			m->completing = true;
+		else
+			r = -EINVAL;
+		spin_unlock_irqrestore(&m->lock, flags);
+		return r;
+	case BJ_MSG_SET_SPEED:
+		spin_lock_irqsave(&bt->job.lock, flags);
+		bt->job.speed = msg->value;
+		spin_unlock_irqrestore(&bt->job.lock, flags);
+		bj_copier_set_speed(&m->copier, msg->value);
+		return 0;
+	case BJ_MSG_COPY_MODE:
+		/* As QEMU: background may become write_blocking, not back. */
+		if (msg->copy_mode != BJ_COPY_WRITE_BLOCKING)
+			return m->copy_mode == BJ_COPY_BACKGROUND ? 0 : -EINVAL;
+		spin_lock_irqsave(&m->lock, flags);
+		m->copy_mode = BJ_COPY_WRITE_BLOCKING;
+		spin_unlock_irqrestore(&m->lock, flags);
+		return 0;
+	case BJ_MSG_SET_DIRTY:
+		spin_lock_irqsave(&m->lock, flags);
+		if (msg->value >= m->dirty.nr_bits ||
+		    msg->count > m->dirty.nr_bits - msg->value ||
+		    READ_ONCE(bt->job.state) != DM_BLOCKJOB_STATE_PAUSED) {
+			r = -EINVAL;
+		} else {
+			bj_bitmap_set_range(&m->dirty, msg->value, msg->count);
+			spin_lock(&bt->job.lock);
+			bt->job.done = bt->job.len - min(bt->job.len, m->dirty.nr_set *
+					((u64)bt->args.granule << SECTOR_SHIFT));
+			spin_unlock(&bt->job.lock);
+		}
+		spin_unlock_irqrestore(&m->lock, flags);
+		return r;
+	default:
+		return -EINVAL;
+	}
+}
+
+static u64 mirror_dirty_regions(struct bj_target *bt)
+{
+	struct bj_mirror *m = to_mirror(bt);
+	unsigned long flags;
+	u64 n;
+
+	spin_lock_irqsave(&m->lock, flags);
+	n = m->dirty.nr_set;
+	spin_unlock_irqrestore(&m->lock, flags);
+	return n + bj_copier_busy(&m->copier);
+}
+
+/* Mode fields: <copy mode> <region bytes> <flags> */
+static void mirror_status(struct bj_target *bt, char *result, unsigned int maxlen,
+			  unsigned int *szp)
+{
+	struct bj_mirror *m = to_mirror(bt);
+	unsigned int sz = *szp;
+	bool completing, mirroring, dest_invalid, io_error;
+	enum bj_copy_mode mode;
+	unsigned long flags;
+
+	spin_lock_irqsave(&m->lock, flags);
+	completing = m->completing;
+	mirroring = m->mirroring;
+	mode = m->copy_mode;
+	spin_unlock_irqrestore(&m->lock, flags);
+	spin_lock_irqsave(&bt->job.lock, flags);
+	dest_invalid = bt->job.dest_invalid;
+	io_error = bt->job.io_error_pending;
+	spin_unlock_irqrestore(&bt->job.lock, flags);
+
+	DMEMIT(" %s %llu ", bj_copy_mode_name(mode),
+	       (unsigned long long)bt->args.granule << SECTOR_SHIFT);
+	if (!completing && mirroring && !dest_invalid && !io_error) {
+		DMEMIT("-");
+	} else {
+		DMEMIT("%s%s%s%s", completing ? "completing," : "",
+		       mirroring ? "" : "not_mirroring,",
+		       dest_invalid ? "dest_invalid," : "", io_error ? "io_error," : "");
+		sz--;	/* drop the last comma */
+		result[sz] = '\0';
+	}
+	*szp = sz;
+}
+
+static size_t mirror_mem_bytes(struct bj_target *bt)
+{
+	struct bj_mirror *m = to_mirror(bt);
+
+	return sizeof(*m) + BITS_TO_LONGS(m->dirty.nr_bits) * sizeof(long);
+}
+
+const struct bj_mode_ops bj_mirror_ops = {
+	.type = DM_BLOCKJOB_TYPE_MIRROR,
+	.ctr = mirror_ctr,
+	.dtr = mirror_dtr,
+	.map = mirror_map,
+	.end_io = mirror_end_io,
+	.presuspend = mirror_presuspend,
+	.postsuspend = mirror_postsuspend,
+	.resume = mirror_resume,
+	.message = mirror_message,
+	.dirty_regions = mirror_dirty_regions,
+	.status = mirror_status,
+	.mem_bytes = mirror_mem_bytes,
+	.per_bio_data_size = sizeof(struct mirror_io),
+};
+
+int bj_mirror_init(void)
+{
+	mirror_region_cache = KMEM_CACHE(mirror_region, 0);
+	return mirror_region_cache ? 0 : -ENOMEM;
+}
+
+void bj_mirror_exit(void)
+{
+	kmem_cache_destroy(mirror_region_cache);
+}

@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Self-test of scripts/vm-run, run on the host (5 boots, some at once, < 1 min
+# on an idle host): exit status and ARGs reach host and guest, --xfer works
+# both ways, a kernel WARNING fails the run, a panic fails it with a clear
+# message, --timeout and SIGTERM fail cleanly without leaving a qemu process or
+# a temp dir behind. Last line: "N passed, N failed".
+set -uo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+VMRUN=$TOP/scripts/vm-run
+export BJ_NO_BUILD=1
+T=$(mktemp -d /tmp/vm-run-selftest.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export BJ_TMPDIR=$T/tmp
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
+expect() {	# WHAT COND...
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+show() { sed 's/^/#   /' "$1" | tail -n 25; }
+no_qemu() { ! pgrep -f "bj.selftest=$1" >/dev/null; }
+
+# (the --timeout case runs in the background meanwhile: it only waits)
+printf '#!/bin/bash\necho sleeping\nsleep infinity\n' >"$T/sleep.sh"
+tstart=$(date +%s)
+(BJ_APPEND="bj.selftest=$$-timeout" "$VMRUN" --smp 1 --disks 0 --timeout 20 "$T/sleep.sh" >"$T/3.out" 2>&1
+	echo $? >"$T/3.rc"; echo $(($(date +%s) - tstart)) >"$T/3.secs") &
+tjob=$!
+
+# 1. exit status, ARGs, --xfer both ways
+mkdir -p "$T/xfer"
+echo "from-host" >"$T/xfer/in.txt"
+cat >"$T/args.sh" <<'EOF'
+#!/bin/bash
+printf 'arg=<%s>\n' "$@"
+echo "nargs=$#"
+cat /xfer/in.txt
+echo "from-guest" >/xfer/out.txt
+[ -f "$BJ_TESTS/vm/lib.sh" ] && echo "lib-present"
+exit 3
+EOF
+"$VMRUN" --smp 1 --disks 1 --disk-size 64M --timeout 120 --xfer "$T/xfer" "$T/args.sh" one 'two words' '$HOME;*' >"$T/1.out" 2>&1
+rc=$?
+expect "exit 3 in the guest makes vm-run exit 3 (got $rc)" test $rc -eq 3
+expect "ARGs reach the script" grep -qx 'arg=<two words>' "$T/1.out"
+expect "ARGs are not expanded" grep -qxF 'arg=<$HOME;*>' "$T/1.out"
+expect "ARG count" grep -qx 'nargs=3' "$T/1.out"
+expect "--xfer host -> guest" grep -qx 'from-host' "$T/1.out"
+expect "--xfer guest -> host" grep -qx 'from-guest' "$T/xfer/out.txt"
+expect "the tests tree is at \$BJ_TESTS" grep -qx 'lib-present' "$T/1.out"
+expect "boot time printed" grep -q 'guest booted in' "$T/1.out"
+[ $fail -eq 0 ] || show "$T/1.out"
+
+# 2. a kernel WARNING fails a script that exits 0
+cat >"$T/warn.sh" <<'EOF'
+#!/bin/bash
+echo "WARNING: CPU: 0 PID: 1 at selftest (fake report)" >/dev/kmsg
+exit 0
+EOF
+printf '#!/bin/bash\necho c >/proc/sysrq-trigger\nsleep 30\n' >"$T/panic.sh"
+"$VMRUN" --smp 1 --disks 0 --timeout 120 "$T/panic.sh" >"$T/p.out" 2>&1 &
+pjob=$!
+"$VMRUN" --smp 1 --disks 0 --timeout 120 "$T/warn.sh" >"$T/2.out" 2>&1
+rc=$?
+expect "a kernel WARNING fails the run (got $rc)" test $rc -ne 0
+expect "the report line is printed" grep -q 'WARNING: CPU: 0 PID: 1 at selftest' "$T/2.out"
+expect "the reason is printed" grep -q 'FAIL: the kernel log has reports' "$T/2.out"
+[ $rc -ne 0 ] || show "$T/2.out"
+
+# 3. a kernel panic (sysrq crash) fails with a clear message
+wait $pjob
+rc=$?
+expect "a kernel panic fails the run (got $rc)" test $rc -eq 125
+expect "the panic is named" grep -q 'FAIL: kernel panic' "$T/p.out"
+grep -q 'FAIL: kernel panic' "$T/p.out" || show "$T/p.out"
+
+# 4. --timeout: a script sleeping forever (started above)
+wait $tjob
+rc=$(cat "$T/3.rc")
+secs=$(cat "$T/3.secs")
+expect "--timeout 20 fails (got $rc)" test "$rc" -ne 0
+expect "--timeout message" grep -q 'timed out after 20s' "$T/3.out"
+expect "--timeout took ${secs}s (< 45s)" test "$secs" -lt 45
+expect "no qemu left after a timeout" no_qemu "$$-timeout"
+grep -q 'timed out after 20s' "$T/3.out" || show "$T/3.out"
+
+# 5. SIGTERM to vm-run while the script runs
+BJ_APPEND="bj.selftest=$$-term" "$VMRUN" --smp 1 --disks 0 --timeout 120 "$T/sleep.sh" >"$T/4.out" 2>&1 &
+pid=$!
+for _ in $(seq 300); do
+	grep -q '^sleeping' "$T/4.out" && break
+	sleep 0.2
+done
+kill -TERM $pid
+wait $pid
+rc=$?
+expect "SIGTERM fails the run (got $rc)" test $rc -ne 0
+sleep 0.5
+expect "no qemu left after SIGTERM" no_qemu "$$-term"
+expect "no temp dir left" test -z "$(ls -A "$T/tmp" 2>/dev/null)"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vm-run: --disks 3 --disk-size 256M --timeout 900
+# Point in time: a full backup taken under a heavy mixed writer (unaligned
+# writes of several sizes, discards, write-zeroes) equals the volume as it
+# was at the start, byte for byte. Chunk sizes 4K, 64K, 1M on a volume that
+# is not a multiple of any of them.
+. "$BJ_TESTS/vm/lib.sh"
+. "$BJ_TESTS/vm/backup-lib.sh"
+load_blockjob || die "modprobe dm-blockjob"
+
+SEC=$((48 * 2048 + 7))		# 48 MiB + 7 sectors
+BYTES=$((SEC * 512))
+on_exit bk_stop_writer
+
+for chunk in 4K 64K 1M; do
+	check mk_pattern vdb "$RANDOM" $((49 << 20))
+	dd if=/dev/urandom of=/dev/vdc bs=1M count=49 status=none	# garbage destination
+	check bk_vol vol /dev/vdb $SEC
+	want=$(dev_sha vol)
+	check blockjob backup vol /dev/vdc --chunk-size $chunk --speed 8M
+	bk_writer vol 600 $RANDOM
+	res=$(bk_wait vol 400)
+	st=$(dmsetup status vol)
+	bk_stop_writer
+	check_eq "$res" completed "chunk $chunk: job completed under writes ($st)"
+	waits=$(echo "$st" | awk '{print $NF}')
+	if [ "${waits:-0}" -gt 0 ]; then ok "chunk $chunk: $waits writes waited for copy-before-write"; else not_ok "chunk $chunk: no write waited ($st)"; fi
+	check_eq "$(bk_sha /dev/vdc 0 $BYTES)" "$want" "chunk $chunk: backup equals the volume at the start"
+	check bk_finish vol
+	check_eq "$(dmsetup table vol | awk '{print $4}')" passthrough "chunk $chunk: volume back in passthrough"
+	check dmsetup remove vol
+done
+
+# Whole-device volume through the CLI, --wait, and the status fields.
+check mk_pattern vdb 7
+check blockjob create vol /dev/vdb
+on_exit "dmsetup remove --retry vol"
+want=$(dev_sha vol)
+blockjob backup vol /dev/vdc --wait >/tmp/bk.out 2>&1 &
+bpid=$!
+for ((i = 0; i < 300; i++)); do
+	dmsetup table vol | grep -q " backup " && break
+	sleep 0.05
+done
+bk_writer vol 600 11
+wait $bpid
+check_eq "$?" 0 "blockjob backup --wait exits 0 ($(cat /tmp/bk.out))"
+bk_stop_writer
+check_eq "$(dev_sha vdc)" "$want" "whole 256M volume with --wait: backup equals the start"
+check_eq "$(dmsetup table vol | awk '{print $4}')" passthrough "--wait switched back to passthrough"
+check dmsetup remove vol
+check rmmod dm_blockjob
+finish

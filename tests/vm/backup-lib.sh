@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+# Helpers of the backup and bitmap VM tests (tests/vm/4N-*.sh, 5N-*.sh).
+# Source after lib.sh.
+#
+#   bk_state VOL                 "<state> <result>" of the job on VOL
+#   bk_wait VOL [SECONDS]        poll until the job concludes; prints the result
+#   bk_finish VOL                concluded job -> passthrough on the source (dmsetup only)
+#   bk_vol NAME DEV SECTORS      blockjob volume over the first SECTORS of DEV, removed at exit
+#   bk_linear NAME DEV OFF SECTORS   dm-linear over DEV (removed at exit)
+#   bk_error NAME / bk_relinear NAME DEV OFF   swap a dm device's table (error / linear)
+#   bk_sha DEV OFF LEN           sha256 of LEN bytes of DEV from byte OFF (O_DIRECT, 4K units)
+#   bk_writer VOL SECONDS SEED   background fio: unaligned writes of several sizes + trims,
+#                                and write-zeroes ranges (blkdiscard -z); sets BK_WPIDS
+#   bk_stop_writer               stop them
+
+bk_state() {
+	dmsetup status "$1" | awk '{print $5, $6}'
+}
+
+bk_wait() {
+	local vol=$1 t=${2:-300} i st
+	for ((i = 0; i < t * 10; i++)); do
+		st=$(bk_state "$vol")
+		case $st in concluded*) echo "${st#concluded }"; return 0 ;; esac
+		sleep 0.1
+	done
+	echo "timeout($st)"
+	return 1
+}
+
+bk_finish() {
+	local vol=$1 sec src off
+	read -r _ sec _ _ src off _ < <(dmsetup table "$vol")
+	dmsetup load "$vol" --table "0 $sec blockjob passthrough $src $off" &&
+		dmsetup suspend "$vol" && dmsetup resume "$vol"
+}
+
+bk_vol() {
+	dmsetup create "$1" --table "0 $3 blockjob passthrough $2 0" || return
+	dm_nodes
+	on_exit "dmsetup remove --retry $1"
+}
+
+bk_linear() {
+	dmsetup create "$1" --table "0 $4 linear $2 $3" || return
+	dm_nodes
+	on_exit "dmsetup remove --retry $1"
+}
+
+bk_error() {
+	local sec
+	sec=$(blockdev --getsz "/dev/mapper/$1")
+	dmsetup load "$1" --table "0 $sec error" && dmsetup suspend "$1" && dmsetup resume "$1"
+}
+
+bk_relinear() {
+	local sec
+	sec=$(blockdev --getsz "/dev/mapper/$1")
+	dmsetup load "$1" --table "0 $sec linear $2 $3" && dmsetup suspend "$1" && dmsetup resume "$1"
+}
+
+bk_sha() {
+	dd if="$1" bs=1M iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" status=none |
+		sha256sum | cut -d' ' -f1
+}
+
+BK_WPIDS=()
+bk_writer() {
+	local d
+	d=$(dev_path "$1")
+	fio --name=unaligned --filename="$d" --rw=randwrite \
+		--bssplit=512/10:3584/15:4k/20:12k/15:68k/20:1m/20 --blockalign=512 \
+		--direct=1 --ioengine=libaio --iodepth=4 --time_based --runtime="$2" \
+		--randseed="$3" --output=/dev/null \
+		--name=trim --filename="$d" --rw=randtrim --bssplit=4k/40:64k/30:1m/30 \
+		--direct=1 --ioengine=libaio --iodepth=2 --time_based --runtime="$2" \
+		--randseed="$(($3 + 1))" --output=/dev/null >/dev/null 2>&1 &
+	BK_WPIDS=($!)
+	(
+		local size end off len
+		size=$(blockdev --getsize64 "$d")
+		end=$((SECONDS + $2))
+		RANDOM=$3
+		while [ $SECONDS -lt $end ]; do
+			off=$(( (RANDOM * 32768 + RANDOM) % (size / 512) * 512 ))
+			len=$(( (RANDOM % 512 + 1) * 512 ))
+			[ $((off + len)) -le "$size" ] || len=$((size - off))
+			blkdiscard -z -o "$off" -l "$len" "$d" 2>/dev/null
+			sleep 0.05
+		done
+	) &
+	BK_WPIDS+=($!)
+}
+
+bk_stop_writer() {
+	local p
+	for p in "${BK_WPIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	BK_WPIDS=()
+	return 0
+}

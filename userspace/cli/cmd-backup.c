@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blockjob backup: the point-in-time backup job (copy-before-write), with
+ * an optional read-only view of the point-in-time image.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bj-backup.h"
+#include "bj-dm.h"
+#include "bj-job.h"
+#include "bj-util.h"
+#include "commands.h"
+
+void usage_backup(FILE *f)
+{
+	fprintf(f,
+		"Usage: blockjob backup NAME TARGET [--sync full|none|incremental] [--bitmap BM]\n"
+		"                       [--bitmap-mode on-success|always|never] [--chunk-size SIZE]\n"
+		"                       [--speed RATE] [--on-cbw-error break-snapshot|break-guest-write]\n"
+		"                       [--view VIEWNAME] [--max-copies N] [--wait]\n\n"
+		"Copy volume NAME as it is now (the point in time is the start) to the block\n"
+		"device TARGET while NAME stays in use: a write to data not yet copied first\n"
+		"saves the old data to TARGET. The job ends by itself when everything is\n"
+		"copied ('blockjob wait NAME', or --wait); 'blockjob cancel NAME' stops it.\n\n"
+		"  --sync full          copy the whole volume (default without --bitmap)\n"
+		"  --sync none          copy only the old data of chunks written during the job\n"
+		"                       (with --view: a cheap snapshot); runs until cancelled\n"
+		"  --sync incremental   copy the chunks dirty in bitmap BM (default with --bitmap)\n"
+		"  --bitmap BM          the dirty bitmap of an incremental backup\n"
+		"  --bitmap-mode MODE   on-success (default): clear BM if the backup succeeds;\n"
+		"                       always: clear what was copied even on failure; never\n"
+		"  --chunk-size SIZE    copy unit, a power of two from 4K to 64M (default 64K,\n"
+		"                       or BM's granularity)\n"
+		"  --speed RATE         background copy rate limit, e.g. 100M (default none)\n"
+		"  --on-cbw-error P     when saving old data fails: break-snapshot (default: the\n"
+		"                       write goes ahead, the job fails) or break-guest-write\n"
+		"                       (the write fails with EIO, the backup stays intact)\n"
+		"  --view VIEWNAME      also create /dev/mapper/VIEWNAME, a read-only view of the\n"
+		"                       point-in-time image (sync full or none)\n"
+		"  --max-copies N       chunks copied at once in the background (default 16)\n"
+		"  --wait               wait for the end, switch NAME back to passthrough, and\n"
+		"                       exit 1 unless the backup completed\n");
+}
+
+/* Poll until the job concludes; then remove views and go back to passthrough. */
+static int wait_concluded(const char *name)
+{
+	char err[BJ_ERRLEN];
+	struct bj_status st;
+	int r;
+
+	for (;;) {
+		if (bj_dm_status(name, &st, err)) {
+			bj_err("%s", err);
+			return 1;
+		}
+		if (!strcmp(st.state, "concluded"))
+			break;
+		usleep(100 * 1000);
+	}
+	r = bj_view_remove_all(name, err);
+	if (r < 0)
+		bj_err("%s", err);
+	if (bj_job_finish(name, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (strcmp(st.result, "completed")) {
+		bj_err("%s: the backup %s (last error %s); TARGET is not a usable backup",
+		       name, st.result, st.last_error);
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_backup(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "sync", required_argument, NULL, 'y' },
+		{ "bitmap", required_argument, NULL, 'b' },
+		{ "bitmap-mode", required_argument, NULL, 'B' },
+		{ "chunk-size", required_argument, NULL, 'c' },
+		{ "speed", required_argument, NULL, 's' },
+		{ "on-cbw-error", required_argument, NULL, 'e' },
+		{ "view", required_argument, NULL, 'v' },
+		{ "max-copies", required_argument, NULL, 'n' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sync = NULL, *bitmap = NULL, *bitmap_mode = NULL, *view = NULL;
+	const char *cbw = "break-snapshot", *name, *target;
+	uint64_t chunk = 0, speed = 0, max_copies = 16, tbytes;
+	unsigned int tmaj, tmin, smaj, smin, vmaj, vmin;
+	char err[BJ_ERRLEN], params[768], feat[512];
+	struct bj_bitmap_info bm;
+	struct bj_vtable vt;
+	bool wait = false;
+	int c, r, nf = 0;
+	size_t fl = 0;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'y':
+			if (strcmp(optarg, "full") && strcmp(optarg, "none") &&
+			    strcmp(optarg, "incremental"))
+				return bj_usage_error("backup", "--sync is full, none or incremental");
+			sync = optarg;
+			break;
+		case 'b':
+			bitmap = optarg;
+			break;
+		case 'B':
+			if (strcmp(optarg, "on-success") && strcmp(optarg, "always") &&
+			    strcmp(optarg, "never"))
+				return bj_usage_error("backup",
+						      "--bitmap-mode is on-success, always or never");
+			bitmap_mode = optarg;
+			break;
+		case 'c':
+			if (bj_parse_size(optarg, false, &chunk) || chunk < 4096 ||
+			    chunk > (64 << 20) || (chunk & (chunk - 1))) {
+				bj_err("--chunk-size %s: must be a power of two from 4K to 64M", optarg);
+				return 1;
+			}
+			break;
+		case 's':
+			if (bj_parse_size(optarg, true, &speed))
+				return bj_usage_error("backup", "--speed takes a rate such as 50M");
+			break;
+		case 'e':
+			if (strcmp(optarg, "break-snapshot") && strcmp(optarg, "break-guest-write"))
+				return bj_usage_error("backup",
+						      "--on-cbw-error is break-snapshot or break-guest-write");
+			cbw = optarg;
+			break;
+		case 'v':
+			view = optarg;
+			break;
+		case 'n':
+			max_copies = strtoull(optarg, &end, 10);
+			if (*end || !max_copies || max_copies > 256)
+				return bj_usage_error("backup", "--max-copies takes 1 to 256");
+			break;
+		case 'w':
+			wait = true;
+			break;
+		default:
+			return bj_usage_error("backup", "unknown option");
+		}
+	}
+	if (argc - optind != 2)
+		return bj_usage_error("backup", "expected NAME TARGET");
+	name = argv[optind];
+	target = argv[optind + 1];
+
+	if (!sync)
+		sync = bitmap ? "incremental" : "full";
+	if (bitmap && strcmp(sync, "incremental")) {
+		bj_err("--bitmap goes only with --sync incremental (sync %s copies no bitmap)", sync);
+		return 1;
+	}
+	if (!bitmap && !strcmp(sync, "incremental")) {
+		bj_err("--sync incremental needs --bitmap BM; see 'blockjob bitmap list %s'", name);
+		return 1;
+	}
+	if (bitmap_mode && !bitmap) {
+		bj_err("--bitmap-mode goes only with --bitmap");
+		return 1;
+	}
+	if (view && bitmap) {
+		bj_err("--view shows a whole image: use it with --sync full or none");
+		return 1;
+	}
+
+	if (bj_vtable_get(name, &vt, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (strcmp(vt.mode, "passthrough")) {
+		bj_err("a %s job is already on %s; cancel it or let it finish first", vt.mode, name);
+		return 1;
+	}
+	if (bj_blockdev_info(target, &tbytes, &tmaj, &tmin, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (sscanf(vt.src, "%u:%u", &smaj, &smin) != 2 ||
+	    bj_dm_devnum(name, &vmaj, &vmin, err)) {
+		bj_err("cannot read the devices of %s", name);
+		return 1;
+	}
+	if ((smaj == tmaj && smin == tmin) || (vmaj == tmaj && vmin == tmin)) {
+		bj_err("%s is %s itself or its device; give another TARGET", target, name);
+		return 1;
+	}
+	if (tbytes < vt.sectors * 512) {
+		char a[32], b[32];
+
+		bj_err("%s (%s) is smaller than %s (%s); give a TARGET at least as large",
+		       target, bj_human_size(tbytes, a, sizeof(a)), name,
+		       bj_human_size(vt.sectors * 512, b, sizeof(b)));
+		return 1;
+	}
+	if (bj_blockdev_in_use(tmaj, tmin)) {
+		bj_err("%s is in use (mounted, open exclusively or held by another device); free it first",
+		       target);
+		return 1;
+	}
+	if (bitmap) {
+		r = bj_bitmap_find(name, bitmap, &bm, err);
+		if (r) {
+			bj_err("%s", err);
+			return 1;
+		}
+		if (bm.busy) {
+			bj_err("bitmap %s of %s is in use by another job", bitmap, name);
+			return 1;
+		}
+		if (!chunk)
+			chunk = bm.granularity;
+	}
+	if (!chunk)
+		chunk = 64 << 10;
+	if (view && bj_dm_exists(view)) {
+		bj_err("a device named %s exists already; pick another --view name", view);
+		return 1;
+	}
+
+#define FEAT(...) do { \
+		fl += snprintf(feat + fl, sizeof(feat) - fl, " " __VA_ARGS__); \
+	} while (0)
+	FEAT("sync %s", sync);
+	nf += 2;
+	if (bitmap) {
+		FEAT("bitmap %s", bitmap);
+		nf += 2;
+	}
+	if (bitmap_mode) {
+		FEAT("bitmap_mode %s", bitmap_mode);
+		nf += 2;
+	}
+	if (speed) {
+		FEAT("speed %" PRIu64, speed);
+		nf += 2;
+	}
+	FEAT("on_cbw_error %s max_copies %" PRIu64, cbw, max_copies);
+	nf += 4;
+#undef FEAT
+	snprintf(params, sizeof(params), "backup %s %" PRIu64 " %u:%u 0 %" PRIu64 " %d%s",
+		 vt.src, vt.src_off, tmaj, tmin, chunk / 512, nf, feat);
+	r = bj_job_start(name, params, err);
+	if (r) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (view) {
+		r = bj_view_create(view, name, err);
+		if (r) {
+			char err2[BJ_ERRLEN];
+
+			bj_err("%s; cancelling the backup", err);
+			bj_dm_message(name, "cancel", NULL, err2);
+			if (bj_job_finish(name, err2))
+				bj_err("%s", err2);
+			return 1;
+		}
+	}
+	if (wait)
+		return wait_concluded(name);
+	return 0;
+}

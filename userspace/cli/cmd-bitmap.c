@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blockjob bitmap: a volume's named dirty bitmaps (add, remove, clear,
+ * enable, disable, merge, list, dump).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bj-backup.h"
+#include "bj-dm.h"
+#include "bj-util.h"
+#include "commands.h"
+
+void usage_bitmap(FILE *f)
+{
+	fprintf(f,
+		"Usage: blockjob bitmap add NAME BM [--granularity SIZE]\n"
+		"       blockjob bitmap remove|clear|enable|disable NAME BM\n"
+		"       blockjob bitmap merge NAME DST SRC...\n"
+		"       blockjob bitmap list NAME [--json]\n"
+		"       blockjob bitmap dump NAME BM [--json]\n\n"
+		"Named dirty bitmaps of volume NAME: each records which parts of the volume\n"
+		"were written since it was added or last cleared, for incremental backups\n"
+		"('blockjob backup NAME TARGET --bitmap BM'). They live in kernel memory\n"
+		"(one bit per granule: 2 MiB for 1 TiB at 64K) and are lost at reboot.\n\n"
+		"  add       new empty, enabled bitmap; --granularity: a power of two from\n"
+		"            4K to 64M (default 64K)\n"
+		"  remove    delete it           clear    forget every recorded write\n"
+		"  enable    record writes       disable  stop recording\n"
+		"  merge     DST |= each SRC (same granularity)\n"
+		"  list      name, granularity, dirty bytes, state of every bitmap\n"
+		"  dump      the dirty byte ranges of BM, one \"START LENGTH\" a line\n");
+}
+
+static int send(const char *name, const char *msg)
+{
+	char err[BJ_ERRLEN];
+
+	if (bj_dm_message(name, msg, NULL, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* Refuse early, with a clear message, what the kernel would only log. */
+static int need_bitmap(const char *name, const char *bm, bool want)
+{
+	struct bj_bitmap_info info;
+	char err[BJ_ERRLEN];
+	int r;
+
+	r = bj_bitmap_find(name, bm, &info, err);
+	if (want && r) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (!want && !r) {
+		bj_err("%s already has a bitmap named %s", name, bm);
+		return 1;
+	}
+	if (!want && r != -ENOENT) {
+		bj_err("%s", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int do_list(const char *name, bool json)
+{
+	struct bj_bitmap_info *l;
+	char err[BJ_ERRLEN], a[32], b[32];
+	int n, i;
+
+	if (bj_bitmap_list(name, &l, &n, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (json) {
+		printf("[");
+		for (i = 0; i < n; i++) {
+			printf("%s{\"name\": ", i ? ", " : "");
+			bj_json_str(stdout, l[i].name);
+			printf(", \"granularity\": %" PRIu64 ", \"count\": %" PRIu64
+			       ", \"recording\": %s, \"busy\": %s}", l[i].granularity, l[i].dirty,
+			       l[i].enabled ? "true" : "false", l[i].busy ? "true" : "false");
+		}
+		printf("]\n");
+	} else {
+		if (n)
+			printf("%-24s %12s %12s %s\n", "NAME", "GRANULARITY", "DIRTY", "STATE");
+		for (i = 0; i < n; i++)
+			printf("%-24s %12s %12s %s%s\n", l[i].name,
+			       bj_human_size(l[i].granularity, a, sizeof(a)),
+			       bj_human_size(l[i].dirty, b, sizeof(b)),
+			       l[i].enabled ? "enabled" : "disabled", l[i].busy ? ",busy" : "");
+	}
+	free(l);
+	return 0;
+}
+
+static int do_dump(const char *name, const char *bm, bool json)
+{
+	struct bj_bitmap_info info;
+	char err[BJ_ERRLEN];
+	struct bj_range *r;
+	int n, i;
+
+	if (bj_bitmap_find(name, bm, &info, err) || bj_bitmap_dump(name, bm, &r, &n, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (json) {
+		printf("{\"name\": ");
+		bj_json_str(stdout, bm);
+		printf(", \"granularity\": %" PRIu64 ", \"ranges\": [", info.granularity);
+		for (i = 0; i < n; i++)
+			printf("%s{\"start\": %" PRIu64 ", \"length\": %" PRIu64 "}", i ? ", " : "",
+			       r[i].start, r[i].len);
+		printf("]}\n");
+	} else {
+		for (i = 0; i < n; i++)
+			printf("%" PRIu64 " %" PRIu64 "\n", r[i].start, r[i].len);
+	}
+	free(r);
+	return 0;
+}
+
+int cmd_bitmap(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "granularity", required_argument, NULL, 'g' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t gran = 64 << 10;
+	bool json = false, gran_set = false;
+	const char *op, *name;
+	char msg[256];
+	int c, nargs, i;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			if (bj_parse_size(optarg, false, &gran) || gran < 4096 ||
+			    gran > (64 << 20) || (gran & (gran - 1))) {
+				bj_err("--granularity %s: must be a power of two from 4K to 64M", optarg);
+				return 1;
+			}
+			gran_set = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			return bj_usage_error("bitmap", "unknown option");
+		}
+	}
+	nargs = argc - optind;
+	if (nargs < 2)
+		return bj_usage_error("bitmap", "expected an operation and NAME");
+	op = argv[optind];
+	name = argv[optind + 1];
+	if (gran_set && strcmp(op, "add"))
+		return bj_usage_error("bitmap", "--granularity goes only with add");
+	if (json && strcmp(op, "list") && strcmp(op, "dump"))
+		return bj_usage_error("bitmap", "--json goes only with list and dump");
+
+	if (!strcmp(op, "list")) {
+		if (nargs != 2)
+			return bj_usage_error("bitmap", "expected: list NAME");
+		return do_list(name, json);
+	}
+	if (!strcmp(op, "merge")) {
+		if (nargs < 4)
+			return bj_usage_error("bitmap", "expected: merge NAME DST SRC...");
+		if (need_bitmap(name, argv[optind + 2], true))
+			return 1;
+		for (i = optind + 3; i < argc; i++)
+			if (need_bitmap(name, argv[i], true))
+				return 1;
+		for (i = optind + 3; i < argc; i++) {
+			snprintf(msg, sizeof(msg), "bitmap merge %s %s", argv[optind + 2], argv[i]);
+			if (send(name, msg))
+				return 1;
+		}
+		return 0;
+	}
+	if (nargs != 3)
+		return bj_usage_error("bitmap", "expected: %s NAME BM", op);
+	if (strlen(argv[optind + 2]) > 63)
+		return bj_usage_error("bitmap", "bitmap names have 1 to 63 characters");
+	if (!strcmp(op, "dump"))
+		return do_dump(name, argv[optind + 2], json);
+	if (!strcmp(op, "add")) {
+		if (need_bitmap(name, argv[optind + 2], false))
+			return 1;
+		snprintf(msg, sizeof(msg), "bitmap add %s %" PRIu64, argv[optind + 2], gran / 512);
+		return send(name, msg);
+	}
+	if (strcmp(op, "remove") && strcmp(op, "clear") && strcmp(op, "enable") &&
+	    strcmp(op, "disable"))
+		return bj_usage_error("bitmap", "unknown operation '%s'", op);
+	if (need_bitmap(name, argv[optind + 2], true))
+		return 1;
+	snprintf(msg, sizeof(msg), "bitmap %s %s", op, argv[optind + 2]);
+	return send(name, msg);
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blockjob mirror / blockjob complete: the live mirror job and its pivot.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bj-dm.h"
+#include "bj-job.h"
+#include "bj-util.h"
+#include "commands.h"
+
+void usage_mirror(FILE *f)
+{
+	fprintf(f,
+		"Usage: blockjob mirror NAME TARGET [--granularity SIZE] [--speed RATE]\n"
+		"                       [--mode background|write-blocking] [--sync full|none]\n"
+		"                       [--on-source-error report|stop|ignore]\n"
+		"                       [--on-target-error report|stop|ignore]\n"
+		"                       [--max-copies N] [--wait]\n\n"
+		"Start copying volume NAME to the block device TARGET while it stays in use.\n"
+		"New writes are kept in step. When every region is copied the job is ready:\n"
+		"'blockjob complete NAME' then switches NAME over to TARGET, 'blockjob cancel\n"
+		"NAME' stops and keeps NAME on its device.\n\n"
+		"  --granularity SIZE   region size, a power of two from 4K to 64M (default 64K)\n"
+		"  --speed RATE         copy rate limit, e.g. 100M (per second; default none)\n"
+		"  --mode MODE          background (default): writes to regions not yet copied\n"
+		"                       go to the source only; write-blocking: every write goes\n"
+		"                       to both devices, so the job always converges\n"
+		"  --sync full|none     copy everything (default) or only new writes\n"
+		"  --on-source-error P, --on-target-error P\n"
+		"                       report (fail the job, default), stop (pause it), ignore\n"
+		"                       (retry the region later)\n"
+		"  --max-copies N       regions copied at once (default 16)\n"
+		"  --wait               wait until the job is ready\n");
+}
+
+static int check_policy(const char *v)
+{
+	return strcmp(v, "report") && strcmp(v, "stop") && strcmp(v, "ignore");
+}
+
+/* Wait until the job is ready or concluded; 0 if ready. */
+static int wait_ready(const char *name)
+{
+	char err[BJ_ERRLEN];
+	struct bj_status st;
+
+	for (;;) {
+		if (bj_dm_status(name, &st, err)) {
+			bj_err("%s", err);
+			return 1;
+		}
+		if (!strcmp(st.state, "ready"))
+			return 0;
+		if (!strcmp(st.state, "concluded")) {
+			bj_err("%s: the mirror ended (%s) before it was ready; last error %s",
+			       name, st.result, st.last_error);
+			return 1;
+		}
+		usleep(100 * 1000);
+	}
+}
+
+int cmd_mirror(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "granularity", required_argument, NULL, 'g' },
+		{ "speed", required_argument, NULL, 's' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "sync", required_argument, NULL, 'y' },
+		{ "on-source-error", required_argument, NULL, 'S' },
+		{ "on-target-error", required_argument, NULL, 'T' },
+		{ "max-copies", required_argument, NULL, 'n' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mode = "background", *sync = "full", *on_src = "report", *on_tgt = "report";
+	uint64_t granularity = 64 << 10, speed = 0, max_copies = 16, tbytes;
+	unsigned int tmaj, tmin, smaj, smin;
+	char err[BJ_ERRLEN], params[512];
+	struct bj_vtable vt;
+	bool wait = false;
+	char *end;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			if (bj_parse_size(optarg, false, &granularity) || granularity < 4096 ||
+			    granularity > (64 << 20) || (granularity & (granularity - 1)))
+				return bj_usage_error("mirror", "--granularity must be a power of two from 4K to 64M");
+			break;
+		case 's':
+			if (bj_parse_size(optarg, true, &speed))
+				return bj_usage_error("mirror", "--speed takes a rate such as 50M");
+			break;
+		case 'm':
+			if (!strcmp(optarg, "background"))
+				mode = "background";
+			else if (!strcmp(optarg, "write-blocking") || !strcmp(optarg, "write_blocking"))
+				mode = "write_blocking";
+			else
+				return bj_usage_error("mirror", "--mode is background or write-blocking");
+			break;
+		case 'y':
+			if (strcmp(optarg, "full") && strcmp(optarg, "none"))
+				return bj_usage_error("mirror", "--sync is full or none");
+			sync = optarg;
+			break;
+		case 'S':
+		case 'T':
+			if (check_policy(optarg))
+				return bj_usage_error("mirror", "error policies are report, stop or ignore");
+			if (c == 'S')
+				on_src = optarg;
+			else
+				on_tgt = optarg;
+			break;
+		case 'n':
+			max_copies = strtoull(optarg, &end, 10);
+			if (*end || !max_copies || max_copies > 256)
+				return bj_usage_error("mirror", "--max-copies takes 1 to 256");
+			break;
+		case 'w':
+			wait = true;
+			break;
+		default:
+			return bj_usage_error("mirror", "unknown option");
+		}
+	}
+	if (argc - optind != 2)
+		return bj_usage_error("mirror", "expected NAME TARGET");
+	const char *name = argv[optind], *target = argv[optind + 1];
+
+	if (bj_vtable_get(name, &vt, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (strcmp(vt.mode, "passthrough")) {
+		bj_err("a %s job is already on %s; cancel it or let it finish first", vt.mode, name);
+		return 1;
+	}
+	if (bj_blockdev_info(target, &tbytes, &tmaj, &tmin, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (sscanf(vt.src, "%u:%u", &smaj, &smin) != 2) {
+		bj_err("cannot read the device of %s from its table", name);
+		return 1;
+	}
+	if (smaj == tmaj && smin == tmin) {
+		bj_err("%s is the device %s already uses; give another TARGET", target, name);
+		return 1;
+	}
+	if (tbytes < vt.sectors * 512) {
+		char a[32], b[32];
+
+		bj_err("%s (%s) is smaller than %s (%s); give a TARGET at least as large",
+		       target, bj_human_size(tbytes, a, sizeof(a)), name,
+		       bj_human_size(vt.sectors * 512, b, sizeof(b)));
+		return 1;
+	}
+	if (bj_blockdev_in_use(tmaj, tmin)) {
+		bj_err("%s is in use (mounted, open exclusively or held by another device); free it first",
+		       target);
+		return 1;
+	}
+	snprintf(params, sizeof(params),
+		 "mirror %s %" PRIu64 " %u:%u 0 %" PRIu64
+		 " 12 copy_mode %s sync %s speed %" PRIu64
+		 " on_source_error %s on_target_error %s max_copies %" PRIu64,
+		 vt.src, vt.src_off, tmaj, tmin, granularity / 512, mode, sync, speed,
+		 on_src, on_tgt, max_copies);
+	r = bj_job_start(name, params, err);
+	if (r) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (wait)
+		return wait_ready(name);
+	return 0;
+}
+
+void usage_complete(FILE *f)
+{
+	fprintf(f, "Usage: blockjob complete NAME\n\n"
+		   "Pivot: switch volume NAME over to its mirror destination. The mirror must\n"
+		   "be ready. I/O is paused for the switch (a suspend drains writes in flight,\n"
+		   "the kernel re-checks that every region is in sync and flushes the\n"
+		   "destination) and then goes on against the destination; the old device is\n"
+		   "released. Waits until done.\n");
+}
+
+static int check_completed(const char *name, const struct bj_status *st, char *err)
+{
+	if (!strcmp(st->state, "concluded") && !strcmp(st->result, "completed"))
+		return 0;
+	snprintf(err, BJ_ERRLEN,
+		 "pivot of %s aborted: the mirror is %s with %" PRIu64 " regions out of sync (last error %s); the job goes on",
+		 name, st->state, st->dirty, st->last_error);
+	return -EAGAIN;
+}
+
+int cmd_complete(int argc, char **argv)
+{
+	char err[BJ_ERRLEN], params[128];
+	struct bj_status st;
+	struct bj_vtable vt;
+
+	if (argc != 2)
+		return bj_usage_error("complete", "expected NAME");
+	const char *name = argv[1];
+
+	if (bj_vtable_get(name, &vt, err) || bj_dm_status(name, &st, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (strcmp(vt.mode, "mirror")) {
+		bj_err("%s has no mirror job (it is in %s mode)", name, vt.mode);
+		return 1;
+	}
+	if (strcmp(st.state, "concluded")) {
+		if (strcmp(st.state, "ready")) {
+			bj_err("the mirror on %s is %s, not ready (%" PRIu64 " regions to copy); wait with 'blockjob wait %s --for ready'",
+			       name, st.state, st.dirty, name);
+			return 1;
+		}
+		if (bj_dm_message(name, "complete", NULL, err)) {
+			bj_err("%s", err);
+			return 1;
+		}
+	} else if (strcmp(st.result, "completed")) {
+		bj_err("the mirror on %s was %s; nothing to complete (run 'blockjob cancel %s' to finish it)",
+		       name, st.result, name);
+		return 1;
+	}
+	bj_passthrough_params(params, sizeof(params), vt.dst, vt.dst_off);
+	if (bj_volume_switch(name, params, check_completed, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	return 0;
+}

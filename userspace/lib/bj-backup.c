@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Backup helpers of libblockjob (see bj-backup.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <libdevmapper.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bj-backup.h"
+
+int bj_view_create(const char *view, const char *volume, char *err)
+{
+	unsigned int major, minor;
+	struct dm_task *dmt;
+	struct bj_table t;
+	char params[64];
+	int r;
+
+	if (bj_dm_exists(view)) {
+		snprintf(err, BJ_ERRLEN, "a device named %s exists already; pick another view name",
+			 view);
+		return -EEXIST;
+	}
+	r = bj_dm_devnum(volume, &major, &minor, err);
+	if (r)
+		return r;
+	r = bj_dm_table(volume, &t, err);
+	if (r)
+		return r;
+	snprintf(params, sizeof(params), "view %u:%u", major, minor);
+	r = -ENOMEM;
+	dmt = dm_task_create(DM_DEVICE_CREATE);
+	if (!dmt || !dm_task_set_name(dmt, view) || !dm_task_set_ro(dmt) ||
+	    !dm_task_add_target(dmt, 0, t.len, BJ_TARGET, params)) {
+		snprintf(err, BJ_ERRLEN, "cannot set up a device-mapper request for %s", view);
+		goto out;
+	}
+	if (!dm_task_run(dmt)) {
+		r = dm_task_get_errno(dmt);
+		r = r ? -r : -EIO;
+		snprintf(err, BJ_ERRLEN, "cannot create the view %s of %s: %s (the kernel log says why)",
+			 view, volume, strerror(-r));
+		goto out;
+	}
+	r = 0;
+out:
+	if (dmt)
+		dm_task_destroy(dmt);
+	dm_task_update_nodes();
+	bj_dm_table_free(&t);
+	return r;
+}
+
+int bj_view_remove_all(const char *volume, char *err)
+{
+	unsigned int major, minor, next = 0;
+	struct dm_task *dmt;
+	struct dm_names *names;
+	char want[64];
+	int r, removed = 0;
+
+	r = bj_dm_devnum(volume, &major, &minor, err);
+	if (r)
+		return r;
+	snprintf(want, sizeof(want), "view %u:%u", major, minor);
+	dmt = dm_task_create(DM_DEVICE_LIST);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_run(dmt) || !(names = dm_task_get_names(dmt))) {
+		dm_task_destroy(dmt);
+		snprintf(err, BJ_ERRLEN, "cannot list device-mapper devices");
+		return -EIO;
+	}
+	r = 0;
+	if (names->dev) {
+		do {
+			struct bj_table t;
+
+			names = (struct dm_names *)((char *)names + next);
+			next = names->next;
+			if (bj_dm_table(names->name, &t, NULL))
+				continue;
+			if (!strcmp(t.type, BJ_TARGET) && !strcmp(t.params, want)) {
+				int e = bj_dm_remove(names->name, err);
+
+				if (e)
+					r = e;
+				else
+					removed++;
+			}
+			bj_dm_table_free(&t);
+		} while (next);
+	}
+	dm_task_destroy(dmt);
+	return r ? r : removed;
+}
+
+int bj_bitmap_list(const char *volume, struct bj_bitmap_info **list, int *n, char *err)
+{
+	struct bj_bitmap_info *l = NULL, *tmp;
+	char *reply, *line, *save = NULL, state[16], busy[16];
+	int r, cnt = 0, f;
+
+	*list = NULL;
+	*n = 0;
+	r = bj_dm_message(volume, "bitmap list", &reply, err);
+	if (r)
+		return r;
+	for (line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		tmp = realloc(l, (cnt + 1) * sizeof(*l));
+		if (!tmp) {
+			r = -ENOMEM;
+			break;
+		}
+		l = tmp;
+		memset(&l[cnt], 0, sizeof(*l));
+		busy[0] = 0;
+		f = sscanf(line, "%63s %" SCNu64 " %" SCNu64 " %15s %15s", l[cnt].name,
+			   &l[cnt].granularity, &l[cnt].dirty, state, busy);
+		if (f < 4) {
+			snprintf(err, BJ_ERRLEN, "cannot parse the bitmap list of %s: \"%s\"",
+				 volume, line);
+			r = -EPROTO;
+			break;
+		}
+		l[cnt].enabled = !strcmp(state, "enabled");
+		l[cnt].busy = f == 5 && !strcmp(busy, "busy");
+		cnt++;
+	}
+	free(reply);
+	if (r) {
+		free(l);
+		return r;
+	}
+	*list = l;
+	*n = cnt;
+	return 0;
+}
+
+int bj_bitmap_find(const char *volume, const char *name, struct bj_bitmap_info *info,
+		   char *err)
+{
+	struct bj_bitmap_info *l;
+	int n, i, r;
+
+	r = bj_bitmap_list(volume, &l, &n, err);
+	if (r)
+		return r;
+	r = -ENOENT;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(l[i].name, name)) {
+			*info = l[i];
+			r = 0;
+		}
+	}
+	free(l);
+	if (r)
+		snprintf(err, BJ_ERRLEN, "%s has no dirty bitmap named %s; see 'blockjob bitmap list %s'",
+			 volume, name, volume);
+	return r;
+}
+
+int bj_bitmap_dump(const char *volume, const char *name, struct bj_range **ranges, int *n,
+		   char *err)
+{
+	struct bj_range *l = NULL, *tmp;
+	char msg[128], *reply, *line, *save = NULL;
+	int r, cnt = 0;
+
+	*ranges = NULL;
+	*n = 0;
+	snprintf(msg, sizeof(msg), "bitmap dump %s", name);
+	r = bj_dm_message(volume, msg, &reply, err);
+	if (r)
+		return r;
+	for (line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		tmp = realloc(l, (cnt + 1) * sizeof(*l));
+		if (!tmp) {
+			r = -ENOMEM;
+			break;
+		}
+		l = tmp;
+		if (sscanf(line, "%" SCNu64 " %" SCNu64, &l[cnt].start, &l[cnt].len) != 2) {
+			snprintf(err, BJ_ERRLEN, "cannot parse the dump of %s: \"%s\"", name, line);
+			r = -EPROTO;
+			break;
+		}
+		cnt++;
+	}
+	free(reply);
+	if (r) {
+		free(l);
+		return r;
+	}
+	*ranges = l;
+	*n = cnt;
+	return 0;
+}

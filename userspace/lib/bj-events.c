@@ -1,0 +1,736 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Job events from the "dm-blockjob" generic netlink family. libnl resolves
+ * the family and its group; receiving is a plain recvmsg() on the socket so
+ * that the sender (the kernel, port 0), truncation and overruns are checked
+ * here, and each message goes through bj_event_parse()'s strict policy.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include "bj-dm.h"
+#include "bj-events.h"
+#include "bj-progress.h"
+#include "bj-util.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+#define BJ_EVENTS_BUFSIZE	32768
+#define BJ_EVENTS_RCVBUF	(1 << 20)
+
+struct bj_events {
+	struct nl_sock *sk;
+	int fd;
+	int family;
+	int group;
+	size_t len, off;		/* bytes in @buf, next message */
+	struct timeval ts;		/* when @buf was received */
+	unsigned char buf[BJ_EVENTS_BUFSIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+};
+
+static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void seterr(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, BJ_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+/* Strict policy: exact sizes for numbers, bounded NUL-terminated strings. */
+enum bj_attr_kind { K_NONE, K_U32, K_S32, K_U64, K_STRING, K_IGNORE };
+
+static const struct {
+	enum bj_attr_kind kind;
+	uint16_t max;			/* strings: bytes with the NUL */
+	const char *name;
+} bj_policy[DM_BLOCKJOB_ATTR_MAX + 1] = {
+	[DM_BLOCKJOB_ATTR_EVENT] = { K_U32, 0, "EVENT" },
+	[DM_BLOCKJOB_ATTR_DEVICE] = { K_STRING, BJ_EVENT_DEVICE_MAX, "DEVICE" },
+	[DM_BLOCKJOB_ATTR_DEV] = { K_U32, 0, "DEV" },
+	[DM_BLOCKJOB_ATTR_TYPE] = { K_U32, 0, "TYPE" },
+	[DM_BLOCKJOB_ATTR_STATE] = { K_U32, 0, "STATE" },
+	[DM_BLOCKJOB_ATTR_LEN] = { K_U64, 0, "LEN" },
+	[DM_BLOCKJOB_ATTR_OFFSET] = { K_U64, 0, "OFFSET" },
+	[DM_BLOCKJOB_ATTR_SPEED] = { K_U64, 0, "SPEED" },
+	[DM_BLOCKJOB_ATTR_ERROR] = { K_S32, 0, "ERROR" },
+	[DM_BLOCKJOB_ATTR_ERROR_MSG] = { K_STRING, BJ_EVENT_ERRMSG_MAX, "ERROR_MSG" },
+	[DM_BLOCKJOB_ATTR_PAD] = { K_IGNORE, 0, "PAD" },
+};
+
+static const uint32_t bj_required = 1u << DM_BLOCKJOB_ATTR_EVENT | 1u << DM_BLOCKJOB_ATTR_DEVICE |
+				    1u << DM_BLOCKJOB_ATTR_TYPE | 1u << DM_BLOCKJOB_ATTR_STATE;
+
+static int check_attr(const struct nlattr *a, char *err)
+{
+	unsigned int type = a->nla_type & NLA_TYPE_MASK;
+	int len = nla_len(a);
+	const char *s, *nul;
+
+	if (a->nla_type & ~NLA_TYPE_MASK) {
+		seterr(err, "attribute %u has nested/byte-order flags", type);
+		return -EBADMSG;
+	}
+	switch (bj_policy[type].kind) {
+	case K_U32:
+	case K_S32:
+		if (len != 4)
+			goto badlen;
+		return 0;
+	case K_U64:
+		if (len != 8)
+			goto badlen;
+		return 0;
+	case K_STRING:
+		s = nla_data(a);
+		nul = len > 0 ? memchr(s, '\0', len) : NULL;
+		if (!nul || nul != s + len - 1 || len > bj_policy[type].max || len < 2) {
+			seterr(err, "attribute %s: not a NUL-terminated string of 1 to %u bytes",
+			       bj_policy[type].name, bj_policy[type].max - 1);
+			return -EBADMSG;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+badlen:
+	seterr(err, "attribute %s: %d bytes, expected %d", bj_policy[type].name, len,
+	       bj_policy[type].kind == K_U64 ? 8 : 4);
+	return -EBADMSG;
+}
+
+int bj_event_parse(const void *buf, size_t len, int family, struct bj_event *e, char *err)
+{
+	const struct nlmsghdr *nlh = buf;
+	const struct genlmsghdr *gh;
+	const struct nlattr *a;
+	uint32_t seen = 0;
+	int rem;
+
+	memset(e, 0, sizeof(*e));
+	if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len) {
+		seterr(err, "truncated netlink message (%zu bytes)", len);
+		return -EBADMSG;
+	}
+	if (nlh->nlmsg_type != family) {
+		seterr(err, "message of type %u, not of family %d", nlh->nlmsg_type, family);
+		return -EBADMSG;
+	}
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN) {
+		seterr(err, "message too short for a generic netlink header");
+		return -EBADMSG;
+	}
+	gh = (const struct genlmsghdr *)((const char *)nlh + NLMSG_HDRLEN);
+	if (gh->cmd != DM_BLOCKJOB_CMD_EVENT) {
+		seterr(err, "unknown command %u", gh->cmd);
+		return -EBADMSG;
+	}
+	a = (const struct nlattr *)((const char *)gh + GENL_HDRLEN);
+	rem = nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+	for (; nla_ok(a, rem); a = nla_next(a, &rem)) {
+		unsigned int type = a->nla_type & NLA_TYPE_MASK;
+		const void *d = nla_data(a);
+		int r;
+
+		if (type == DM_BLOCKJOB_ATTR_UNSPEC) {
+			seterr(err, "attribute of type 0");
+			return -EBADMSG;
+		}
+		if (type > DM_BLOCKJOB_ATTR_MAX)
+			continue;	/* newer than us */
+		r = check_attr(a, err);
+		if (r)
+			return r;
+		if (bj_policy[type].kind == K_IGNORE)
+			continue;
+		if (seen & (1u << type)) {
+			seterr(err, "attribute %s appears twice", bj_policy[type].name);
+			return -EBADMSG;
+		}
+		seen |= 1u << type;
+		switch (type) {
+		case DM_BLOCKJOB_ATTR_EVENT:
+			memcpy(&e->event, d, 4);
+			break;
+		case DM_BLOCKJOB_ATTR_DEVICE:
+			memcpy(e->device, d, nla_len(a));
+			break;
+		case DM_BLOCKJOB_ATTR_DEV:
+			memcpy(&e->dev, d, 4);
+			break;
+		case DM_BLOCKJOB_ATTR_TYPE:
+			memcpy(&e->type, d, 4);
+			break;
+		case DM_BLOCKJOB_ATTR_STATE:
+			memcpy(&e->state, d, 4);
+			break;
+		case DM_BLOCKJOB_ATTR_LEN:
+			memcpy(&e->len, d, 8);
+			break;
+		case DM_BLOCKJOB_ATTR_OFFSET:
+			memcpy(&e->offset, d, 8);
+			break;
+		case DM_BLOCKJOB_ATTR_SPEED:
+			memcpy(&e->speed, d, 8);
+			break;
+		case DM_BLOCKJOB_ATTR_ERROR:
+			memcpy(&e->error, d, 4);
+			break;
+		case DM_BLOCKJOB_ATTR_ERROR_MSG:
+			memcpy(e->error_msg, d, nla_len(a));
+			break;
+		}
+	}
+	if (rem) {
+		seterr(err, "%d bytes of junk after the attributes", rem);
+		return -EBADMSG;
+	}
+	if ((seen & bj_required) != bj_required) {
+		seterr(err, "event without %s", !(seen & 1u << DM_BLOCKJOB_ATTR_EVENT) ? "EVENT" :
+		       !(seen & 1u << DM_BLOCKJOB_ATTR_DEVICE) ? "DEVICE" :
+		       !(seen & 1u << DM_BLOCKJOB_ATTR_TYPE) ? "TYPE" : "STATE");
+		return -EBADMSG;
+	}
+	if (e->event == 0) {
+		seterr(err, "event number 0");
+		return -EBADMSG;
+	}
+	if (e->error > 0) {
+		seterr(err, "positive errno %d", e->error);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int bj_events_open(struct bj_events **evp, char *err)
+{
+	struct bj_events *ev;
+	int r;
+
+	*evp = NULL;
+	ev = calloc(1, sizeof(*ev));
+	if (!ev) {
+		seterr(err, "out of memory");
+		return -ENOMEM;
+	}
+	ev->sk = nl_socket_alloc();
+	if (!ev->sk) {
+		free(ev);
+		seterr(err, "out of memory");
+		return -ENOMEM;
+	}
+	r = genl_connect(ev->sk);
+	if (r < 0) {
+		seterr(err, "cannot open a generic netlink socket: %s", nl_geterror(r));
+		r = -EIO;
+		goto fail;
+	}
+	ev->fd = nl_socket_get_fd(ev->sk);
+	ev->family = genl_ctrl_resolve(ev->sk, DM_BLOCKJOB_GENL_NAME);
+	if (ev->family < 0) {
+		r = ev->family;
+		if (r == -NLE_OBJ_NOTFOUND) {
+			seterr(err, "the dm-blockjob module is not loaded (modprobe dm-blockjob)");
+			r = -ENOENT;
+		} else {
+			seterr(err, "cannot look up the %s netlink family: %s",
+			       DM_BLOCKJOB_GENL_NAME, nl_geterror(r));
+			r = -EIO;
+		}
+		goto fail;
+	}
+	ev->group = genl_ctrl_resolve_grp(ev->sk, DM_BLOCKJOB_GENL_NAME, DM_BLOCKJOB_GENL_MCGRP);
+	if (ev->group < 0) {
+		seterr(err, "the %s netlink family has no \"%s\" group (module and CLI versions differ?)",
+		       DM_BLOCKJOB_GENL_NAME, DM_BLOCKJOB_GENL_MCGRP);
+		r = -EPROTO;
+		goto fail;
+	}
+	/* Best effort: a burst of events should not overrun the socket. */
+	nl_socket_set_buffer_size(ev->sk, BJ_EVENTS_RCVBUF, 0);
+	if (setsockopt(ev->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &ev->group,
+		       sizeof(ev->group))) {
+		r = -errno;
+		if (r == -EPERM || r == -EACCES) {
+			seterr(err, "permission denied: receiving dm-blockjob events needs CAP_SYS_ADMIN (run as root)");
+			r = -EPERM;
+		} else {
+			seterr(err, "cannot join the dm-blockjob events group: %s", strerror(-r));
+		}
+		goto fail;
+	}
+	nl_socket_set_nonblocking(ev->sk);
+	*evp = ev;
+	return 0;
+fail:
+	nl_socket_free(ev->sk);
+	free(ev);
+	return r;
+}
+
+void bj_events_close(struct bj_events *ev)
+{
+	if (!ev)
+		return;
+	nl_socket_free(ev->sk);
+	free(ev);
+}
+
+int bj_events_fd(const struct bj_events *ev)
+{
+	return ev->fd;
+}
+
+int bj_events_family(const struct bj_events *ev)
+{
+	return ev->family;
+}
+
+/* Receive one datagram into ev->buf. Returns 1, 0 (nothing pending) or -errno. */
+static int fill(struct bj_events *ev, char *err)
+{
+	struct sockaddr_nl sa;
+	struct iovec iov = { ev->buf, sizeof(ev->buf) };
+	struct msghdr mh = {
+		.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1,
+	};
+	ssize_t n;
+
+	for (;;) {
+		n = recvmsg(ev->fd, &mh, MSG_DONTWAIT);
+		if (n >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		if (errno == ENOBUFS) {
+			seterr(err, "events were lost: the receive buffer overran");
+			return -ENOBUFS;
+		}
+		seterr(err, "cannot receive events: %s", strerror(errno));
+		return -errno;
+	}
+	if (mh.msg_flags & MSG_TRUNC) {
+		seterr(err, "an event larger than %zu bytes was truncated", sizeof(ev->buf));
+		return -EBADMSG;
+	}
+	if (mh.msg_namelen != sizeof(sa) || sa.nl_family != AF_NETLINK || sa.nl_pid != 0) {
+		seterr(err, "ignored a message not sent by the kernel");
+		return -EBADMSG;
+	}
+	gettimeofday(&ev->ts, NULL);
+	ev->len = n;
+	ev->off = 0;
+	return 1;
+}
+
+int bj_events_read(struct bj_events *ev, struct bj_event *e, char *err)
+{
+	const struct nlmsghdr *nlh;
+	int rem, r;
+
+	for (;;) {
+		if (ev->off >= ev->len) {
+			ev->off = ev->len = 0;
+			r = fill(ev, err);
+			if (r <= 0)
+				return r;
+		}
+		nlh = (const struct nlmsghdr *)(ev->buf + ev->off);
+		rem = (int)(ev->len - ev->off);
+		if (!NLMSG_OK(nlh, rem)) {
+			ev->off = ev->len;
+			seterr(err, "truncated netlink message (%d bytes)", rem);
+			return -EBADMSG;
+		}
+		ev->off += NLMSG_ALIGN(nlh->nlmsg_len);
+		/* Anything else on the socket (acks, other families) is not ours. */
+		if (nlh->nlmsg_type != ev->family)
+			continue;
+		r = bj_event_parse(nlh, nlh->nlmsg_len, ev->family, e, err);
+		if (r)
+			return r;
+		e->ts = ev->ts;
+		return 1;
+	}
+}
+
+int bj_events_next(struct bj_events *ev, struct bj_event *e, int timeout_ms,
+		   const sigset_t *sigmask, char *err)
+{
+	struct pollfd pfd = { .fd = ev->fd, .events = POLLIN };
+	struct timespec ts, *tsp = NULL;
+	int r;
+
+	r = bj_events_read(ev, e, err);
+	if (r)
+		return r;
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+		tsp = &ts;
+	}
+	r = ppoll(&pfd, 1, tsp, sigmask);
+	if (r < 0) {
+		if (errno == EINTR)
+			return -EINTR;
+		seterr(err, "cannot wait for events: %s", strerror(errno));
+		return -errno;
+	}
+	if (!r)
+		return 0;
+	return bj_events_read(ev, e, err);
+}
+
+/* Names ----------------------------------------------------------------- */
+
+const char *bj_event_name(uint32_t event)
+{
+	switch (event) {
+	case DM_BLOCKJOB_EVENT_STATUS_CHANGE:
+		return "JOB_STATUS_CHANGE";
+	case DM_BLOCKJOB_EVENT_READY:
+		return "BLOCK_JOB_READY";
+	case DM_BLOCKJOB_EVENT_COMPLETED:
+		return "BLOCK_JOB_COMPLETED";
+	case DM_BLOCKJOB_EVENT_CANCELLED:
+		return "BLOCK_JOB_CANCELLED";
+	case DM_BLOCKJOB_EVENT_ERROR:
+		return "BLOCK_JOB_ERROR";
+	case DM_BLOCKJOB_EVENT_PROGRESS:
+		return "BLOCK_JOB_PROGRESS";
+	default:
+		return "UNKNOWN_EVENT";
+	}
+}
+
+const char *bj_event_type_name(uint32_t type)
+{
+	switch (type) {
+	case DM_BLOCKJOB_TYPE_NONE:
+		return "none";
+	case DM_BLOCKJOB_TYPE_MIRROR:
+		return "mirror";
+	case DM_BLOCKJOB_TYPE_BACKUP:
+		return "backup";
+	default:
+		return "unknown";
+	}
+}
+
+const char *bj_event_state_name(uint32_t state)
+{
+	switch (state) {
+	case DM_BLOCKJOB_STATE_IDLE:
+		return "idle";
+	case DM_BLOCKJOB_STATE_RUNNING:
+		return "running";
+	case DM_BLOCKJOB_STATE_PAUSED:
+		return "paused";
+	case DM_BLOCKJOB_STATE_READY:
+		return "ready";
+	case DM_BLOCKJOB_STATE_STANDBY:
+		return "standby";
+	case DM_BLOCKJOB_STATE_CONCLUDED:
+		return "concluded";
+	default:
+		return "unknown";
+	}
+}
+
+bool bj_event_is_state_change(const struct bj_event *e)
+{
+	return e->event != DM_BLOCKJOB_EVENT_PROGRESS;
+}
+
+const char *bj_event_operation(const struct bj_event *e)
+{
+	return strstr(e->error_msg, "write") ? "write" : "read";
+}
+
+/* The value of feature word @key in @features ("3 sync full on_target_error stop"). */
+static const char *feature_value(const char *features, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = features;
+
+	while (p && *p) {
+		while (*p == ' ')
+			p++;
+		if (!strncmp(p, key, klen) && p[klen] == ' ') {
+			p += klen + 1;
+			snprintf(buf, len, "%.*s", (int)strcspn(p, " "), p);
+			return buf;
+		}
+		p += strcspn(p, " ");
+	}
+	return NULL;
+}
+
+const char *bj_event_action(const struct bj_event *e, const char *features)
+{
+	static const char *const actions[] = { "report", "ignore", "stop" };
+	const char *key = NULL, *v;
+	char buf[16];
+	size_t i;
+
+	if (!strncmp(e->error_msg, "source", 6))
+		key = "on_source_error";
+	else if (!strncmp(e->error_msg, "target", 6))
+		key = "on_target_error";
+	if (key && features) {
+		v = feature_value(features, key, buf, sizeof(buf));
+		for (i = 0; v && i < sizeof(actions) / sizeof(actions[0]); i++)
+			if (!strcmp(v, actions[i]))
+				return actions[i];
+		return "report";	/* the kernel's default policy */
+	}
+	if (e->state == DM_BLOCKJOB_STATE_PAUSED || e->state == DM_BLOCKJOB_STATE_STANDBY)
+		return "stop";
+	return "report";
+}
+
+/* Output ---------------------------------------------------------------- */
+
+static void json_figures(FILE *f, const struct bj_event *e)
+{
+	fprintf(f, ", \"type\": ");
+	bj_json_str(f, bj_event_type_name(e->type));
+	fprintf(f, ", \"len\": %" PRIu64 ", \"offset\": %" PRIu64 ", \"speed\": %" PRIu64,
+		e->len, e->offset, e->speed);
+}
+
+void bj_event_print_json(FILE *f, const struct bj_event *e, const char *action)
+{
+	fprintf(f, "{\"event\": ");
+	bj_json_str(f, bj_event_name(e->event));
+	fprintf(f, ", \"timestamp\": {\"seconds\": %lld, \"microseconds\": %ld}, \"data\": {",
+		(long long)e->ts.tv_sec, (long)e->ts.tv_usec);
+	switch (e->event) {
+	case DM_BLOCKJOB_EVENT_STATUS_CHANGE:
+		fprintf(f, "\"id\": ");
+		bj_json_str(f, e->device);
+		fprintf(f, ", \"status\": ");
+		bj_json_str(f, bj_event_state_name(e->state));
+		fprintf(f, ", \"device\": ");
+		bj_json_str(f, e->device);
+		fprintf(f, ", \"type\": ");
+		bj_json_str(f, bj_event_type_name(e->type));
+		break;
+	case DM_BLOCKJOB_EVENT_ERROR:
+		fprintf(f, "\"device\": ");
+		bj_json_str(f, e->device);
+		fprintf(f, ", \"operation\": ");
+		bj_json_str(f, bj_event_operation(e));
+		fprintf(f, ", \"action\": ");
+		bj_json_str(f, action ? action : bj_event_action(e, NULL));
+		fprintf(f, ", \"status\": ");
+		bj_json_str(f, bj_event_state_name(e->state));
+		break;
+	default:
+		fprintf(f, "\"device\": ");
+		bj_json_str(f, e->device);
+		json_figures(f, e);
+		fprintf(f, ", \"status\": ");
+		bj_json_str(f, bj_event_state_name(e->state));
+		break;
+	}
+	if (e->error) {
+		fprintf(f, ", \"error\": ");
+		bj_json_str(f, strerror(-e->error));
+		if (e->error_msg[0]) {
+			fprintf(f, ", \"error-location\": ");
+			bj_json_str(f, e->error_msg);
+		}
+	}
+	fprintf(f, "}}\n");
+}
+
+void bj_event_print_text(FILE *f, const struct bj_event *e, const char *action)
+{
+	char when[32], a[32], b[32];
+	time_t t = e->ts.tv_sec;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	else
+		snprintf(when, sizeof(when), "%lld", (long long)t);
+	fprintf(f, "%s.%06ld %s %s: %s %s", when, (long)e->ts.tv_usec, e->device,
+		bj_event_name(e->event), bj_event_type_name(e->type), bj_event_state_name(e->state));
+	switch (e->event) {
+	case DM_BLOCKJOB_EVENT_STATUS_CHANGE:
+		break;
+	case DM_BLOCKJOB_EVENT_ERROR:
+		fprintf(f, ", %s error", bj_event_operation(e));
+		if (e->error_msg[0])
+			fprintf(f, " (%s)", e->error_msg);
+		fprintf(f, ", action %s", action ? action : bj_event_action(e, NULL));
+		break;
+	default:
+		fprintf(f, ", %s of %s (%.1f%%)", bj_human_size(e->offset, a, sizeof(a)),
+			bj_human_size(e->len, b, sizeof(b)),
+			e->len ? 100.0 * (double)e->offset / (double)e->len : 100.0);
+		if (e->speed)
+			fprintf(f, ", speed limit %s/s", bj_human_size(e->speed, a, sizeof(a)));
+		break;
+	}
+	if (e->error)
+		fprintf(f, ": %s", strerror(-e->error));
+	fputc('\n', f);
+}
+
+/* Waiting ---------------------------------------------------------------- */
+
+#define BJ_WAIT_RECHECK_MS	2000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How the last conclusion event of the volume said the job ended. */
+static const char *event_result(const struct bj_event *e)
+{
+	if (e->event == DM_BLOCKJOB_EVENT_CANCELLED)
+		return "cancelled";
+	return e->error ? "failed" : "completed";
+}
+
+/*
+ * Judge status @st: 1 reached, 0 not yet, negative errno (with @err) for
+ * "will never be reached". @ended is the volume's conclusion event, if one
+ * was seen (used once the volume is back in passthrough).
+ */
+static int judge(const char *name, enum bj_wait_for what, struct bj_status *st,
+		 const struct bj_event *ended, char *err)
+{
+	bool concluded = !strcmp(st->state, "concluded");
+
+	if (!strcmp(st->mode, "passthrough")) {
+		if (!ended) {
+			seterr(err, "%s: no job runs on this volume", name);
+			return -ESRCH;
+		}
+		/* Concluded and switched back by someone else: the events say how. */
+		snprintf(st->mode, sizeof(st->mode), "%s", bj_event_type_name(ended->type));
+		snprintf(st->state, sizeof(st->state), "concluded");
+		snprintf(st->result, sizeof(st->result), "%s", event_result(ended));
+		concluded = true;
+	}
+	if (what == BJ_WAIT_READY) {
+		if (!strcmp(st->state, "ready") || !strcmp(st->state, "standby"))
+			return 1;
+		if (!strcmp(st->mode, "backup")) {
+			seterr(err, "%s: a backup job never becomes ready; wait --for concluded", name);
+			return -EINVAL;
+		}
+		if (concluded) {
+			const char *le = st->last_error[0] && strcmp(st->last_error, "-") ?
+					 st->last_error : NULL;
+
+			seterr(err, "%s: the %s job concluded (%s) without becoming ready%s%s", name,
+			       st->mode, st->result, le ? "; last error " : "", le ? le : "");
+			return -ECANCELED;
+		}
+		return 0;
+	}
+	return concluded ? 1 : 0;
+}
+
+int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what, int timeout_ms,
+		const sigset_t *sigmask, struct bj_progress *p, struct bj_status *st, char *err)
+{
+	struct bj_events *own = NULL;
+	struct bj_event e, ended;
+	bool have_ended = false, recheck = true;
+	int64_t deadline = timeout_ms >= 0 ? mono_ms() + timeout_ms : -1;
+	int64_t next_check = 0, now;
+	int r, wait_ms;
+
+	if (!ev) {
+		r = bj_events_open(&own, err);
+		if (r)
+			return r;
+		ev = own;
+	}
+	for (;;) {
+		now = mono_ms();
+		if (recheck || now >= next_check) {
+			r = bj_dm_status(name, st, err);
+			if (r)
+				goto out;
+			if (strcmp(st->mode, "passthrough"))
+				bj_progress_update(p, st->done, st->len);
+			r = judge(name, what, st, have_ended ? &ended : NULL, err);
+			if (r) {
+				if (r > 0)
+					r = 0;
+				goto out;
+			}
+			recheck = false;
+			next_check = now + BJ_WAIT_RECHECK_MS;
+		}
+		if (deadline >= 0 && now >= deadline) {
+			seterr(err, "%s: timed out after %d s waiting for the job to become %s (it is %s)",
+			       name, (timeout_ms + 999) / 1000,
+			       what == BJ_WAIT_READY ? "ready" : "concluded", st->state);
+			r = -ETIMEDOUT;
+			goto out;
+		}
+		wait_ms = (int)(next_check - now);
+		if (deadline >= 0 && deadline - now < wait_ms)
+			wait_ms = (int)(deadline - now);
+		if (wait_ms < 0)
+			wait_ms = 0;
+		r = bj_events_next(ev, &e, wait_ms, sigmask, err);
+		if (r == -EINTR)
+			goto out;
+		if (r == -ENOBUFS || r == -EBADMSG) {
+			recheck = true;		/* lost or unreadable: ask dm */
+			continue;
+		}
+		if (r < 0)
+			goto out;
+		if (r == 0 || strcmp(e.device, name))
+			continue;
+		if (e.event == DM_BLOCKJOB_EVENT_PROGRESS) {
+			bj_progress_update(p, e.offset, e.len);
+			continue;
+		}
+		if (e.event == DM_BLOCKJOB_EVENT_COMPLETED || e.event == DM_BLOCKJOB_EVENT_CANCELLED) {
+			ended = e;
+			have_ended = true;
+		}
+		recheck = true;
+	}
+out:
+	bj_events_close(own);
+	return r;
+}

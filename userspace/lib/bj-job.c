@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Job layer of libblockjob: starting a job is loading a mirror or backup
+ * table over the volume's passthrough table; ending it is loading a
+ * passthrough table again, on the destination after a completed mirror
+ * (the pivot) and on the source otherwise. Each switch is load, suspend
+ * (which drains every write in flight), check, resume.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bj-job.h"
+
+int bj_vtable_get(const char *name, struct bj_vtable *t, char *err)
+{
+	struct bj_table tab;
+	int n = 0, r;
+
+	memset(t, 0, sizeof(*t));
+	r = bj_dm_table(name, &tab, err);
+	if (r)
+		return r;
+	if (strcmp(tab.type, BJ_TARGET)) {
+		snprintf(err, BJ_ERRLEN, "%s is a %s device, not a blockjob volume; make one with 'blockjob create'",
+			 name, tab.type);
+		bj_dm_table_free(&tab);
+		return -ENOTTY;
+	}
+	t->sectors = tab.len;
+	if (sscanf(tab.params, "%15s", t->mode) != 1)
+		goto bad;
+	if (!strcmp(t->mode, "passthrough")) {
+		if (sscanf(tab.params, "%*s %31s %" SCNu64 "%n", t->src, &t->src_off, &n) != 2)
+			goto bad;
+	} else {
+		if (sscanf(tab.params, "%*s %31s %" SCNu64 " %31s %" SCNu64 " %" SCNu64 "%n",
+			   t->src, &t->src_off, t->dst, &t->dst_off, &t->granule, &n) != 5)
+			goto bad;
+	}
+	while (tab.params[n] == ' ')
+		n++;
+	snprintf(t->features, sizeof(t->features), "%s", tab.params + n);
+	bj_dm_table_free(&tab);
+	return 0;
+bad:
+	snprintf(err, BJ_ERRLEN, "cannot parse the table of %s: \"%s\"", name, tab.params);
+	bj_dm_table_free(&tab);
+	return -EPROTO;
+}
+
+void bj_passthrough_params(char *buf, size_t len, const char *dev, uint64_t off)
+{
+	snprintf(buf, len, "passthrough %s %" PRIu64, dev, off);
+}
+
+int bj_volume_switch(const char *name, const char *params,
+		     int (*check)(const char *name, const struct bj_status *st, char *err),
+		     char *err)
+{
+	char err2[BJ_ERRLEN];
+	struct bj_status st;
+	struct bj_table tab;
+	uint64_t sectors;
+	int r;
+
+	r = bj_dm_table(name, &tab, err);
+	if (r)
+		return r;
+	sectors = tab.len;
+	bj_dm_table_free(&tab);
+
+	r = bj_dm_load(name, params, sectors, err);
+	if (r)
+		return r;
+	r = bj_dm_suspend(name, false, err);
+	if (r)
+		goto abort;
+	if (check) {
+		r = bj_dm_status(name, &st, err);
+		if (!r)
+			r = check(name, &st, err);
+		if (r)
+			goto abort;
+	}
+	r = bj_dm_resume(name, err);
+	if (!r)
+		return 0;
+abort:
+	/* Keep the old table: drop the new one and let I/O flow again. */
+	bj_dm_clear(name, err2);
+	bj_dm_resume(name, err2);
+	return r;
+}
+
+int bj_job_start(const char *name, const char *params, char *err)
+{
+	struct bj_vtable t;
+	int r;
+
+	r = bj_vtable_get(name, &t, err);
+	if (r)
+		return r;
+	if (strcmp(t.mode, "passthrough")) {
+		snprintf(err, BJ_ERRLEN, "a %s job is already on %s; cancel it or wait for it to end",
+			 t.mode, name);
+		return -EBUSY;
+	}
+	return bj_volume_switch(name, params, NULL, err);
+}
+
+int bj_job_finish(const char *name, char *err)
+{
+	char params[128];
+	struct bj_status st;
+	struct bj_vtable t;
+	bool pivot;
+	int r;
+
+	r = bj_vtable_get(name, &t, err);
+	if (r)
+		return r;
+	if (!strcmp(t.mode, "passthrough"))
+		return 0;
+	r = bj_dm_status(name, &st, err);
+	if (r)
+		return r;
+	if (strcmp(st.state, "concluded")) {
+		snprintf(err, BJ_ERRLEN, "the %s job on %s is %s, not concluded; cancel it first",
+			 t.mode, name, st.state);
+		return -EBUSY;
+	}
+	pivot = !strcmp(t.mode, "mirror") && !strcmp(st.result, "completed");
+	bj_passthrough_params(params, sizeof(params), pivot ? t.dst : t.src,
+			      pivot ? t.dst_off : t.src_off);
+	return bj_volume_switch(name, params, NULL, err);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libblockjob's job layer: start jobs by table reload, and switch a volume
+ * back to passthrough when its job concludes (on the destination after a
+ * completed mirror, on the source otherwise).
+ */
+#ifndef BJ_JOB_H
+#define BJ_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bj-dm.h"
+
+/* The live table of a blockjob volume, parsed. */
+struct bj_vtable {
+	char mode[16];			/* passthrough, mirror, backup */
+	char src[32];			/* major:minor */
+	uint64_t src_off;		/* sectors */
+	char dst[32];			/* major:minor, "" in passthrough */
+	uint64_t dst_off;
+	uint64_t granule;		/* sectors, 0 in passthrough */
+	char features[512];		/* "<#features> <features>*" or "" */
+	uint64_t sectors;		/* target length */
+};
+
+int bj_vtable_get(const char *name, struct bj_vtable *t, char *err);
+
+/*
+ * Replace the volume's table with @params (a blockjob table line, same
+ * length) atomically with respect to I/O: load, suspend (flushing), run
+ * @check on the suspended old table's status (may be NULL; a non-zero
+ * return aborts: the new table is dropped and the old one resumed), resume.
+ */
+int bj_volume_switch(const char *name, const char *params,
+		     int (*check)(const char *name, const struct bj_status *st, char *err),
+		     char *err);
+
+/*
+ * Start a job: @params is a mirror or backup table line. Refuses unless
+ * the volume is in passthrough mode.
+ */
+int bj_job_start(const char *name, const char *params, char *err);
+
+/*
+ * Once the job is concluded, put the volume back in passthrough mode on
+ * the right device. A no-op (returns 0) on a passthrough volume.
+ */
+int bj_job_finish(const char *name, char *err);
+
+/* Passthrough table line for device @dev ("major:minor") at @off sectors. */
+void bj_passthrough_params(char *buf, size_t len, const char *dev, uint64_t off);
+
+#endif
