@@ -59,11 +59,15 @@ $(LINUX_SRC)/scripts/checkpatch.pl: | deps
 	@mkdir -p $(BLOCKJOB_CACHE) && cd $(BLOCKJOB_CACHE) && \
 		tar -xf /usr/src/linux-source-6.1.tar.xz && touch $@
 
+# C=2 runs sparse over every source file, rebuilt or not.
 sparse: deps
-	@$(MAKE) -s -C $(KDIR) M=$(TOP) clean
-	@$(MAKE) -C $(KDIR) M=$(TOP) C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | tee .sparse.log | \
-		grep -E 'warning|error' && { echo "sparse: warnings above"; rm -f .sparse.log; exit 1; } || \
-		{ rm -f .sparse.log; echo "sparse: clean"; }
+	@$(MAKE) -C $(KDIR) M=$(TOP) C=2 CF="-D__CHECK_ENDIAN__" modules >$(BLOCKJOB_CACHE)/sparse.log 2>&1; \
+	n=$$(grep -c '^  CHECK' $(BLOCKJOB_CACHE)/sparse.log); \
+	if grep -E '(warning|error):' $(BLOCKJOB_CACHE)/sparse.log; then \
+		echo "sparse: warnings above"; exit 1; \
+	elif [ "$$n" -eq 0 ]; then \
+		echo "sparse: did not run (see $(BLOCKJOB_CACHE)/sparse.log)"; exit 1; \
+	else echo "sparse: clean ($$n files checked)"; fi
 
 unit-tests: deps
 	$(MAKE) -C userspace test

@@ -91,6 +91,7 @@ struct bj_mirror {
 	bool completing;		/* "complete" received: pivot at postsuspend */
 	bool sync_pending;		/* @work must try to become ready */
 	bool suspended;
+	unsigned int copying;		/* regions with a copy in flight */
 	u64 dst_errors;			/* destination errors since the last ready */
 
 	mempool_t region_pool;
@@ -465,6 +466,7 @@ static bool mirror_next(struct bj_copier *c, u64 *region)
 				break;
 			r->copying = true;
 			r->redirty = false;
+			m->copying++;
 			bj_bitmap_clear_range(&m->dirty, nr, 1);
 			m->cursor = nr + 1;
 			*region = nr;
@@ -491,6 +493,7 @@ static void mirror_copied(struct bj_copier *c, u64 nr, bool urgent, int read_err
 	r = find_region(m, nr);
 	if (r) {
 		r->copying = false;
+		m->copying--;
 		if (!ok || r->redirty)
 			bj_bitmap_set_range(&m->dirty, nr, 1);
 		r->redirty = false;
@@ -523,7 +526,7 @@ static void try_become_ready(struct bj_mirror *m)
 	int r;
 
 	spin_lock_irqsave(&m->lock, flags);
-	if (!m->sync_pending || m->dirty.nr_set || !m->mirroring || m->suspended) {
+	if (!m->sync_pending || m->dirty.nr_set || m->copying || !m->mirroring || m->suspended) {
 		m->sync_pending = false;
 		spin_unlock_irqrestore(&m->lock, flags);
 		return;
@@ -531,7 +534,7 @@ static void try_become_ready(struct bj_mirror *m)
 	m->sync_pending = false;
 	spin_unlock_irqrestore(&m->lock, flags);
 
-	if (READ_ONCE(bt->job.state) != DM_BLOCKJOB_STATE_RUNNING || bj_copier_busy(&m->copier))
+	if (READ_ONCE(bt->job.state) != DM_BLOCKJOB_STATE_RUNNING)
 		return;
 	/* Everything is copied: make it durable before calling it ready. */
 	r = blkdev_issue_flush(bt->dst->bdev);
@@ -541,7 +544,7 @@ static void try_become_ready(struct bj_mirror *m)
 	}
 	spin_lock_irqsave(&m->lock, flags);
 	spin_lock(&bt->job.lock);
-	if (!m->dirty.nr_set && bt->job.state == DM_BLOCKJOB_STATE_RUNNING) {
+	if (!m->dirty.nr_set && !m->copying && bt->job.state == DM_BLOCKJOB_STATE_RUNNING) {
 		bt->job.done = bt->job.len;
 		m->dst_errors = 0;
 		bj_job_apply_locked(bt, BJ_EV_SYNCED);
@@ -711,7 +714,7 @@ static void mirror_postsuspend(struct bj_target *bt)
 	if (!m->completing)
 		return;
 	spin_lock_irqsave(&m->lock, flags);
-	clean = !m->dirty.nr_set && m->mirroring && !m->dst_errors;
+	clean = !m->dirty.nr_set && !m->copying && m->mirroring && !m->dst_errors;
 	spin_unlock_irqrestore(&m->lock, flags);
 	if (!clean || READ_ONCE(bt->job.state) != DM_BLOCKJOB_STATE_READY)
 		return;
@@ -835,9 +838,9 @@ static u64 mirror_dirty_regions(struct bj_target *bt)
 	u64 n;
 
 	spin_lock_irqsave(&m->lock, flags);
-	n = m->dirty.nr_set;
+	n = m->dirty.nr_set + m->copying;
 	spin_unlock_irqrestore(&m->lock, flags);
-	return n + bj_copier_busy(&m->copier);
+	return n;
 }
 
 /* Mode fields: <copy mode> <region bytes> <flags> */

@@ -34,7 +34,9 @@ build_blockjob() {
 		-DBJ_VERSION='"test"' -I"$ROOT/include" -I"$ROOT/userspace/lib" \
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
 		-o "$out" "$ROOT/userspace/cli/main.c" "$ROOT/userspace/cli/cmd-qcow2.c" \
-		"$ROOT/userspace/lib/bj-util.c" "$ROOT/userspace/lib/qcow2.c" "$stubs"
+		"$ROOT/userspace/lib/bj-util.c" "$ROOT/userspace/lib/qcow2.c" "$stubs" \
+		"$ROOT/userspace/lib/qcow2-table.c" "$ROOT/userspace/lib/bj-dm.c" "$ROOT/userspace/lib/bj-job.c" \
+		$(pkg-config --cflags --libs devmapper)
 }
 
 if [ -z "${BLOCKJOB:-}" ]; then

@@ -57,18 +57,20 @@ mk_pattern $DST 12
 dmsetup create src --table "0 $((SIZE / 512)) linear $SRC 0"
 dm_nodes
 check blockjob create vol /dev/mapper/src
+# Writes go on while the mirror becomes ready; fio then exits (so every write
+# it made has completed: quiesced), the reference is taken, the job is
+# cancelled, and writes start again before the volume is switched back.
 fio --name=load --filename=/dev/mapper/vol --rw=randwrite --bs=4k --direct=1 \
-	--ioengine=libaio --iodepth=8 --time_based --runtime=600 --rate=2m \
+	--ioengine=libaio --iodepth=8 --time_based --runtime=15 --rate=2m \
 	--output=/dev/null >/dev/null 2>&1 &
 fio_pid=$!
 check blockjob mirror vol $DST --wait
-sleep 2
-kill -STOP $fio_pid; sleep 1   # quiesce: in-flight writes complete
+wait $fio_pid
+case "$(dmsetup status vol)" in *" mirror ready "*) ok "ready with writes made during the copy" ;; *) not_ok "$(dmsetup status vol)" ;; esac
 ref=$(dev_sha /dev/mapper/vol)
 check dmsetup message vol 0 cancel
-kill -CONT $fio_pid
-sleep 2
-kill $fio_pid; wait $fio_pid 2>/dev/null
+check fio --name=after --filename=/dev/mapper/vol --rw=randwrite --bs=4k --direct=1 \
+	--ioengine=libaio --iodepth=8 --time_based --runtime=2 --output=/dev/null
 case "$(dmsetup status vol)" in *"concluded cancelled"*) ok "cancelled after ready" ;; *) not_ok "status: $(dmsetup status vol)" ;; esac
 check dmsetup suspend vol
 dmsetup load vol --table "0 $((SIZE / 512)) blockjob passthrough /dev/mapper/src 0"

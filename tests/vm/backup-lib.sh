@@ -10,8 +10,9 @@
 #   bk_linear NAME DEV OFF SECTORS   dm-linear over DEV (removed at exit)
 #   bk_error NAME / bk_relinear NAME DEV OFF   swap a dm device's table (error / linear)
 #   bk_sha DEV OFF LEN           sha256 of LEN bytes of DEV from byte OFF (O_DIRECT, 4K units)
-#   bk_writer VOL SECONDS SEED   background fio: unaligned writes of several sizes + trims,
-#                                and write-zeroes ranges (blkdiscard -z); sets BK_WPIDS
+#   bk_writer VOL SECONDS SEED [BYTES]  background fio: unaligned writes of several
+#                                sizes + trims, and write-zeroes ranges (blkdiscard -z),
+#                                over the whole volume or its first BYTES; sets BK_WPIDS
 #   bk_stop_writer               stop them
 
 bk_state() {
@@ -67,19 +68,19 @@ bk_sha() {
 
 BK_WPIDS=()
 bk_writer() {
-	local d
+	local d size
 	d=$(dev_path "$1")
-	fio --name=unaligned --filename="$d" --rw=randwrite \
+	size=${4:-$(blockdev --getsize64 "$d")}
+	fio --name=unaligned --filename="$d" --size="$size" --rw=randwrite \
 		--bssplit=512/10:3584/15:4k/20:12k/15:68k/20:1m/20 --blockalign=512 \
 		--direct=1 --ioengine=libaio --iodepth=4 --time_based --runtime="$2" \
 		--randseed="$3" --output=/dev/null \
-		--name=trim --filename="$d" --rw=randtrim --bssplit=4k/40:64k/30:1m/30 \
+		--name=trim --filename="$d" --size="$size" --rw=randtrim --bssplit=4k/40:64k/30:1m/30 \
 		--direct=1 --ioengine=libaio --iodepth=2 --time_based --runtime="$2" \
 		--randseed="$(($3 + 1))" --output=/dev/null >/dev/null 2>&1 &
 	BK_WPIDS=($!)
 	(
-		local size end off len
-		size=$(blockdev --getsize64 "$d")
+		local end off len
 		end=$((SECONDS + $2))
 		RANDOM=$3
 		while [ $SECONDS -lt $end ]; do

@@ -16,6 +16,7 @@
 #include "bj-job.h"
 #include "bj-util.h"
 #include "commands.h"
+#include "qcow2-table.h"
 
 void usage_backup(FILE *f)
 {
@@ -23,7 +24,7 @@ void usage_backup(FILE *f)
 		"Usage: blockjob backup NAME TARGET [--sync full|none|incremental] [--bitmap BM]\n"
 		"                       [--bitmap-mode on-success|always|never] [--chunk-size SIZE]\n"
 		"                       [--speed RATE] [--on-cbw-error break-snapshot|break-guest-write]\n"
-		"                       [--view VIEWNAME] [--max-copies N] [--wait]\n\n"
+		"                       [--view VIEWNAME] [--max-copies N] [--reuse] [--wait]\n\n"
 		"Copy volume NAME as it is now (the point in time is the start) to the block\n"
 		"device TARGET while NAME stays in use: a write to data not yet copied first\n"
 		"saves the old data to TARGET. The job ends by itself when everything is\n"
@@ -45,7 +46,12 @@ void usage_backup(FILE *f)
 		"                       point-in-time image (sync full or none)\n"
 		"  --max-copies N       chunks copied at once in the background (default 16)\n"
 		"  --wait               wait for the end, switch NAME back to passthrough, and\n"
-		"                       exit 1 unless the backup completed\n");
+		"                       exit 1 unless the backup completed\n"
+		"  --reuse              TARGET is a qcow2 image that exists already\n\n"
+		"TARGET may be a qcow2 image (a name ending in .qcow2, or a qcow2 file): it is\n"
+		"created preallocated (qemu-img) unless --reuse and attached as NAME-qcow2[-N];\n"
+		"with --wait it is detached at the end, else run 'blockjob qcow2 detach NAME\n"
+		"--unused' once the job is over.\n");
 }
 
 /* Poll until the job concludes; then remove views and go back to passthrough. */
@@ -91,8 +97,10 @@ int cmd_backup(int argc, char **argv)
 		{ "view", required_argument, NULL, 'v' },
 		{ "max-copies", required_argument, NULL, 'n' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "reuse", no_argument, NULL, 'r' },	/* qcow2 */
 		{ NULL, 0, NULL, 0 },
 	};
+	bool reuse = false;
 	const char *sync = NULL, *bitmap = NULL, *bitmap_mode = NULL, *view = NULL;
 	const char *cbw = "break-snapshot", *name, *target;
 	uint64_t chunk = 0, speed = 0, max_copies = 16, tbytes;
@@ -151,6 +159,9 @@ int cmd_backup(int argc, char **argv)
 		case 'w':
 			wait = true;
 			break;
+		case 'r':
+			reuse = true;
+			break;
 		default:
 			return bj_usage_error("backup", "unknown option");
 		}
@@ -185,6 +196,12 @@ int cmd_backup(int argc, char **argv)
 	}
 	if (strcmp(vt.mode, "passthrough")) {
 		bj_err("a %s job is already on %s; cancel it or let it finish first", vt.mode, name);
+		return 1;
+	}
+	/* a qcow2 TARGET is attached as a dm device (detached at exit if --wait) */
+	if (bj_qcow2_is_target(target) &&
+	    bj_qcow2_job_target(name, &target, vt.sectors * 512, reuse, err)) {
+		bj_err("%s", err);
 		return 1;
 	}
 	if (bj_blockdev_info(target, &tbytes, &tmaj, &tmin, err)) {
@@ -272,6 +289,8 @@ int cmd_backup(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (!wait)
+		bj_qcow2_target_keep();
 	if (wait)
 		return wait_concluded(name);
 	return 0;

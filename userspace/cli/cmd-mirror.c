@@ -12,18 +12,21 @@
 #include <unistd.h>
 
 #include "bj-dm.h"
+#include "bj-events.h"
 #include "bj-job.h"
+#include "bj-progress.h"
 #include "bj-util.h"
 #include "commands.h"
+#include "qcow2-table.h"
 
 void usage_mirror(FILE *f)
 {
 	fprintf(f,
 		"Usage: blockjob mirror NAME TARGET [--granularity SIZE] [--speed RATE]\n"
-		"                       [--mode background|write-blocking] [--sync full|none]\n"
+		"                       [--mode background|write-blocking] [--sync full|none|top]\n"
 		"                       [--on-source-error report|stop|ignore]\n"
 		"                       [--on-target-error report|stop|ignore]\n"
-		"                       [--max-copies N] [--wait]\n\n"
+		"                       [--max-copies N] [--reuse] [--wait]\n\n"
 		"Start copying volume NAME to the block device TARGET while it stays in use.\n"
 		"New writes are kept in step. When every region is copied the job is ready:\n"
 		"'blockjob complete NAME' then switches NAME over to TARGET, 'blockjob cancel\n"
@@ -34,11 +37,16 @@ void usage_mirror(FILE *f)
 		"                       go to the source only; write-blocking: every write goes\n"
 		"                       to both devices, so the job always converges\n"
 		"  --sync full|none     copy everything (default) or only new writes\n"
+		"  --sync top           copy what the top image of NAME allocates (NAME attached\n"
+		"                       with 'blockjob qcow2 attach'), and new writes\n"
 		"  --on-source-error P, --on-target-error P\n"
 		"                       report (fail the job, default), stop (pause it), ignore\n"
 		"                       (retry the region later)\n"
 		"  --max-copies N       regions copied at once (default 16)\n"
-		"  --wait               wait until the job is ready\n");
+		"  --wait               wait until the job is ready\n"
+		"  --reuse              TARGET is a qcow2 image that exists already\n\n"
+		"TARGET may be a qcow2 image (a name ending in .qcow2, or a qcow2 file): it is\n"
+		"created preallocated (qemu-img) unless --reuse, and attached as NAME-qcow2[-N].\n");
 }
 
 static int check_policy(const char *v)
@@ -46,26 +54,21 @@ static int check_policy(const char *v)
 	return strcmp(v, "report") && strcmp(v, "stop") && strcmp(v, "ignore");
 }
 
-/* Wait until the job is ready or concluded; 0 if ready. */
-static int wait_ready(const char *name)
+/* Wait (event-driven, with a progress bar on a terminal) until the job is ready. */
+static int wait_ready(struct bj_events *ev, const char *name)
 {
+	struct bj_progress *p = bj_progress_new("mirror");
 	char err[BJ_ERRLEN];
 	struct bj_status st;
+	int r;
 
-	for (;;) {
-		if (bj_dm_status(name, &st, err)) {
-			bj_err("%s", err);
-			return 1;
-		}
-		if (!strcmp(st.state, "ready"))
-			return 0;
-		if (!strcmp(st.state, "concluded")) {
-			bj_err("%s: the mirror ended (%s) before it was ready; last error %s",
-			       name, st.result, st.last_error);
-			return 1;
-		}
-		usleep(100 * 1000);
+	r = bj_wait_job(ev, name, BJ_WAIT_READY, -1, NULL, p, &st, err);
+	bj_progress_done(p);
+	if (r) {
+		bj_err("%s", err);
+		return 1;
 	}
+	return 0;
 }
 
 int cmd_mirror(int argc, char **argv)
@@ -79,12 +82,16 @@ int cmd_mirror(int argc, char **argv)
 		{ "on-target-error", required_argument, NULL, 'T' },
 		{ "max-copies", required_argument, NULL, 'n' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "reuse", no_argument, NULL, 'r' },	/* qcow2 */
 		{ NULL, 0, NULL, 0 },
 	};
+	struct bj_qtop top = { 0 };	/* qcow2: regions of sync top */
+	bool reuse = false;
 	const char *mode = "background", *sync = "full", *on_src = "report", *on_tgt = "report";
 	uint64_t granularity = 64 << 10, speed = 0, max_copies = 16, tbytes;
 	unsigned int tmaj, tmin, smaj, smin;
 	char err[BJ_ERRLEN], params[512];
+	struct bj_events *ev = NULL;
 	struct bj_vtable vt;
 	bool wait = false;
 	char *end;
@@ -110,8 +117,8 @@ int cmd_mirror(int argc, char **argv)
 				return bj_usage_error("mirror", "--mode is background or write-blocking");
 			break;
 		case 'y':
-			if (strcmp(optarg, "full") && strcmp(optarg, "none"))
-				return bj_usage_error("mirror", "--sync is full or none");
+			if (strcmp(optarg, "full") && strcmp(optarg, "none") && strcmp(optarg, "top"))
+				return bj_usage_error("mirror", "--sync is full, none or top");
 			sync = optarg;
 			break;
 		case 'S':
@@ -131,6 +138,9 @@ int cmd_mirror(int argc, char **argv)
 		case 'w':
 			wait = true;
 			break;
+		case 'r':
+			reuse = true;
+			break;
 		default:
 			return bj_usage_error("mirror", "unknown option");
 		}
@@ -145,6 +155,13 @@ int cmd_mirror(int argc, char **argv)
 	}
 	if (strcmp(vt.mode, "passthrough")) {
 		bj_err("a %s job is already on %s; cancel it or let it finish first", vt.mode, name);
+		return 1;
+	}
+	/* qcow2: the regions of sync top; a qcow2 TARGET is attached as a dm device */
+	if ((!strcmp(sync, "top") && bj_qcow2_top_prepare(vt.src, granularity, &top, err)) ||
+	    (bj_qcow2_is_target(target) &&
+	     bj_qcow2_job_target(name, &target, vt.sectors * 512, reuse, err))) {
+		bj_err("%s", err);
 		return 1;
 	}
 	if (bj_blockdev_info(target, &tbytes, &tmaj, &tmin, err)) {
@@ -174,17 +191,37 @@ int cmd_mirror(int argc, char **argv)
 	}
 	snprintf(params, sizeof(params),
 		 "mirror %s %" PRIu64 " %u:%u 0 %" PRIu64
-		 " 12 copy_mode %s sync %s speed %" PRIu64
-		 " on_source_error %s on_target_error %s max_copies %" PRIu64,
-		 vt.src, vt.src_off, tmaj, tmin, granularity / 512, mode, sync, speed,
-		 on_src, on_tgt, max_copies);
-	r = bj_job_start(name, params, err);
-	if (r) {
+		 " %d copy_mode %s sync %s speed %" PRIu64
+		 " on_source_error %s on_target_error %s max_copies %" PRIu64 "%s",
+		 vt.src, vt.src_off, tmaj, tmin, granularity / 512, top.granule ? 13 : 12, mode,
+		 sync, speed, on_src, on_tgt, max_copies, top.granule ? " start_paused" : "");
+	/* Subscribe before the job starts, so that no event is missed. */
+	if (wait && bj_events_open(&ev, err)) {
 		bj_err("%s", err);
 		return 1;
 	}
-	if (wait)
-		return wait_ready(name);
+	r = bj_job_start(name, params, err);
+	if (r) {
+		bj_err("%s", err);
+		bj_events_close(ev);
+		return 1;
+	}
+	/* qcow2 sync top: the job starts paused; hand it the regions, resume it */
+	r = top.granule ? bj_qcow2_top_start(name, &top, err) : 0;
+	bj_qcow2_top_free(&top);
+	if (r) {
+		bj_err("%s; cancelling the mirror", err);
+		bj_dm_message(name, "cancel", NULL, err);
+		bj_job_finish(name, err);
+		bj_events_close(ev);
+		return 1;
+	}
+	bj_qcow2_target_keep();
+	if (wait) {
+		r = wait_ready(ev, name);
+		bj_events_close(ev);
+		return r;
+	}
 	return 0;
 }
 

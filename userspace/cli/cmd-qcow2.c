@@ -1,30 +1,60 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * blockjob qcow2 map IMAGE [--output=json|human]
+ * blockjob qcow2 table IMAGE [--read-only]
+ * blockjob qcow2 top IMAGE
+ * blockjob qcow2 attach NAME IMAGE [--read-only]
+ * blockjob qcow2 detach NAME [--unused]
  *
- * Prints the extent map of a qcow2 image and its backing chain. The JSON
- * output is byte for byte what "qemu-img map --output=json" (QEMU 7.2)
- * prints for the same image.
+ * map prints the extent map of a qcow2 image and its backing chain; the
+ * JSON output is byte for byte what "qemu-img map --output=json" (QEMU 7.2)
+ * prints for the same image. table prints the dm table attach would load,
+ * top the ranges a sync top job copies; attach/detach set up and remove a
+ * qcow2 chain as a blockjob volume (lib/qcow2-table.c).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bj-dm.h"
 #include "bj-util.h"
 #include "commands.h"
 #include "qcow2.h"
+#include "qcow2-table.h"
 
 void usage_qcow2(FILE *f)
 {
-	fprintf(f, "Usage: blockjob qcow2 map IMAGE [--output=human|json]\n\n"
-		   "Inspect qcow2 images (read only).\n\n"
+	fprintf(f, "Usage: blockjob qcow2 map IMAGE [--output=human|json]\n"
+		   "       blockjob qcow2 table IMAGE [--read-only]\n"
+		   "       blockjob qcow2 top IMAGE\n"
+		   "       blockjob qcow2 attach NAME IMAGE [--read-only]\n"
+		   "       blockjob qcow2 detach NAME [--unused]\n\n"
+		   "qcow2 images and their backing chains.\n\n"
 		   "Subcommands:\n"
-		   "  map IMAGE   print which file and offset holds each range of the guest\n"
-		   "              disk, through the whole backing chain\n\n"
+		   "  map IMAGE     print which file and offset holds each range of the guest\n"
+		   "                disk, through the whole backing chain (read only)\n"
+		   "  table IMAGE   print the device-mapper table 'attach' would load (sectors;\n"
+		   "                files instead of loop devices) and whether it is writable\n"
+		   "  top IMAGE     print the byte ranges allocated in IMAGE itself (what a\n"
+		   "                mirror --sync top copies)\n"
+		   "  attach NAME IMAGE\n"
+		   "                make /dev/mapper/NAME, a blockjob volume reading what the\n"
+		   "                guest of IMAGE sees (loop devices and linear/zero segments\n"
+		   "                in /dev/mapper/NAME-qcow2 below it). Writable only when\n"
+		   "                every write lands in place (IMAGE fully allocated, e.g.\n"
+		   "                preallocation=metadata, no snapshots); else read-only, and\n"
+		   "                it says why\n"
+		   "  detach NAME   remove volume NAME and its qcow2 devices and loop devices\n\n"
 		   "Options:\n"
-		   "  --output=json   the same JSON as 'qemu-img map --output=json'\n"
-		   "  --output=human  a table (default)\n"
+		   "  --output=json   (map) the same JSON as 'qemu-img map --output=json'\n"
+		   "  --output=human  (map) a table (default)\n"
+		   "  --read-only     (attach, table) read-only whatever IMAGE allows\n"
+		   "  --unused        (detach) keep volume NAME; remove only the qcow2 devices of\n"
+		   "                  NAME nothing uses (job destinations after a backup or a\n"
+		   "                  cancelled mirror, the source after a pivot)\n"
 		   "  -h, --help      this text\n");
 }
 
@@ -119,28 +149,130 @@ static int do_map(const char *image, bool json)
 	return 0;
 }
 
+static int do_table(const char *image, bool ro)
+{
+	char err[640], why[512];
+	struct qcow2_chain *c;
+	struct bj_qplan p;
+	size_t i;
+
+	c = qcow2_open_chain(image, err, sizeof(err));
+	if (!c) {
+		bj_err("%s: %s", image, err);
+		return 1;
+	}
+	if (bj_qplan_build(c, &p, err, sizeof(err))) {
+		bj_err("%s: %s", image, err);
+		qcow2_close_chain(c);
+		return 1;
+	}
+	bj_qplan_why_ro(&p, image, why, sizeof(why));
+	printf("# %s: %zu segment%s, %s%s%s\n", image, p.nsegs, p.nsegs == 1 ? "" : "s",
+	       ro || why[0] ? "read-only" : "writable", why[0] ? ": " : "", why);
+	for (i = 0; i < p.nsegs; i++) {
+		const struct bj_qseg *s = &p.segs[i];
+
+		if (s->file < 0)
+			printf("%" PRIu64 " %" PRIu64 " zero\n", s->start, s->len);
+		else
+			printf("%" PRIu64 " %" PRIu64 " linear %s %" PRIu64 "\n", s->start, s->len,
+			       p.files[s->file].path, s->offset);
+	}
+	bj_qplan_free(&p);
+	qcow2_close_chain(c);
+	if (fflush(stdout) || ferror(stdout)) {
+		bj_err("cannot write the table to stdout");
+		return 1;
+	}
+	return 0;
+}
+
+static int do_top(const char *image)
+{
+	struct qcow2_chain *c;
+	struct bj_qrange *r;
+	char err[640];
+	size_t n, i;
+
+	c = qcow2_open_chain(image, err, sizeof(err));
+	if (!c) {
+		bj_err("%s: %s", image, err);
+		return 1;
+	}
+	if (bj_qcow2_top_ranges(c, &r, &n, err, sizeof(err))) {
+		bj_err("%s: %s", image, err);
+		qcow2_close_chain(c);
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		printf("%" PRIu64 " %" PRIu64 "\n", r[i].start, r[i].len);
+	free(r);
+	qcow2_close_chain(c);
+	return fflush(stdout) ? 1 : 0;
+}
+
+static int do_attach(const char *name, const char *image, bool ro)
+{
+	char err[BJ_ERRLEN];
+	struct bj_qattach a;
+
+	if (bj_qcow2_attach(name, image, ro, &a, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (a.why_ro[0])
+		fprintf(stderr, "%s: attached read-only: %s\n", bj_progname, a.why_ro);
+	return 0;
+}
+
+static int do_detach(const char *name, bool unused)
+{
+	char err[BJ_ERRLEN], note[512];
+	unsigned int n;
+
+	if (bj_qcow2_detach(name, unused, &n, note, sizeof(note), err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (note[0])
+		fprintf(stderr, "%s: %s\n", bj_progname, note);
+	return 0;
+}
+
 int cmd_qcow2(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "unused", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sub, *image;
-	bool json = false;
+	static const char *const subs[] = { "map", "table", "top", "attach", "detach" };
+	static const int nargs[] = { 1, 1, 1, 2, 1 };
+	bool json = false, ro = false, unused = false;
+	const char *sub;
+	unsigned int s;
 	int c;
 
 	if (argc < 2)
-		return bj_usage_error("qcow2", "missing subcommand (map)");
+		return bj_usage_error("qcow2", "missing subcommand (map, table, top, attach, detach)");
 	sub = argv[1];
-	if (strcmp(sub, "map"))
-		return bj_usage_error("qcow2", "unknown subcommand '%s' (expected map)", sub);
+	for (s = 0; s < sizeof(subs) / sizeof(subs[0]); s++)
+		if (!strcmp(sub, subs[s]))
+			break;
+	if (s == sizeof(subs) / sizeof(subs[0]))
+		return bj_usage_error("qcow2",
+				      "unknown subcommand '%s' (expected map, table, top, attach or detach)",
+				      sub);
 	argc--;
 	argv++;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+ho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
+			if (s != 0)
+				return bj_usage_error("qcow2", "--output goes with map only");
 			if (!strcmp(optarg, "json"))
 				json = true;
 			else if (!strcmp(optarg, "human"))
@@ -149,6 +281,16 @@ int cmd_qcow2(int argc, char **argv)
 				return bj_usage_error("qcow2", "unknown output format '%s' (json or human)",
 						      optarg);
 			break;
+		case 'r':
+			if (s != 1 && s != 3)
+				return bj_usage_error("qcow2", "--read-only goes with attach and table");
+			ro = true;
+			break;
+		case 'u':
+			if (s != 4)
+				return bj_usage_error("qcow2", "--unused goes with detach only");
+			unused = true;
+			break;
 		case 'h':
 			usage_qcow2(stdout);
 			return 0;
@@ -156,10 +298,21 @@ int cmd_qcow2(int argc, char **argv)
 			return bj_usage_error("qcow2", "bad option");
 		}
 	}
-	if (optind >= argc)
-		return bj_usage_error("qcow2", "map needs an IMAGE");
-	image = argv[optind];
-	if (optind + 1 < argc)
-		return bj_usage_error("qcow2", "unexpected argument '%s'", argv[optind + 1]);
-	return do_map(image, json);
+	if (argc - optind < nargs[s])
+		return bj_usage_error("qcow2", "%s needs %s", sub,
+				      s == 3 ? "NAME IMAGE" : s == 4 ? "NAME" : "an IMAGE");
+	if (argc - optind > nargs[s])
+		return bj_usage_error("qcow2", "unexpected argument '%s'", argv[optind + nargs[s]]);
+	switch (s) {
+	case 0:
+		return do_map(argv[optind], json);
+	case 1:
+		return do_table(argv[optind], ro);
+	case 2:
+		return do_top(argv[optind]);
+	case 3:
+		return do_attach(argv[optind], argv[optind + 1], ro);
+	default:
+		return do_detach(argv[optind], unused);
+	}
 }

@@ -1,0 +1,532 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The benchmark's guest side: run inside the test VM by scripts/bench
+# (scripts/vm-run --xfer DIR), never by hand on a host.
+#
+# Reads DIR/config (shell variables, written by scripts/bench), the iologs
+# DIR/iolog-4k and DIR/iolog-64k, and the optional DIR/dm-clone.ko (or
+# DIR/dm-clone.na: why there is none). Writes DIR/results.txt, one record a
+# line, which tests/bench/report.py turns into the table, JSON and chart:
+#
+#   R <scenario> <system> <metric> <run> <value>   a measured value
+#   NA <scenario> <system> <metric> <reason...>      a system/metric that could not run
+#   F <scenario> <system> <run> <tag>                fio result DIR/fio/<tag>.json
+#   W <scenario> <system> <run> <tag> <t0 ms> <t1 ms>  pivot window over DIR/fio/<tag>_lat.1.log
+#   I <key> <value...>                               information (kernel, sizes, ...)
+#
+# Every step has a timeout; a system that fails gives an NA record and the
+# bench goes on with the next one. Devices: /dev/vdb source, /dev/vdc
+# destination, /dev/vdd backup/COW device, /dev/vde dm-clone metadata.
+set -u
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
+export DM_DISABLE_UDEV=1
+X=${1:-/xfer}
+# shellcheck source=/dev/null
+. "$X/config"
+: "${VOL_MB:=512}" "${RUNS:=3}" "${FIO_T:=15}" "${CONV_T:=60}" "${PIVOT_T:=10}"
+: "${COPY_LIMIT:=300}" "${SCENARIOS:=1 2 3 4 5 6}" "${MEM_TIB:=2}" "${MEM_EXC:=16384}"
+OUT=$X/results.txt
+FIOD=$X/fio
+mkdir -p "$FIOD"
+: >"$OUT"
+SRC=/dev/vdb DST=/dev/vdc AUX=/dev/vdd META=/dev/vde
+SECT=$((VOL_MB * 2048))
+VOL_BYTES=$((VOL_MB << 20))
+DMT=30			# timeout of a dmsetup command, seconds
+WHY=""
+
+log() { echo "bench: $*" >&2; }
+rec() { echo "R $*" >>"$OUT"; }
+na() {	# scenario system metric reason...
+	echo "NA $*" >>"$OUT"
+	log "n/a: $*"
+}
+info() { echo "I $*" >>"$OUT"; }
+has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+
+# time in microseconds, and a difference in seconds
+now_us() { local t=$EPOCHREALTIME; echo $((${t%.*} * 1000000 + 10#${t#*.})); }
+now_ms() { echo $(($(now_us) / 1000)); }
+secs() { printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)); }
+
+dm() { timeout "$DMT" dmsetup "$@"; }
+# Remove every dm device (the guest has no others), retrying; views first.
+dm_clean() {
+	local n i
+	for i in 1 2 3; do
+		for n in $(dmsetup ls 2>/dev/null | awk '$1 ~ /pit|snap/ {print $1}') \
+			$(dmsetup ls 2>/dev/null | awk '$1 !~ /^z/ {print $1}') \
+			$(dmsetup ls 2>/dev/null | awk '{print $1}'); do
+			timeout "$DMT" dmsetup remove --retry "$n" >/dev/null 2>&1
+		done
+		[ -z "$(dmsetup ls 2>/dev/null | grep -v 'No devices found')" ] && return 0
+		timeout "$DMT" dmsetup remove_all --force >/dev/null 2>&1
+	done
+	log "warning: dm devices left: $(dmsetup ls | tr '\n' ' ')"
+}
+mk() {	# NAME TABLE: dmsetup create + node
+	local err
+	err=$(dm create "$1" --table "$2" 2>&1) || { WHY="dmsetup create $1: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+	dmsetup mknodes "$1" >/dev/null 2>&1
+	return 0
+}
+reload() {	# NAME TABLE: load + suspend + resume (the job starts at the resume)
+	local err
+	err=$(dm load "$1" --table "$2" 2>&1) || { WHY="dmsetup load: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+	dm suspend "$1" || { WHY="suspend failed"; return 1; }
+	T0=$(now_us)
+	dm resume "$1" || { WHY="resume failed"; return 1; }
+}
+
+# Status predicates: 0 done, 1 not yet, 2 failed (WHY set).
+st_ready() {	# blockjob mirror
+	case $1 in
+	*" mirror ready "* | *" mirror standby "*) return 0 ;;
+	*" concluded "*) WHY="job concluded: $1"; return 2 ;;
+	esac
+	return 1
+}
+st_completed() {	# blockjob backup
+	case $1 in
+	*" concluded completed "*) return 0 ;;
+	*" concluded "*) WHY="job concluded: $1"; return 2 ;;
+	esac
+	return 1
+}
+st_raid1() {	# "0 N mirror 2 a b x/y 1 AA 1 core"
+	local a
+	read -ra a <<<"$1"
+	local f=${a[$((4 + a[3]))]}
+	[ "${f%/*}" = "${f#*/}" ] && return 0
+	return 1
+}
+st_clone() {	# "0 N clone mbs u/t rs h/t ..."
+	local a
+	read -ra a <<<"$1"
+	case $1 in *" Fail"* | *" fail"*) WHY="clone failed: $1"; return 2 ;; esac
+	[ "${a[6]%/*}" = "${a[6]#*/}" ] && return 0
+	return 1
+}
+# wait_until NAME PRED LIMIT_S: wait (on dm events, re-checking at least
+# every 0.5 s) until PRED accepts the status. ELAPSED = seconds since T0.
+wait_until() {
+	local name=$1 pred=$2 limit=$3 st ev end rc
+	end=$((T0 + limit * 1000000))
+	while :; do
+		ev=$(dmsetup info -c --noheadings -o events "$name" 2>/dev/null | tr -d ' ')
+		st=$(dmsetup status "$name" 2>/dev/null) || { WHY="no status for $name"; return 2; }
+		$pred "$st"
+		rc=$?
+		if [ $rc = 0 ]; then
+			ELAPSED=$(secs $(($(now_us) - T0)))
+			return 0
+		fi
+		[ $rc = 2 ] && return 2
+		if [ "$(now_us)" -ge "$end" ]; then
+			WHY="not done within ${limit}s: $st"
+			return 1
+		fi
+		timeout 0.5 dmsetup wait "$name" "${ev:-0}" >/dev/null 2>&1
+	done
+}
+progress() {	# NAME: percent done of a blockjob job, from "done/total"
+	dmsetup status "$1" 2>/dev/null | awk '{split($7, a, "/"); if (a[2] > 0) printf "%.1f", 100 * a[1] / a[2]; else print "?"}'
+}
+
+FIO_COMMON=(--ioengine=libaio --direct=1 --output-format=json --eta=never)
+# fio_rw TAG DEV SECONDS [ARG...]: 4 KiB random writes, iodepth 16, time based
+fio_rw() {
+	local tag=$1 dev=$2 t=$3
+	shift 3
+	timeout $((t + 90)) fio --name=w --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 \
+		--size=$VOL_BYTES --time_based --runtime="$t" --norandommap --randrepeat=0 \
+		"${FIO_COMMON[@]}" --output="$FIOD/$tag.json" "$@" >/dev/null 2>"$FIOD/$tag.err"
+}
+fio_replay() {	# TAG IOLOG: replay an iolog (4 KiB writes), iodepth 16
+	timeout 600 fio --name=w --read_iolog="$2" --replay_no_stall=1 --iodepth=16 \
+		"${FIO_COMMON[@]}" --output="$FIOD/$1.json" >/dev/null 2>"$FIOD/$1.err"
+}
+fio_iops() {	# TAG: write IOPS from the JSON (first "iops" of the "write" object)
+	awk '/"write" : \{/ {w = 1} w && /"iops" :/ {gsub(/[,"]/, ""); print int($3); exit}' "$FIOD/$1.json"
+}
+sectors_written() { awk '{print $7}' "/sys/block/$(basename "$1")/stat"; }
+
+settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
+
+# ---------------------------------------------------------------------------
+modprobe -a dm-mod dm-mirror dm-log dm-region-hash dm-snapshot dm-zero dm-persistent-data \
+	dm-bio-prison 2>/dev/null
+modprobe dm-blockjob || log "warning: modprobe dm-blockjob failed"
+info kernel "$(uname -r)"
+info cpus "$(nproc)"
+info mem_kb "$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+info vol_mb "$VOL_MB"
+info targets "$(dmsetup targets | awk '{printf "%s%s", s, $1 $2; s = ","}')"
+CLONE=""
+if [ -f "$X/dm-clone.ko" ]; then
+	cp "$X/dm-clone.ko" /tmp/dm-clone.ko
+	if err=$(insmod /tmp/dm-clone.ko 2>&1); then
+		CLONE=ok
+	else
+		CLONE_WHY="insmod dm-clone.ko: $err"
+	fi
+else
+	CLONE_WHY=$(cat "$X/dm-clone.na" 2>/dev/null || echo "no dm-clone module")
+fi
+log "targets: $(dmsetup targets | awk '{printf "%s ", $1}')"
+
+# Fill the ranges used, so that no copy reads holes and no write allocates
+# blocks in the host's sparse disk images.
+log "filling the disks ($VOL_MB MiB each)"
+for d in $SRC $DST $AUX; do
+	timeout 600 fio --name=fill --filename=$d --rw=write --bs=1M --size=$VOL_BYTES --iodepth=4 \
+		--ioengine=libaio --direct=1 --refill_buffers --randseed=7 --output=/dev/null >/dev/null 2>&1 &
+done
+wait
+dm_clean
+
+BJ_MIRROR="blockjob mirror $SRC 0 $DST 0 128"
+
+# ---------------------------------------------------------------------------
+# 1. Bulk copy, idle guest
+s1_run() {	# SYSTEM RUN
+	local sys=$1 r=$2 t
+	WHY="" ELAPSED=""
+	case $sys in
+	dd)
+		T0=$(now_us)
+		timeout "$COPY_LIMIT" dd if=$SRC of=$DST bs=4M count=$((VOL_MB / 4)) iflag=direct \
+			oflag=direct conv=fsync status=none || { WHY="dd failed"; return 1; }
+		ELAPSED=$(secs $(($(now_us) - T0)))
+		;;
+	bj-mirror)
+		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
+			reload bv "0 $SECT $BJ_MIRROR" &&
+			wait_until bv st_ready "$COPY_LIMIT" || return 1
+		;;
+	bj-backup-full)
+		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
+			reload bv "0 $SECT blockjob backup $SRC 0 $DST 0 128 2 sync full" &&
+			wait_until bv st_completed "$COPY_LIMIT" || return 1
+		;;
+	dm-raid1)
+		T0=$(now_us)
+		mk r1 "0 $SECT mirror core 1 4096 2 $SRC 0 $DST 0" &&
+			wait_until r1 st_raid1 "$COPY_LIMIT" || return 1
+		;;
+	dm-clone | dm-clone-t16)
+		[ -n "$CLONE" ] || { WHY=$CLONE_WHY; return 1; }
+		dd if=/dev/zero of=$META bs=1M count=4 oflag=direct status=none
+		local feat=""
+		[ $sys = dm-clone-t16 ] && feat=" 0 4 hydration_threshold 16 hydration_batch_size 16"
+		T0=$(now_us)
+		mk cl "0 $SECT clone $META $DST $SRC 128$feat" &&
+			wait_until cl st_clone "$COPY_LIMIT" || return 1
+		;;
+	esac
+	rec 1 "$sys" copy_s "$r" "$ELAPSED"
+	t=${ELAPSED%.*}${ELAPSED#*.}
+	rec 1 "$sys" rate_mbs "$r" $((VOL_MB * 1000000 / 10#$t))
+}
+if has 1; then
+	log "scenario 1: bulk copy of $VOL_MB MiB, idle guest"
+	S1_SYS="dd bj-mirror bj-backup-full dm-raid1 dm-clone dm-clone-t16"
+	for r in $(seq 1 "$RUNS"); do
+		for sys in $S1_SYS; do
+			settle
+			if s1_run $sys "$r"; then
+				log "  $sys run $r: ${ELAPSED}s"
+			else
+				na 1 $sys copy_s "$WHY"
+			fi
+			dm_clean
+		done
+	done
+fi
+
+# ---------------------------------------------------------------------------
+# 2. Guest writes during a mirror
+s2_run() {	# SYSTEM RUN
+	local sys=$1 r=$2 dev name pred fpid
+	WHY=""
+	case $sys in
+	dm-linear)
+		mk bv "0 $SECT linear $SRC 0" || return 1
+		fio_rw "s2-$sys-$r" /dev/mapper/bv "$FIO_T" || { WHY="fio failed: $(tail -c 200 "$FIOD/s2-$sys-$r.err")"; return 1; }
+		echo "F 2 $sys $r s2-$sys-$r" >>"$OUT"
+		return 0
+		;;
+	bj-background | bj-write_blocking)
+		name=bv pred=st_ready
+		mk bv "0 $SECT blockjob passthrough $SRC 0" || return 1
+		reload bv "0 $SECT $BJ_MIRROR 2 copy_mode ${sys#bj-}" || return 1
+		;;
+	dm-raid1)
+		name=r1 pred=st_raid1
+		T0=$(now_us)
+		mk r1 "0 $SECT mirror core 1 4096 2 $SRC 0 $DST 0" || return 1
+		;;
+	esac
+	dev=/dev/mapper/$name
+	fio_rw "s2-$sys-$r" "$dev" "$FIO_T" &
+	fpid=$!
+	if wait_until $name $pred "$FIO_T"; then
+		rec 2 "$sys" ready_s "$r" "$ELAPSED"
+	else
+		na 2 "$sys" ready_s "run $r: not in sync while fio wrote (${FIO_T}s): $(progress $name)% done; $WHY"
+	fi
+	wait $fpid || { WHY="fio failed: $(tail -c 200 "$FIOD/s2-$sys-$r.err")"; return 1; }
+	echo "F 2 $sys $r s2-$sys-$r" >>"$OUT"
+	# the same load once in sync: the steady-state cost of a mirror
+	if wait_until $name $pred "$COPY_LIMIT"; then
+		fio_rw "s2-$sys-insync-$r" "$dev" "$FIO_T" &&
+			echo "F 2 $sys-insync $r s2-$sys-insync-$r" >>"$OUT"
+	else
+		na 2 "$sys-insync" iops "never in sync: $WHY"
+	fi
+	return 0
+}
+if has 2; then
+	log "scenario 2: fio 4k randwrite qd16 for ${FIO_T}s during a mirror"
+	for r in $(seq 1 "$RUNS"); do
+		for sys in dm-linear bj-background bj-write_blocking dm-raid1; do
+			settle
+			s2_run $sys "$r" || na 2 $sys iops "run $r: $WHY"
+			log "  $sys run $r done"
+			dm_clean
+		done
+	done
+fi
+
+# ---------------------------------------------------------------------------
+# 3. Guest writes during a backup (point-in-time copy)
+s3_run() {	# SYSTEM CHUNK_KB RUN
+	local sys=$1 ck=$2 r=$3 cs=$(($2 * 2)) w0 w1 w2 tag
+	WHY=""
+	tag=s3-$sys-${ck}k-$r
+	dd if=/dev/zero of=$AUX bs=64k count=1 oflag=direct status=none
+	case $sys in
+	dm-linear)
+		mk bv "0 $SECT linear $SRC 0" || return 1
+		;;
+	bj-backup-none | bj-backup-full)
+		mk bv "0 $SECT blockjob passthrough $SRC 0" || return 1
+		reload bv "0 $SECT blockjob backup $SRC 0 $AUX 0 $cs 2 sync ${sys#bj-backup-}" || return 1
+		;;
+	dm-snap-P | dm-snap-N)
+		mk base "0 $SECT linear $SRC 0" &&
+			mk bv "0 $SECT snapshot-origin /dev/mapper/base" || return 1
+		dm suspend bv || { WHY="suspend"; return 1; }
+		mk snap "0 $SECT snapshot /dev/mapper/base $AUX ${sys#dm-snap-} $cs" || { dm resume bv; return 1; }
+		dm resume bv || { WHY="resume"; return 1; }
+		;;
+	esac
+	w0=$(sectors_written $AUX)
+	fio_replay "$tag-first" "$X/iolog-${ck}k" || { WHY="fio (first writes) failed: $(tail -c 200 "$FIOD/$tag-first.err")"; return 1; }
+	w1=$(sectors_written $AUX)
+	fio_replay "$tag-rewrite" "$X/iolog-${ck}k" || { WHY="fio (rewrites) failed: $(tail -c 200 "$FIOD/$tag-rewrite.err")"; return 1; }
+	w2=$(sectors_written $AUX)
+	echo "F 3 $sys-${ck}k-first $r $tag-first" >>"$OUT"
+	echo "F 3 $sys-${ck}k-rewrite $r $tag-rewrite" >>"$OUT"
+	rec 3 "$sys-${ck}k-first" aux_bytes "$r" $(((w1 - w0) * 512))
+	rec 3 "$sys-${ck}k-rewrite" aux_bytes "$r" $(((w2 - w1) * 512))
+	case $sys in
+	bj-*) rec 3 "$sys-${ck}k-first" state "$r" "$(dmsetup status bv | awk '{print $5}')" ;;
+	dm-snap-*) rec 3 "$sys-${ck}k-first" snap_status "$r" "$(dmsetup status snap | awk '{print $4}')" ;;
+	esac
+	return 0
+}
+if has 3; then
+	NIOS=$(grep -c ' write ' "$X/iolog-64k")
+	info s3_writes "$NIOS"
+	log "scenario 3: $NIOS 4k writes (qd16) to distinct chunks during a backup/snapshot, then again"
+	for r in $(seq 1 "$RUNS"); do
+		for ck in 4 64; do
+			for sys in dm-linear bj-backup-none bj-backup-full dm-snap-P dm-snap-N; do
+				settle
+				s3_run $sys $ck "$r" || na 3 "$sys-${ck}k-first" iops "run $r: $WHY"
+				log "  $sys ${ck}k run $r done"
+				dm_clean
+			done
+		done
+	done
+fi
+
+# ---------------------------------------------------------------------------
+# 4. Convergence under a sustained write rate
+if has 4; then
+	log "scenario 4: convergence"
+	mk bv "0 $SECT linear $SRC 0"
+	RAW=0
+	if fio_rw s4-raw /dev/mapper/bv "$FIO_T"; then
+		RAW=$(fio_iops s4-raw)
+		echo "F 4 raw 1 s4-raw" >>"$OUT"
+	fi
+	dm_clean
+	info s4_raw_iops "$RAW"
+	log "  raw 4k randwrite qd16: $RAW IOPS"
+	for pct in 25 50 90; do
+		rate=$((RAW * pct / 100))
+		for mode in background write_blocking; do
+			for r in $(seq 1 "$RUNS"); do
+				settle
+				sys=bj-$mode-$pct
+				if [ "$rate" -le 0 ]; then
+					na 4 $sys ready_s "no raw rate measured"
+					continue
+				fi
+				if ! mk bv "0 $SECT blockjob passthrough $SRC 0"; then
+					na 4 $sys ready_s "$WHY"
+					continue
+				fi
+				fio_rw "s4-$sys-$r" /dev/mapper/bv $((CONV_T + 30)) --rate_iops="$rate" &
+				fpid=$!
+				sleep 2
+				if reload bv "0 $SECT $BJ_MIRROR 2 copy_mode $mode"; then
+					if wait_until bv st_ready "$CONV_T"; then
+						rec 4 $sys ready_s "$r" "$ELAPSED"
+					else
+						rec 4 $sys notready_pct "$r" "$(progress bv)"
+						na 4 $sys ready_s "run $r: $WHY"
+					fi
+				else
+					na 4 $sys ready_s "run $r: $WHY"
+				fi
+				kill $fpid 2>/dev/null
+				wait $fpid
+				echo "F 4 $sys $r s4-$sys-$r" >>"$OUT"
+				log "  $sys run $r: ${ELAPSED:-not ready}"
+				ELAPSED=""
+				dm_clean
+			done
+		done
+	done
+fi
+
+# ---------------------------------------------------------------------------
+# 5. Pivot cost: longest guest I/O stall across the switch
+s5_run() {	# SYSTEM RUN
+	local sys=$1 r=$2 tag=s5-$1-$2 fpid t0 t1 err
+	WHY=""
+	case $sys in
+	bj-complete)
+		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
+			reload bv "0 $SECT $BJ_MIRROR" &&
+			wait_until bv st_ready "$COPY_LIMIT" || return 1
+		;;
+	dm-linear-reload)
+		mk bv "0 $SECT linear $SRC 0" || return 1
+		;;
+	esac
+	fio_rw "$tag" /dev/mapper/bv "$PIVOT_T" --write_lat_log="/tmp/$tag" --log_unix_epoch=1 &
+	fpid=$!
+	sleep $((PIVOT_T / 2))
+	t0=$(now_ms)
+	case $sys in
+	bj-complete)
+		err=$(timeout 60 blockjob complete bv 2>&1) || WHY="blockjob complete: $err"
+		;;
+	dm-linear-reload)
+		{ dm load bv --table "0 $SECT linear $SRC 0" && dm suspend bv && dm resume bv; } || WHY="reload failed"
+		;;
+	esac
+	t1=$(now_ms)
+	wait $fpid || { WHY="fio failed: $(tail -c 200 "$FIOD/$tag.err")"; return 1; }
+	[ -z "$WHY" ] || return 1
+	cp "/tmp/${tag}_lat.1.log" "$FIOD/" 2>/dev/null
+	rm -f /tmp/"${tag}"_*.log
+	echo "F 5 $sys $r $tag" >>"$OUT"
+	echo "W 5 $sys $r $tag $t0 $t1" >>"$OUT"
+	rec 5 "$sys" switch_ms "$r" $((t1 - t0))
+	[ $sys = bj-complete ] && rec 5 "$sys" table "$r" "$(dmsetup table bv | awk '{print $4 "@" $5}')"
+	return 0
+}
+if has 5; then
+	log "scenario 5: pivot under fio"
+	for r in $(seq 1 "$RUNS"); do
+		for sys in dm-linear-reload bj-complete; do
+			settle
+			s5_run $sys "$r" || na 5 $sys stall_ms "run $r: $WHY"
+			log "  $sys run $r done"
+			dm_clean
+		done
+	done
+fi
+
+# ---------------------------------------------------------------------------
+# 6. Memory per volume size
+meminfo() {	# -> "slab_kb vmalloc_kb used_kb percpu_kb" (used = MemTotal - MemFree - Buffers - Cached)
+	settle
+	awk '/^Slab:/ {s = $2} /^VmallocUsed:/ {v = $2} /^MemTotal:/ {t = $2} /^MemFree:/ {f = $2}
+		/^Buffers:/ {b = $2} /^Cached:/ {c = $2} /^Percpu:/ {p = $2}
+		END {print s, v, t - f - b - c, p}' /proc/meminfo
+}
+mem_delta() {	# SYSTEM RUN BEFORE AFTER
+	local b a
+	read -ra b <<<"$3"
+	read -ra a <<<"$4"
+	rec 6 "$1" slab_kb "$2" $((a[0] - b[0]))
+	rec 6 "$1" vmalloc_kb "$2" $((a[1] - b[1]))
+	rec 6 "$1" used_kb "$2" $((a[2] - b[2]))
+	rec 6 "$1" percpu_kb "$2" $((a[3] - b[3]))
+}
+s6_run() {	# SYSTEM RUN
+	local sys=$1 r=$2 b a zs=$((MEM_TIB << 31)) n
+	WHY=""
+	mk zsrc "0 $zs zero" && mk zdst "0 $zs zero" || return 1
+	case $sys in
+	bj-mirror | bj-backup)
+		mk bv "0 $zs blockjob passthrough /dev/mapper/zsrc 0" || return 1
+		b=$(meminfo)
+		if [ $sys = bj-mirror ]; then
+			dm load bv --table "0 $zs blockjob mirror /dev/mapper/zsrc 0 /dev/mapper/zdst 0 128 1 start_paused" 2>/tmp/err
+		else
+			dm load bv --table "0 $zs blockjob backup /dev/mapper/zsrc 0 /dev/mapper/zdst 0 128 3 sync full start_paused" 2>/tmp/err
+		fi || { WHY="load: $(cat /tmp/err)"; return 1; }
+		dm suspend bv && dm resume bv || { WHY="resume failed"; return 1; }
+		a=$(meminfo)
+		rec 6 $sys state "$r" "$(dmsetup status bv | awk '{print $5}')"
+		mem_delta $sys "$r" "$b" "$a"
+		;;
+	dm-raid1)
+		b=$(meminfo)
+		mk r1 "0 $zs mirror core 2 128 nosync 2 /dev/mapper/zsrc 0 /dev/mapper/zdst 0" || return 1
+		a=$(meminfo)
+		mem_delta $sys "$r" "$b" "$a"
+		;;
+	dm-snap-N)
+		mk base "0 $zs snapshot-origin /dev/mapper/zsrc" || return 1
+		b=$(meminfo)
+		dm suspend base || return 1
+		mk snap "0 $zs snapshot /dev/mapper/zsrc /dev/mapper/zdst N 128" || { dm resume base; return 1; }
+		dm resume base || return 1
+		a=$(meminfo)
+		mem_delta $sys "$r" "$b" "$a"
+		# per exception: one 64 KiB write per chunk, MEM_EXC chunks
+		b=$a
+		n=$MEM_EXC
+		timeout 600 dd if=/dev/zero of=/dev/mapper/base bs=64k count="$n" oflag=direct status=none ||
+			{ WHY="writes to the origin failed"; return 1; }
+		a=$(meminfo)
+		mem_delta $sys-exc "$r" "$b" "$a"
+		rec 6 $sys-exc exceptions "$r" "$n"
+		rec 6 $sys-exc snap_status "$r" "$(dmsetup status snap | awk '{print $4}')"
+		;;
+	esac
+	return 0
+}
+if has 6; then
+	log "scenario 6: memory for a ${MEM_TIB} TiB volume at 64 KiB granularity"
+	info mem_tib "$MEM_TIB"
+	for r in $(seq 1 "$RUNS"); do
+		for sys in bj-mirror bj-backup dm-raid1 dm-snap-N; do
+			s6_run $sys "$r" || na 6 $sys used_kb "run $r: $WHY"
+			dm_clean
+		done
+	done
+fi
+
+dm_clean
+echo "DONE" >>"$OUT"
+log "done"
+exit 0

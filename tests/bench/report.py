@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the guest's raw bench records into the table, JSON and chart data.
+
+usage: report.py DIR   (DIR/raw/results.txt from tests/bench/guest.sh)
+writes DIR/table.txt, DIR/results.json, DIR/plot/*.dat (for plot.gp)
+See Documentation/bench.rst for the meaning of every figure.
+"""
+import json
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+DIR = sys.argv[1]
+RAW = os.path.join(DIR, "raw")
+
+vals = defaultdict(list)        # (scen, system, metric) -> [(run, value)]
+nas = defaultdict(list)         # (scen, system) -> [reason]
+info = {}
+host = {}
+done = False
+
+
+def add(scen, system, metric, run, value):
+    vals[(scen, system, metric)].append((run, value))
+
+
+def fio_json(tag):
+    path = os.path.join(RAW, "fio", tag + ".json")
+    with open(path) as f:
+        text = f.read()
+    # fio may print notes before the JSON object
+    j = json.loads(text[text.index("{"):])
+    w = j["jobs"][0]["write"]
+    pct = w["clat_ns"].get("percentile", {})
+    return {
+        "iops": w["iops"],
+        "ios": w["total_ios"],
+        "p99_ms": pct.get("99.000000", 0) / 1e6,
+        "clat_max_ms": w["clat_ns"]["max"] / 1e6,
+        "lat_max_ms": w["lat_ns"]["max"] / 1e6,
+    }
+
+
+def window_max(tag, t0, t1):
+    """Longest latency (ms) of the I/Os that completed in [t0, t1 + 2 s]
+    (fio lat log, unix epoch ms, latency in ns), and the I/Os so counted."""
+    path = os.path.join(RAW, "fio", tag + "_lat.1.log")
+    worst, n = 0.0, 0
+    with open(path) as f:
+        for line in f:
+            p = line.split(",")
+            t, lat = int(p[0]), int(p[1])
+            if t0 <= t <= t1 + 2000:
+                worst = max(worst, lat / 1e6)
+                n += 1
+    return worst, n
+
+
+with open(os.path.join(RAW, "host.txt")) as f:
+    for line in f:
+        k, _, v = line.rstrip("\n").partition(" ")
+        host[k] = v
+with open(os.path.join(RAW, "results.txt")) as f:
+    for line in f:
+        p = line.split()
+        if not p:
+            continue
+        kind = p[0]
+        try:
+            if kind == "DONE":
+                done = True
+            elif kind == "I":
+                info[p[1]] = " ".join(p[2:])
+            elif kind == "R":
+                scen, system, metric, run, value = p[1], p[2], p[3], int(p[4]), " ".join(p[5:])
+                try:
+                    value = float(value)
+                except ValueError:
+                    pass
+                add(scen, system, metric, run, value)
+            elif kind == "NA":
+                nas[(p[1], p[2])].append(" ".join(p[4:]))
+            elif kind == "F":
+                scen, system, run, tag = p[1], p[2], int(p[3]), p[4]
+                r = fio_json(tag)
+                for k, v in r.items():
+                    add(scen, system, k, run, v)
+            elif kind == "W":
+                scen, system, run, tag, t0, t1 = p[1], p[2], int(p[3]), p[4], int(p[5]), int(p[6])
+                worst, n = window_max(tag, t0, t1)
+                add(scen, system, "stall_ms", run, worst)
+                add(scen, system, "window_ios", run, n)
+        except (OSError, ValueError, KeyError, IndexError) as e:
+            nas[(p[1] if len(p) > 1 else "?", p[2] if len(p) > 2 else "?")].append(
+                f"unreadable record {line.strip()!r}: {e}")
+
+
+def nums(scen, system, metric):
+    return [v for _, v in vals.get((scen, system, metric), []) if isinstance(v, float)]
+
+
+def stat(scen, system, metric):
+    v = nums(scen, system, metric)
+    if not v:
+        return None
+    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v), "values": v}
+
+
+def why(scen, system):
+    r = nas.get((scen, system))
+    return r[0] if r else "not measured"
+
+
+rows = []        # dicts for JSON and the table
+
+
+def row(scen, system, metric, unit, label, baseline=None, scale=1.0, fmt="{:.0f}",
+        higher_better=True, note=None, ratio_to=None):
+    """One table row; ratio = median / baseline median (baseline = (system, metric)
+    in the same scenario, or ratio_to = a number)."""
+    s = stat(scen, system, metric)
+    r = {"scenario": int(scen), "system": system, "metric": metric, "unit": unit,
+         "label": label}
+    if s is None:
+        r.update({"na": why(scen, system)})
+        rows.append(r)
+        return r
+    s = {k: (v * scale if k in ("median", "min", "max") else v) for k, v in s.items()}
+    s["values"] = [v * scale for v in s["values"]]
+    r.update(s)
+    base = None
+    if ratio_to is not None:
+        base = ratio_to
+    elif baseline is not None:
+        b = stat(scen, *baseline)
+        base = b["median"] * scale if b else None
+        r["baseline"] = "/".join(baseline)
+    if base:
+        r["ratio"] = r["median"] / base
+    r["fmt"] = fmt
+    r["higher_better"] = higher_better
+    if note:
+        r["note"] = note
+    lost = nas.get((scen, system))
+    if lost:
+        r["failed_runs"] = lost
+    rows.append(r)
+    return r
+
+
+vol_mb = float(info.get("vol_mb", 0) or 0)
+S1 = ["dd", "bj-mirror", "bj-backup-full", "dm-raid1", "dm-clone", "dm-clone-t16"]
+S1_LABEL = {"dd": "dd 4M O_DIRECT", "bj-mirror": "blockjob mirror (to ready)",
+            "bj-backup-full": "blockjob backup sync full (to concluded)",
+            "dm-raid1": "dm-raid1 resync (core log, 2M regions)",
+            "dm-clone": "dm-clone hydration (64K regions, defaults)",
+            "dm-clone-t16": "dm-clone hydration (64K, threshold 16, batch 16)"}
+for s in S1:
+    row("1", s, "rate_mbs", "MB/s", S1_LABEL[s], baseline=("dd", "rate_mbs"))
+    row("1", s, "copy_s", "s", S1_LABEL[s] + ": time", fmt="{:.2f}", higher_better=False,
+        baseline=("dd", "copy_s"))
+
+S2 = [("dm-linear", "dm-linear, no job"),
+      ("bj-background", "blockjob mirror background, during the copy"),
+      ("bj-write_blocking", "blockjob mirror write_blocking, during the copy"),
+      ("dm-raid1", "dm-raid1, during the resync"),
+      ("bj-background-insync", "blockjob mirror background, ready"),
+      ("bj-write_blocking-insync", "blockjob mirror write_blocking, ready"),
+      ("dm-raid1-insync", "dm-raid1, in sync")]
+for s, label in S2:
+    row("2", s, "iops", "IOPS", label, baseline=("dm-linear", "iops"))
+    row("2", s, "p99_ms", "ms", label + ": p99", fmt="{:.1f}", higher_better=False,
+        baseline=("dm-linear", "p99_ms"))
+    if s in ("bj-background", "bj-write_blocking", "dm-raid1"):
+        idle = "bj-mirror" if s.startswith("bj") else "dm-raid1"
+        b = stat("1", idle, "copy_s")
+        row("2", s, "ready_s", "s", label + ": time to ready", fmt="{:.2f}",
+            higher_better=False, ratio_to=b["median"] if b else None)
+
+nios = float(info.get("s3_writes", 0) or 0)
+S3 = [("dm-linear", "dm-linear, no snapshot"), ("bj-backup-none", "blockjob backup sync none"),
+      ("bj-backup-full", "blockjob backup sync full"),
+      ("dm-snap-P", "dm-snapshot persistent"), ("dm-snap-N", "dm-snapshot transient")]
+for ck in ("4k", "64k"):
+    for p in ("first", "rewrite"):
+        for s, label in S3:
+            sysname = f"{s}-{ck}-{p}"
+            lab = f"{label}, {ck.upper()} chunks, {'first writes' if p == 'first' else 'rewrites'}"
+            row("3", sysname, "iops", "IOPS", lab, baseline=(f"dm-linear-{ck}-{p}", "iops"))
+            row("3", sysname, "p99_ms", "ms", lab + ": p99", fmt="{:.1f}", higher_better=False,
+                baseline=(f"dm-linear-{ck}-{p}", "p99_ms"))
+            if s != "dm-linear" and nios:
+                chunk = int(ck[:-1]) * 1024
+                for run, v in vals.get(("3", sysname, "aux_bytes"), []):
+                    add("3", sysname, "chunks_per_write", run, v / (nios * chunk))
+                    add("3", sysname, "wa", run, v / (nios * 4096))
+                note = "includes the background copy" if s == "bj-backup-full" else None
+                row("3", sysname, "chunks_per_write", "chunks", lab + ": backup-device writes per guest write",
+                    fmt="{:.3f}", higher_better=False, note=note)
+                row("3", sysname, "wa", "x", lab + ": backup bytes per guest byte",
+                    fmt="{:.2f}", higher_better=False, note=note)
+
+raw_iops = float(info.get("s4_raw_iops", 0) or 0)
+idle = stat("1", "bj-mirror", "copy_s")
+for pct in ("25", "50", "90"):
+    for mode in ("background", "write_blocking"):
+        s = f"bj-{mode}-{pct}"
+        lab = f"blockjob mirror {mode} under {pct}% write load ({raw_iops * int(pct) / 100:.0f} IOPS)"
+        r = row("4", s, "ready_s", "s", lab + ": time to ready", fmt="{:.2f}", higher_better=False,
+                ratio_to=idle["median"] if idle else None)
+        ok = len(nums("4", s, "ready_s"))
+        total = ok + len(nums("4", s, "notready_pct"))
+        r["ready_runs"] = f"{ok}/{total}"
+        if idle and ok:
+            for run, v in vals[("4", s, "ready_s")]:
+                add("4", s, "after_idle_s", run, v - idle["median"])
+            row("4", s, "after_idle_s", "s", lab + ": longer than the idle copy", fmt="{:+.2f}",
+                higher_better=False)
+        if total > ok:
+            row("4", s, "notready_pct", "%", lab + ": done when the time limit hit (not ready)",
+                fmt="{:.1f}")
+
+for s, label in (("dm-linear-reload", "dm-linear suspend/load/resume"),
+                 ("bj-complete", "blockjob complete (pivot)")):
+    row("5", s, "stall_ms", "ms", label + ": longest I/O latency around the switch", fmt="{:.1f}",
+        higher_better=False, baseline=("dm-linear-reload", "stall_ms"))
+    row("5", s, "switch_ms", "ms", label + ": command wall time", fmt="{:.0f}",
+        higher_better=False, baseline=("dm-linear-reload", "switch_ms"))
+    row("5", s, "clat_max_ms", "ms", label + ": fio clat max over the whole run", fmt="{:.1f}",
+        higher_better=False, baseline=("dm-linear-reload", "clat_max_ms"))
+
+tib = float(info.get("mem_tib", 0) or 0)
+if tib:
+    for s in ("bj-mirror", "bj-backup", "dm-raid1", "dm-snap-N", "dm-snap-N-exc"):
+        for m in ("used_kb", "slab_kb", "vmalloc_kb"):
+            for run, v in vals.get(("6", s, m), []):
+                add("6", s, m.replace("_kb", "_mib_per_tib"), run, v / 1024 / tib)
+        exc = nums("6", s, "exceptions")
+        if exc:
+            for run, v in vals.get(("6", s, "slab_kb"), []):
+                add("6", s, "bytes_per_exception", run, v * 1024 / exc[0])
+    M6 = [("bj-mirror", "blockjob mirror (64K regions, start_paused)"),
+          ("bj-backup", "blockjob backup sync full (64K chunks, start_paused)"),
+          ("dm-raid1", "dm-raid1 core log (64K regions, nosync)"),
+          ("dm-snap-N", "dm-snapshot transient (64K chunks), at creation")]
+    for s, label in M6:
+        row("6", s, "used_mib_per_tib", "MiB/TiB", label + ": kernel memory", fmt="{:.2f}",
+            higher_better=False, baseline=("dm-raid1", "used_mib_per_tib"))
+        row("6", s, "slab_mib_per_tib", "MiB/TiB", label + ": of which slab", fmt="{:.2f}",
+            higher_better=False)
+        row("6", s, "vmalloc_mib_per_tib", "MiB/TiB", label + ": of which vmalloc", fmt="{:.2f}",
+            higher_better=False)
+    row("6", "dm-snap-N-exc", "bytes_per_exception", "B", "dm-snapshot transient: slab per exception",
+        fmt="{:.0f}", higher_better=False)
+
+
+# ---- targets -------------------------------------------------------------
+def med(scen, system, metric):
+    s = stat(scen, system, metric)
+    return s["median"] if s else None
+
+
+targets = []
+
+
+def target(name, ok, measured, detail=""):
+    targets.append({"target": name, "met": ok, "measured": measured, "detail": detail})
+
+
+def ratio_target(name, a, b, want, what):
+    if a is None or b is None:
+        target(name, None, "n/a", f"not measured ({what})")
+    else:
+        target(name, a / b >= want, f"{a / b:.2f}x", f"{what}: {a:.0f} vs {b:.0f}, want >= {want}x")
+
+
+dd = med("1", "dd", "rate_mbs")
+ratio_target("mirror bulk copy >= 0.9x dd", med("1", "bj-mirror", "rate_mbs"), dd, 0.9, "MB/s")
+ratio_target("full backup bulk copy >= 0.9x dd", med("1", "bj-backup-full", "rate_mbs"), dd, 0.9, "MB/s")
+ratio_target("write_blocking mirror IOPS (during the copy) >= dm-raid1 in sync",
+             med("2", "bj-write_blocking", "iops"), med("2", "dm-raid1-insync", "iops"), 1.0, "IOPS")
+ratio_target("write_blocking mirror IOPS (ready) >= dm-raid1 in sync",
+             med("2", "bj-write_blocking-insync", "iops"), med("2", "dm-raid1-insync", "iops"), 1.0, "IOPS")
+for ck in ("4k", "64k"):
+    for snap in ("dm-snap-P", "dm-snap-N"):
+        ratio_target(f"backup CBW first writes IOPS >= {snap} ({ck.upper()} chunks)",
+                     med("3", f"bj-backup-none-{ck}-first", "iops"), med("3", f"{snap}-{ck}-first", "iops"),
+                     1.0, "IOPS, sync none")
+    ratio_target(f"backup rewrites IOPS >= 0.9x dm-linear ({ck.upper()} chunks)",
+                 med("3", f"bj-backup-none-{ck}-rewrite", "iops"), med("3", f"dm-linear-{ck}-rewrite", "iops"),
+                 0.9, "IOPS, sync none")
+    c = nums("3", f"bj-backup-none-{ck}-first", "chunks_per_write")
+    r = nums("3", f"bj-backup-none-{ck}-rewrite", "aux_bytes")
+    if c:
+        target(f"write amplification = 1 chunk per first write ({ck.upper()} chunks)",
+               all(abs(x - 1.0) < 1e-9 for x in c) and all(x == 0 for x in r),
+               " ".join(f"{x:.3f}" for x in c),
+               f"backup-device writes per first write, each run; rewrites wrote {sum(r):.0f} bytes")
+    else:
+        target(f"write amplification = 1 chunk per first write ({ck.upper()} chunks)", None, "n/a",
+               why("3", f"bj-backup-none-{ck}-first"))
+ok = len(nums("4", "bj-write_blocking-90", "ready_s"))
+tot = ok + len(nums("4", "bj-write_blocking-90", "notready_pct"))
+target("write_blocking mirror reaches ready at 90% write load", (ok == tot and tot > 0) if tot else None,
+       f"{ok}/{tot} runs ready", f"time limit {info.get('conv_t', '')}")
+s = stat("5", "bj-complete", "stall_ms")
+target("pivot stall < 100 ms", (s["max"] < 100) if s else None,
+       f"{s['median']:.1f} ms [{s['min']:.1f}-{s['max']:.1f}]" if s else "n/a",
+       "longest guest I/O latency around blockjob complete" if s else why("5", "bj-complete"))
+s = stat("6", "bj-mirror", "used_mib_per_tib")
+target("mirror bitmap memory <= 2.5 MiB per TiB (64K)", (s["median"] <= 2.5) if s else None,
+       f"{s['median']:.2f} MiB/TiB" if s else "n/a", "kernel memory delta of a start_paused mirror table")
+
+# ---- output ----------------------------------------------------------------
+SCEN_NAME = {1: "bulk copy, idle guest", 2: "guest writes during a mirror",
+             3: "guest writes during a backup", 4: "convergence under load",
+             5: "pivot cost", 6: "memory"}
+
+
+def fmt_row(r):
+    if "na" in r:
+        return "n/a", ""
+    f = r.get("fmt", "{:.0f}")
+    fig = f"{f.format(r['median'])}"
+    if r["n"] > 1:
+        fig += f" [{f.format(r['min'])}-{f.format(r['max'])}]"
+    fig += f" {r['unit']}"
+    if "ready_runs" in r:
+        fig += f" (ready {r['ready_runs']})"
+    if "failed_runs" in r:
+        fig += f" ({len(r['failed_runs'])} runs n/a)"
+    ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
+    return fig, ratio
+
+
+lines = []
+meta = dict(host)
+meta.update(info)
+meta["complete"] = done
+lines.append(f"dm-blockjob bench, {host.get('date', '?')}, host {host.get('host', '?')} "
+             f"({host.get('host_cpu', '?')}, {host.get('host_cpus', '?')} CPUs, load {host.get('host_load', '?')})")
+lines.append(f"guest: kernel {info.get('kernel', '?')}, {info.get('cpus', '?')} vCPUs under TCG, "
+             f"volume {info.get('vol_mb', '?')} MiB; {host.get('args', '')}; git {host.get('git', '?')}")
+lines.append("figures: median [min-max] over the runs; ratio: median / the scenario's baseline median"
+             " (1: dd; 2, 3: dm-linear; 4: the idle mirror copy time; 5: dm-linear reload; 6: dm-raid1)")
+if not done:
+    lines.append("WARNING: the guest did not finish: some scenarios are missing")
+w1 = max([len(r["label"]) for r in rows] + [10])
+cur = None
+for r in rows:
+    if r["scenario"] != cur:
+        cur = r["scenario"]
+        lines.append("")
+        lines.append(f"{cur}. {SCEN_NAME[cur]}")
+        lines.append(f"   {'system':<{w1}}  {'figure':<36} ratio")
+    fig, ratio = fmt_row(r)
+    if "na" in r:
+        fig = "n/a: " + r["na"]
+    lines.append(f"   {r['label']:<{w1}}  {fig:<36} {ratio}".rstrip())
+lines.append("")
+lines.append("targets")
+for t in targets:
+    mark = {True: "met   ", False: "MISSED", None: "n/a   "}[t["met"]]
+    lines.append(f"   {mark} {t['target']}: {t['measured']}  ({t['detail']})")
+with open(os.path.join(DIR, "table.txt"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+
+for r in rows:
+    r.pop("fmt", None)
+with open(os.path.join(DIR, "results.json"), "w") as f:
+    json.dump({"meta": meta, "rows": rows, "targets": targets,
+               "na": {f"{k[0]}/{k[1]}": v for k, v in nas.items()}}, f, indent=1)
+
+# ---- chart data (plot.gp) --------------------------------------------------
+P = os.path.join(DIR, "plot")
+os.makedirs(P, exist_ok=True)
+
+
+def dat(name, series, items):
+    """items: [(label, system per series...)]; writes label then median min max per series."""
+    with open(os.path.join(P, name), "w") as f:
+        for label, syss in items:
+            cols = []
+            for scen, system, metric, scale in syss:
+                s = stat(scen, system, metric)
+                cols += [f"{s[k] * scale:.4g}" for k in ("median", "min", "max")] if s else ["0", "0", "0"]
+            lab = label if any(stat(sc, sy, m) for sc, sy, m, _ in syss) else label + " (n/a)"
+            f.write(f'"{lab}" ' + " ".join(cols) + "\n")
+
+
+dat("s1.dat", 1, [(s.replace("bj-", "blockjob "), [("1", s, "rate_mbs", 1)]) for s in S1])
+dat("s2.dat", 2, [("dm-linear", [("2", "dm-linear", "iops", 1), ("2", "dm-linear", "iops", 1)]),
+                  ("blockjob bg", [("2", "bj-background", "iops", 1), ("2", "bj-background-insync", "iops", 1)]),
+                  ("blockjob wb", [("2", "bj-write_blocking", "iops", 1),
+                                   ("2", "bj-write_blocking-insync", "iops", 1)]),
+                  ("dm-raid1", [("2", "dm-raid1", "iops", 1), ("2", "dm-raid1-insync", "iops", 1)])])
+for ck in ("4k", "64k"):
+    dat(f"s3-{ck}.dat", 2, [(lab.split(",")[0].replace("blockjob backup ", "bj ").replace("dm-snapshot ", "snap "),
+                             [("3", f"{s}-{ck}-first", "iops", 1), ("3", f"{s}-{ck}-rewrite", "iops", 1)])
+                            for s, lab in S3])
+dat("s4.dat", 2, [(f"{pct}%", [("4", f"bj-background-{pct}", "ready_s", 1),
+                               ("4", f"bj-write_blocking-{pct}", "ready_s", 1)]) for pct in ("25", "50", "90")])
+dat("s5.dat", 1, [("dm-linear reload", [("5", "dm-linear-reload", "stall_ms", 1)]),
+                  ("blockjob complete", [("5", "bj-complete", "stall_ms", 1)])])
+dat("s6.dat", 1, [(s.replace("bj-", "blockjob "), [("6", s, "used_mib_per_tib", 1)])
+                  for s in ("bj-mirror", "bj-backup", "dm-raid1", "dm-snap-N")])
+with open(os.path.join(P, "title.txt"), "w") as f:
+    f.write(f"dm-blockjob bench {host.get('date', '')[:10]}: {info.get('kernel', '?')} under TCG, "
+            f"{info.get('vol_mb', '?')} MiB volume, {host.get('args', '').split()[0]}; median, bars min-max\n")
