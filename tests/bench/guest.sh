@@ -151,6 +151,18 @@ fio_iops() {	# TAG: write IOPS from the JSON (first "iops" of the "write" object
 }
 sectors_written() { awk '{print $7}' "/sys/block/$(basename "$1")/stat"; }
 
+# stop_bg PID: SIGTERM to the children of the background function PID (its
+# "timeout fio ...", which passes the signal on to fio, which then writes its
+# results), then wait for it.
+stop_bg() {
+	local p c
+	for p in /proc/[0-9]*/stat; do
+		read -r c _ _ pp _ <"$p" 2>/dev/null || continue
+		[ "$pp" = "$1" ] && kill -TERM "$c" 2>/dev/null
+	done
+	wait "$1"
+}
+
 settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
 
 # ---------------------------------------------------------------------------
@@ -161,6 +173,9 @@ info kernel "$(uname -r)"
 info cpus "$(nproc)"
 info mem_kb "$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
 info vol_mb "$VOL_MB"
+info fio_t "$FIO_T"
+info conv_t "${CONV_T}s"
+info runs "$RUNS"
 info targets "$(dmsetup targets | awk '{printf "%s%s", s, $1 $2; s = ","}')"
 CLONE=""
 if [ -f "$X/dm-clone.ko" ]; then
@@ -204,6 +219,16 @@ s1_run() {	# SYSTEM RUN
 			reload bv "0 $SECT $BJ_MIRROR" &&
 			wait_until bv st_ready "$COPY_LIMIT" || return 1
 		;;
+	bj-mirror-2M)	# diagnostics: the copy unit, the copies in flight
+		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
+			reload bv "0 $SECT blockjob mirror $SRC 0 $DST 0 4096" &&
+			wait_until bv st_ready "$COPY_LIMIT" || return 1
+		;;
+	bj-mirror-mc64)
+		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
+			reload bv "0 $SECT $BJ_MIRROR 2 max_copies 64" &&
+			wait_until bv st_ready "$COPY_LIMIT" || return 1
+		;;
 	bj-backup-full)
 		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
 			reload bv "0 $SECT blockjob backup $SRC 0 $DST 0 128 2 sync full" &&
@@ -230,7 +255,7 @@ s1_run() {	# SYSTEM RUN
 }
 if has 1; then
 	log "scenario 1: bulk copy of $VOL_MB MiB, idle guest"
-	S1_SYS="dd bj-mirror bj-backup-full dm-raid1 dm-clone dm-clone-t16"
+	S1_SYS="dd bj-mirror bj-backup-full dm-raid1 dm-clone dm-clone-t16 bj-mirror-2M bj-mirror-mc64"
 	for r in $(seq 1 "$RUNS"); do
 		for sys in $S1_SYS; do
 			settle
@@ -392,8 +417,7 @@ if has 4; then
 				else
 					na 4 $sys ready_s "run $r: $WHY"
 				fi
-				kill $fpid 2>/dev/null
-				wait $fpid
+				stop_bg $fpid
 				echo "F 4 $sys $r s4-$sys-$r" >>"$OUT"
 				log "  $sys run $r: ${ELAPSED:-not ready}"
 				ELAPSED=""

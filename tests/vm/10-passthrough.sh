@@ -23,9 +23,15 @@ check fio --name=fua --filename=/dev/mapper/pt --rw=randwrite --bs=4k --size=4M 
 	--ioengine=psync --fsync=1 --sync=1 --output=/dev/null
 # write-zeroes and discard pass through and land at the offset.
 check blkdiscard -z -o $((4 << 20)) -l $((1 << 20)) /dev/mapper/pt
-check_eq "$(dd if=$DEV bs=1M skip=5 count=1 iflag=direct,skip_bytes status=none | tr -d '\0' | wc -c)" 0 \
-	"write-zeroes reached the device at the offset"
-if [ "$(cat /sys/block/$(basename $(readlink -f /dev/mapper/pt))/queue/discard_max_bytes)" -gt 0 ]; then
+ZERO_MIB=$(dd if=/dev/zero bs=1M count=1 status=none | sha256sum | cut -d' ' -f1)
+# volume offset 4 MiB = device offset 5 MiB
+check_eq "$(dd if=$DEV bs=1M skip=5 count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1)" \
+	"$ZERO_MIB" "write-zeroes reached the device at the offset"
+check_eq "$(dd if=$DEV bs=1M skip=4 count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1)" \
+	"$(dd if=/dev/mapper/pt bs=1M skip=3 count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1)" \
+	"data next to the zeroed range untouched"
+dmname=$(dmsetup info -c --noheadings -o blkdevname pt)
+if [ "$(cat /sys/block/$dmname/queue/discard_max_bytes)" -gt 0 ]; then
 	check blkdiscard -o $((8 << 20)) -l $((1 << 20)) /dev/mapper/pt
 else
 	ok "# SKIP discard: the virtio disk does not advertise discards"
@@ -35,7 +41,6 @@ fi
 check_eq "$(dmsetup table pt)" "0 $LEN blockjob passthrough 254:16 $OFF" "table line as given (device as major:minor)"
 check_eq "$(dmsetup status pt)" "0 $LEN blockjob passthrough idle - 0/0 0 0 0 - 0" "status line"
 check_eq "$(dmsetup ls --tree -o notrunc | grep -c 'vdb\|254:16')" 1 "dependency on the device (iterate_devices)"
-dmname=$(basename $(readlink -f /dev/mapper/pt))
 check_eq "$(cat /sys/block/$dmname/queue/logical_block_size)" "$(cat /sys/block/vdb/queue/logical_block_size)" \
 	"logical block size stacked from the device"
 dmsetup remove pt

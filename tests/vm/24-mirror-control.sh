@@ -45,8 +45,10 @@ dmsetup message vol 0 copy-mode background 2>/dev/null && not_ok "switch back to
 	ok "switch back to background refused"
 i=0; until [ "$(state)" = ready ] || [ $i -gt 300 ]; do sleep 0.2; i=$((i + 1)); done
 check_eq "$(state)" ready "ready after resume"
+ev=$(dmsetup info -c --noheadings -o events vol)
 check dmsetup message vol 0 pause
 check_eq "$(state)" standby "pause while ready: standby"
+check timeout 10 dmsetup wait vol "$ev"
 check dd if=/tmp/w of=/dev/mapper/vol bs=64K seek=400 oflag=direct status=none
 check dmsetup message vol 0 resume
 check_eq "$(state)" ready "resume from standby: ready"

@@ -218,11 +218,9 @@ int cmd_backup(int argc, char **argv)
 		return 1;
 	}
 	if (tbytes < vt.sectors * 512) {
-		char a[32], b[32];
-
-		bj_err("%s (%s) is smaller than %s (%s); give a TARGET at least as large",
-		       target, bj_human_size(tbytes, a, sizeof(a)), name,
-		       bj_human_size(vt.sectors * 512, b, sizeof(b)));
+		bj_err("%s (%" PRIu64 " bytes) is smaller than %s (%" PRIu64
+		       " bytes); give a TARGET at least as large", target, tbytes, name,
+		       vt.sectors * 512);
 		return 1;
 	}
 	if (bj_blockdev_in_use(tmaj, tmin)) {

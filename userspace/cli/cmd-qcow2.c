@@ -268,7 +268,7 @@ int cmd_qcow2(int argc, char **argv)
 	argc--;
 	argv++;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+ho:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (s != 0)

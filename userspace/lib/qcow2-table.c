@@ -242,15 +242,16 @@ void bj_qplan_why_ro(const struct bj_qplan *p, const char *image, char *buf, siz
 		return;
 	}
 	if (p->unallocated && p->zero_clusters)
-		snprintf(more, sizeof(more), " and %lu are zero clusters", p->zero_clusters);
+		snprintf(more, sizeof(more), " and %lu %s", p->zero_clusters,
+			 p->zero_clusters > 1 ? "are zero clusters" : "is a zero cluster");
 	if (p->unallocated)
 		snprintf(buf, len, "%lu range%s of %s %s not allocated in the top image%s (writes would need qcow2 allocation)",
 			 p->unallocated, p->unallocated > 1 ? "s" : "", image,
 			 p->unallocated > 1 ? "are" : "is", more);
 	else if (p->zero_clusters)
-		snprintf(buf, len, "%lu range%s of %s %s zero clusters (writes would need qcow2 allocation)",
+		snprintf(buf, len, "%lu range%s of %s %s (writes would need qcow2 allocation)",
 			 p->zero_clusters, p->zero_clusters > 1 ? "s" : "", image,
-			 p->zero_clusters > 1 ? "are" : "is");
+			 p->zero_clusters > 1 ? "are zero clusters" : "is a zero cluster");
 	else
 		snprintf(buf, len, "%lu range%s of %s lie%s beyond the end of the file (writes would need qcow2 allocation)",
 			 p->beyond_eof, p->beyond_eof > 1 ? "s" : "", image,
@@ -766,9 +767,11 @@ static int attach_lower(struct qcow2_chain *c, const char *image, const char *lo
 	unsigned int i, nl = 0;
 	int r, fd;
 
-	r = bj_qplan_build(c, &p, err, BJ_ERRLEN);
-	if (r)
+	r = bj_qplan_build(c, &p, e2, sizeof(e2));
+	if (r) {
+		seterr(err, BJ_ERRLEN, "%s: %s", image, e2);
 		return r;
+	}
 	a->bytes = p.sectors << 9;
 	a->nsegs = p.nsegs;
 	a->why_ro[0] = 0;

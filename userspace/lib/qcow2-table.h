@@ -27,9 +27,10 @@
 /* Where attachments are recorded; $BLOCKJOB_RUN_DIR/qcow2 overrides. */
 #define BJ_QCOW2_RUN_DIR	"/run/blockjob/qcow2"
 /*
- * Most segments a table may have. The kernel takes up to DM_MAX_TARGETS
- * (1048576) targets; past some 10^5 targets a table costs tens of MiB of
- * kernel memory and seconds to load (Documentation/qcow2.rst).
+ * Most segments a table may have. libdevmapper refuses ioctl buffers over
+ * 50,000,000 bytes (about 890000 targets of ~56 bytes), before the
+ * kernel's DM_MAX_TARGETS (1048576); 500000 targets load, at ~80 MiB of
+ * kernel memory (measured, Documentation/qcow2.rst).
  */
 #define BJ_QCOW2_MAX_SEGMENTS	500000u
 
