@@ -20,6 +20,9 @@
  *     and completes when both are done. A write to a dirty region goes to
  *     the source only (background) or to both (write_blocking); either way
  *     the region stays dirty, unless write_blocking wrote all of it.
+ *   - In write_blocking mode a dirty region that the copier finds busy with
+ *     writes is marked copy_wanted: new writes to it wait until it has been
+ *     copied, so a steady writer cannot starve the copy.
  *   - Writes that overlap a write in flight on the same region wait for it,
  *     so both devices apply overlapping writes in the same order.
  *   - A destination write failure never fails the guest's write: the region
@@ -60,6 +63,7 @@ struct mirror_region {
 	unsigned int writes;		/* guest writes in flight */
 	bool copying;			/* a background or urgent copy is in flight */
 	bool redirty;			/* written while copying: copy it again */
+	bool copy_wanted;		/* write_blocking: the copier waits for it */
 	struct list_head inflight;	/* struct mirror_io of writes in flight */
 	struct bio_list waiting;	/* writes waiting for this region */
 };
@@ -277,7 +281,7 @@ static enum write_route route_write(struct bj_mirror *m, struct bio *bio,
 	r = get_region(m, nr);
 	if (!r)
 		return ROUTE_RETRY;
-	if ((r->copying && m->copy_mode == BJ_COPY_WRITE_BLOCKING) ||
+	if (((r->copying || r->copy_wanted) && m->copy_mode == BJ_COPY_WRITE_BLOCKING) ||
 	    overlaps_inflight(r, offset, len)) {
 		bio_list_add(&r->waiting, bio);
 		return ROUTE_WAIT;
@@ -415,9 +419,9 @@ static int mirror_end_io(struct bj_target *bt, struct bio *bio, blk_status_t *er
 		/* write_blocking wrote the whole region to both devices. */
 		bj_job_progress(bt, (u64)io->len << SECTOR_SHIFT);
 		kick = true;
-	} else if (!io->duplicated && !r->writes) {
-		kick = true;	/* the copier may now take this region */
 	}
+	if (!r->writes && bj_bitmap_test(&m->dirty, r->nr))
+		kick = true;	/* the copier may now take this region */
 	wake = release_waiting(m, r);
 	put_region(m, r);
 	if (!m->dirty.nr_set)
@@ -460,12 +464,20 @@ static bool mirror_next(struct bj_copier *c, u64 *region)
 		if (wrapped && nr >= start)
 			break;
 		r = find_region(m, nr);
+		if (r && r->writes && !r->copying && m->copy_mode == BJ_COPY_WRITE_BLOCKING) {
+			/*
+			 * Writes keep this region busy: hold new ones back until
+			 * it is copied, or a steady writer could starve the copy.
+			 */
+			r->copy_wanted = true;
+		}
 		if (!r || (!r->writes && !r->copying)) {
 			r = get_region(m, nr);
 			if (!r)
 				break;
 			r->copying = true;
 			r->redirty = false;
+			r->copy_wanted = false;
 			m->copying++;
 			bj_bitmap_clear_range(&m->dirty, nr, 1);
 			m->cursor = nr + 1;

@@ -11,6 +11,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal png size 1600,2000
 }
 set output dir . "/bench.png"
+set termoption noenhanced
 set multiplot layout 4,2 title title font ",13"
 set style data histograms
 set style histogram errorbars gap 1 lw 1.5
@@ -18,7 +19,7 @@ set style fill solid 0.75 border -1
 set boxwidth 0.9
 set grid ytics
 set yrange [0:*]
-set xtics rotate by -20 nomirror
+set xtics rotate by 20 right nomirror
 set key top right
 set bars 2
 

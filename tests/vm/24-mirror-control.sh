@@ -56,6 +56,23 @@ check_eq "$(dev_sha $DST)" "$(dev_sha $SRC)" "copy equals source (writes made wh
 check blockjob complete vol
 check blockjob remove vol
 
+# No starvation: in write_blocking mode a writer that keeps one region busy
+# does not keep the copier from it; the job becomes ready while it writes.
+check blockjob create vol $SRC
+fio --name=hammer --filename=/dev/mapper/vol --offset=1M --size=64k --rw=randwrite --bs=4k \
+	--direct=1 --ioengine=libaio --iodepth=4 --time_based --runtime=120 --output=/dev/null \
+	>/dev/null 2>&1 &
+hpid=$!
+sleep 1
+check blockjob mirror vol $DST --mode write-blocking
+i=0; until [ "$(state)" = ready ] || [ $i -gt 300 ]; do sleep 0.2; i=$((i + 1)); done
+check_eq "$(state)" ready "write_blocking: ready while one region is written non-stop"
+kill -0 $hpid 2>/dev/null && ok "the writer was still running" || not_ok "the writer stopped early"
+kill $hpid; wait $hpid 2>/dev/null
+check_eq "$(dev_sha $DST)" "$(dev_sha $SRC)" "copy equals source after the hammering"
+check dmsetup message vol 0 cancel
+check dmsetup remove vol
+
 # Remove while a job runs, then unload the module.
 check blockjob create vol $SRC
 check blockjob mirror vol $DST --speed 1M

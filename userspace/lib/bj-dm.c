@@ -142,6 +142,20 @@ int bj_dm_remove(const char *name, char *err)
 	return r;
 }
 
+bool bj_dm_read_only(const char *name)
+{
+	struct dm_task *dmt = task(DM_DEVICE_INFO, name);
+	struct dm_info info;
+	bool ro = false;
+
+	if (!dmt)
+		return false;
+	if (dm_task_run(dmt) && dm_task_get_info(dmt, &info) && info.exists)
+		ro = info.read_only;
+	dm_task_destroy(dmt);
+	return ro;
+}
+
 int bj_dm_load(const char *name, const char *params, uint64_t sectors, char *err)
 {
 	struct dm_task *dmt = task(DM_DEVICE_RELOAD, name);
@@ -153,6 +167,9 @@ int bj_dm_load(const char *name, const char *params, uint64_t sectors, char *err
 		dm_task_destroy(dmt);
 		return -ENOMEM;
 	}
+	/* A read-only volume stays read-only across the reloads of its jobs. */
+	if (bj_dm_read_only(name))
+		dm_task_set_ro(dmt);
 	r = run(dmt, "cannot load a table into", name, err);
 	dm_task_destroy(dmt);
 	return r;

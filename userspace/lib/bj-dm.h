@@ -40,6 +40,8 @@ struct bj_status {
 int bj_dm_create(const char *name, const char *params, uint64_t sectors, char *err);
 int bj_dm_remove(const char *name, char *err);
 bool bj_dm_exists(const char *name);
+/* True if the device's live table is read-only. */
+bool bj_dm_read_only(const char *name);
 /* Load @params as the inactive table (one blockjob target over @sectors). */
 int bj_dm_load(const char *name, const char *params, uint64_t sectors, char *err);
 /* Drop the inactive table. */
