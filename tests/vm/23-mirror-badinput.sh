@@ -54,6 +54,20 @@ bad_line "mirror $SRC 0 $DST 0 128 2 sync top" "sync top needs start_paused"
 bad_line "passthrough $SRC 0 1 start_paused" "not valid for this mode"
 bad_line "passthrough $SRC 0 junk" "feature count"
 bad_line "passthrough $SRC $((64 << 11))" "Source offset is beyond"
+bad_line "passthrough $SRC" "Not enough arguments"
+bad_line "passthrough /dev/nope 0" "Source device not found"
+bad_line "passthrough $SRC 0 1 frobnicate" "Unknown feature"
+bad_line "passthrough $SRC 0 2 start_paused" "feature count"
+bad_line "passthrough $SRC $((40 << 11))" "Source device too small"
+# A target longer than the device.
+if dmsetup create bad --table "0 $((65 << 11)) blockjob passthrough $SRC 0" 2>/dev/null; then
+	not_ok "accepted a target longer than the device"; dmsetup remove bad
+elif dmesg | tail -n 5 | grep -q "Source device too small"; then
+	ok "refused a target longer than the device"
+else
+	not_ok "refused a target longer than the device without a clear error"
+fi
+check_eq "$(dmsetup ls | grep -c bad)" 0 "no device left behind by refused lines"
 
 # Messages: refused with EINVAL and a log line; the job is unaffected.
 check blockjob create vol $SRC
