@@ -61,7 +61,7 @@ $(LINUX_SRC)/scripts/checkpatch.pl: | deps
 
 # C=2 runs sparse over every source file, rebuilt or not.
 sparse: deps
-	@$(MAKE) -C $(KDIR) M=$(TOP) C=2 CF="-D__CHECK_ENDIAN__" modules >$(BLOCKJOB_CACHE)/sparse.log 2>&1; \
+	@$(MAKE) --no-silent -C $(KDIR) M=$(TOP) C=2 CF="-D__CHECK_ENDIAN__" modules >$(BLOCKJOB_CACHE)/sparse.log 2>&1; \
 	n=$$(grep -c '^  CHECK' $(BLOCKJOB_CACHE)/sparse.log); \
 	if grep -E '(warning|error):' $(BLOCKJOB_CACHE)/sparse.log; then \
 		echo "sparse: warnings above"; exit 1; \

@@ -108,6 +108,16 @@ def stat(scen, system, metric):
     return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v), "values": v}
 
 
+def paired(scen, a, b):
+    """Median over the runs of a's value / b's value in the same run (the
+    systems of one run are measured back to back, so slow drifts of the
+    host's load cancel); None without a common run."""
+    va = {run: v for run, v in vals.get((scen, *a), []) if isinstance(v, float)}
+    vb = {run: v for run, v in vals.get((scen, *b), []) if isinstance(v, float)}
+    q = [va[run] / vb[run] for run in va if run in vb and vb[run]]
+    return statistics.median(q) if q else None
+
+
 def why(scen, system):
     r = nas.get((scen, system))
     return r[0] if r else "not measured"
@@ -134,9 +144,13 @@ def row(scen, system, metric, unit, label, baseline=None, scale=1.0, fmt="{:.0f}
     if ratio_to is not None:
         base = ratio_to
     elif baseline is not None:
-        b = stat(scen, *baseline)
-        base = b["median"] * scale if b else None
         r["baseline"] = "/".join(baseline)
+        pr = paired(scen, (system, metric), baseline)
+        if pr is not None:
+            r["ratio"] = pr
+        else:
+            b = stat(scen, *baseline)
+            base = b["median"] * scale if b else None
     if base:
         r["ratio"] = r["median"] / base
     r["fmt"] = fmt
@@ -201,7 +215,7 @@ for ck in ("4k", "64k"):
                     add("3", sysname, "chunks_per_write", run, v / (nios * chunk))
                     add("3", sysname, "wa", run, v / (nios * 4096))
                 note = "includes the background copy" if s == "bj-backup-full" else None
-                row("3", sysname, "chunks_per_write", "chunks", lab + ": backup writes per first write",
+                row("3", sysname, "chunks_per_write", "chunks", lab + ": backup-device chunks per write",
                     fmt="{:.3f}", higher_better=False, note=note)
                 row("3", sysname, "wa", "x", lab + ": backup bytes per guest byte",
                     fmt="{:.2f}", higher_better=False, note=note)
@@ -280,27 +294,31 @@ def target(name, ok, measured, detail=""):
     targets.append({"target": name, "met": ok, "measured": measured, "detail": detail})
 
 
-def ratio_target(name, a, b, want, what):
-    if a is None or b is None:
+def ratio_target(name, scen, a, b, want, what):
+    """a, b: (system, metric); the ratio is paired by run (see paired())."""
+    ma, mb = med(scen, *a), med(scen, *b)
+    q = paired(scen, a, b)
+    if q is None:
         target(name, None, "n/a", f"not measured ({what})")
     else:
-        target(name, a / b >= want, f"{a / b:.2f}x", f"{what}: {a:.0f} vs {b:.0f}, want >= {want}x")
+        target(name, q >= want, f"{q:.2f}x",
+               f"{what}, medians {ma:.0f} vs {mb:.0f}; ratio: median of per-run ratios; want >= {want}x")
 
 
-dd = med("1", "dd", "rate_mbs")
-ratio_target("mirror bulk copy >= 0.9x dd", med("1", "bj-mirror", "rate_mbs"), dd, 0.9, "MB/s")
-ratio_target("full backup bulk copy >= 0.9x dd", med("1", "bj-backup-full", "rate_mbs"), dd, 0.9, "MB/s")
-ratio_target("write_blocking mirror IOPS (during the copy) >= dm-raid1 in sync",
-             med("2", "bj-write_blocking", "iops"), med("2", "dm-raid1-insync", "iops"), 1.0, "IOPS")
-ratio_target("write_blocking mirror IOPS (ready) >= dm-raid1 in sync",
-             med("2", "bj-write_blocking-insync", "iops"), med("2", "dm-raid1-insync", "iops"), 1.0, "IOPS")
+ratio_target("mirror bulk copy >= 0.9x dd", "1", ("bj-mirror", "rate_mbs"), ("dd", "rate_mbs"), 0.9, "MB/s")
+ratio_target("full backup bulk copy >= 0.9x dd", "1", ("bj-backup-full", "rate_mbs"), ("dd", "rate_mbs"),
+             0.9, "MB/s")
+ratio_target("write_blocking mirror IOPS (during the copy) >= dm-raid1 in sync", "2",
+             ("bj-write_blocking", "iops"), ("dm-raid1-insync", "iops"), 1.0, "IOPS")
+ratio_target("write_blocking mirror IOPS (ready) >= dm-raid1 in sync", "2",
+             ("bj-write_blocking-insync", "iops"), ("dm-raid1-insync", "iops"), 1.0, "IOPS")
 for ck in ("4k", "64k"):
     for snap in ("dm-snap-P", "dm-snap-N"):
-        ratio_target(f"backup CBW first writes IOPS >= {snap} ({ck.upper()} chunks)",
-                     med("3", f"bj-backup-none-{ck}-first", "iops"), med("3", f"{snap}-{ck}-first", "iops"),
+        ratio_target(f"backup CBW first writes IOPS >= {snap} ({ck.upper()} chunks)", "3",
+                     (f"bj-backup-none-{ck}-first", "iops"), (f"{snap}-{ck}-first", "iops"),
                      1.0, "IOPS, sync none")
-    ratio_target(f"backup rewrites IOPS >= 0.9x dm-linear ({ck.upper()} chunks)",
-                 med("3", f"bj-backup-none-{ck}-rewrite", "iops"), med("3", f"dm-linear-{ck}-rewrite", "iops"),
+    ratio_target(f"backup rewrites IOPS >= 0.9x dm-linear ({ck.upper()} chunks)", "3",
+                 (f"bj-backup-none-{ck}-rewrite", "iops"), (f"dm-linear-{ck}-rewrite", "iops"),
                  0.9, "IOPS, sync none")
     c = nums("3", f"bj-backup-none-{ck}-first", "chunks_per_write")
     r = nums("3", f"bj-backup-none-{ck}-rewrite", "aux_bytes")
@@ -355,8 +373,10 @@ lines.append(f"dm-blockjob bench, {host.get('date', '?')}, host {host.get('host'
              f"({host.get('host_cpu', '?')}, {host.get('host_cpus', '?')} CPUs, load {host.get('host_load', '?')})")
 lines.append(f"guest: kernel {info.get('kernel', '?')}, {info.get('cpus', '?')} vCPUs under TCG, "
              f"volume {info.get('vol_mb', '?')} MiB; {host.get('args', '')}; git {host.get('git', '?')}")
-lines.append("figures: median [min-max] over the runs; ratio: median / the scenario's baseline median"
-             " (1: dd; 2, 3: dm-linear; 4: the idle mirror copy time; 5: dm-linear reload; 6: dm-raid1)")
+lines.append("figures: median [min-max] over the runs; ratio: median over the runs of (figure / the"
+             " baseline's figure in the same run)")
+lines.append("baselines: 1 dd; 2, 3 dm-linear (same chunk size and pass); 4 the idle mirror copy time"
+             " (median of 1); 5 dm-linear reload; 6 dm-raid1")
 if not done:
     lines.append("WARNING: the guest did not finish: some scenarios are missing")
 FIG = {"rate_mbs": "copy rate", "iops": "IOPS", "copy_s": "time"}

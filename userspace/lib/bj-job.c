@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bj-backup.h"
 #include "bj-job.h"
 
 int bj_vtable_get(const char *name, struct bj_vtable *t, char *err)
@@ -131,6 +132,10 @@ int bj_job_finish(const char *name, char *err)
 			 t.mode, name, st.state);
 		return -EBUSY;
 	}
+	/* Point-in-time views of a backup end with it; they hold the volume open. */
+	r = bj_view_remove_all(name, err);
+	if (r < 0)
+		return r;
 	pivot = !strcmp(t.mode, "mirror") && !strcmp(st.result, "completed");
 	bj_passthrough_params(params, sizeof(params), pivot ? t.dst : t.src,
 			      pivot ? t.dst_off : t.src_off);
