@@ -301,7 +301,7 @@ def ratio_target(name, scen, a, b, want, what):
     if q is None:
         target(name, None, "n/a", f"not measured ({what})")
     else:
-        target(name, q >= want, f"{q:.2f}x",
+        target(name, q >= want, f"{q:.3f}x",
                f"{what}, medians {ma:.0f} vs {mb:.0f}; ratio: median of per-run ratios; want >= {want}x")
 
 
