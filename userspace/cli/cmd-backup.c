@@ -103,8 +103,8 @@ int cmd_backup(int argc, char **argv)
 	bool reuse = false;
 	const char *sync = NULL, *bitmap = NULL, *bitmap_mode = NULL, *view = NULL;
 	const char *cbw = "break-snapshot", *name, *target;
-	uint64_t chunk = 0, speed = 0, max_copies = 16, tbytes;
-	unsigned int tmaj, tmin, smaj, smin, vmaj, vmin;
+	uint64_t chunk = 0, speed = 0, max_copies = 16;
+	unsigned int tmaj, tmin;
 	char err[BJ_ERRLEN], params[768], feat[512];
 	struct bj_bitmap_info bm;
 	struct bj_vtable vt;
@@ -204,28 +204,8 @@ int cmd_backup(int argc, char **argv)
 		bj_err("%s", err);
 		return 1;
 	}
-	if (bj_blockdev_info(target, &tbytes, &tmaj, &tmin, err)) {
+	if (bj_job_check_target(name, &vt, target, &tmaj, &tmin, err)) {
 		bj_err("%s", err);
-		return 1;
-	}
-	if (sscanf(vt.src, "%u:%u", &smaj, &smin) != 2 ||
-	    bj_dm_devnum(name, &vmaj, &vmin, err)) {
-		bj_err("cannot read the devices of %s", name);
-		return 1;
-	}
-	if ((smaj == tmaj && smin == tmin) || (vmaj == tmaj && vmin == tmin)) {
-		bj_err("%s is %s itself or its device; give another TARGET", target, name);
-		return 1;
-	}
-	if (tbytes < vt.sectors * 512) {
-		bj_err("%s (%" PRIu64 " bytes) is smaller than %s (%" PRIu64
-		       " bytes); give a TARGET at least as large", target, tbytes, name,
-		       vt.sectors * 512);
-		return 1;
-	}
-	if (bj_blockdev_in_use(tmaj, tmin)) {
-		bj_err("%s is in use (mounted, open exclusively or held by another device); free it first",
-		       target);
 		return 1;
 	}
 	if (bitmap) {

@@ -88,8 +88,8 @@ int cmd_mirror(int argc, char **argv)
 	struct bj_qtop top = { 0 };	/* qcow2: regions of sync top */
 	bool reuse = false;
 	const char *mode = "background", *sync = "full", *on_src = "report", *on_tgt = "report";
-	uint64_t granularity = 64 << 10, speed = 0, max_copies = 16, tbytes;
-	unsigned int tmaj, tmin, smaj, smin;
+	uint64_t granularity = 64 << 10, speed = 0, max_copies = 16;
+	unsigned int tmaj, tmin;
 	char err[BJ_ERRLEN], params[512];
 	struct bj_events *ev = NULL;
 	struct bj_vtable vt;
@@ -164,29 +164,8 @@ int cmd_mirror(int argc, char **argv)
 		bj_err("%s", err);
 		return 1;
 	}
-	if (bj_blockdev_info(target, &tbytes, &tmaj, &tmin, err)) {
+	if (bj_job_check_target(name, &vt, target, &tmaj, &tmin, err)) {
 		bj_err("%s", err);
-		return 1;
-	}
-	if (sscanf(vt.src, "%u:%u", &smaj, &smin) != 2) {
-		bj_err("cannot read the device of %s from its table", name);
-		return 1;
-	}
-	if (smaj == tmaj && smin == tmin) {
-		bj_err("%s is the device %s already uses; give another TARGET", target, name);
-		return 1;
-	}
-	if (tbytes < vt.sectors * 512) {
-		char a[32], b[32];
-
-		bj_err("%s (%s) is smaller than %s (%s); give a TARGET at least as large",
-		       target, bj_human_size(tbytes, a, sizeof(a)), name,
-		       bj_human_size(vt.sectors * 512, b, sizeof(b)));
-		return 1;
-	}
-	if (bj_blockdev_in_use(tmaj, tmin)) {
-		bj_err("%s is in use (mounted, open exclusively or held by another device); free it first",
-		       target);
 		return 1;
 	}
 	snprintf(params, sizeof(params),

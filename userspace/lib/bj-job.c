@@ -13,6 +13,7 @@
 
 #include "bj-backup.h"
 #include "bj-job.h"
+#include "bj-util.h"
 
 int bj_vtable_get(const char *name, struct bj_vtable *t, char *err)
 {
@@ -140,4 +141,39 @@ int bj_job_finish(const char *name, char *err)
 	bj_passthrough_params(params, sizeof(params), pivot ? t.dst : t.src,
 			      pivot ? t.dst_off : t.src_off);
 	return bj_volume_switch(name, params, NULL, err);
+}
+
+int bj_job_check_target(const char *name, const struct bj_vtable *vt, const char *target,
+			unsigned int *tmaj, unsigned int *tmin, char *err)
+{
+	unsigned int smaj, smin, vmaj, vmin;
+	char a[32], b[32];
+	uint64_t tbytes;
+	int r;
+
+	r = bj_blockdev_info(target, &tbytes, tmaj, tmin, err);
+	if (r)
+		return r;
+	if (sscanf(vt->src, "%u:%u", &smaj, &smin) != 2 || bj_dm_devnum(name, &vmaj, &vmin, err)) {
+		snprintf(err, BJ_ERRLEN, "cannot read the devices of %s", name);
+		return -EPROTO;
+	}
+	if ((smaj == *tmaj && smin == *tmin) || (vmaj == *tmaj && vmin == *tmin)) {
+		snprintf(err, BJ_ERRLEN, "%s is %s itself or the device it uses; give another TARGET",
+			 target, name);
+		return -EINVAL;
+	}
+	if (tbytes < vt->sectors * 512) {
+		snprintf(err, BJ_ERRLEN, "%s (%s) is smaller than %s (%s); give a TARGET at least as large",
+			 target, bj_human_size(tbytes, a, sizeof(a)), name,
+			 bj_human_size(vt->sectors * 512, b, sizeof(b)));
+		return -ENOSPC;
+	}
+	if (bj_blockdev_in_use(*tmaj, *tmin)) {
+		snprintf(err, BJ_ERRLEN,
+			 "%s is in use (mounted, open exclusively or held by another device); free it first",
+			 target);
+		return -EBUSY;
+	}
+	return 0;
 }

@@ -48,6 +48,14 @@ int bj_job_start(const char *name, const char *params, char *err);
  */
 int bj_job_finish(const char *name, char *err);
 
+/*
+ * Check that block device @target can receive a job of volume @name (table
+ * @vt): not the volume or its device, at least as large, not in use. Sets
+ * *@tmaj:*@tmin to its device number.
+ */
+int bj_job_check_target(const char *name, const struct bj_vtable *vt, const char *target,
+			unsigned int *tmaj, unsigned int *tmin, char *err);
+
 /* Passthrough table line for device @dev ("major:minor") at @off sectors. */
 void bj_passthrough_params(char *buf, size_t len, const char *dev, uint64_t off);
 
