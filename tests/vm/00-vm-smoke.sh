@@ -18,7 +18,7 @@ check_eq "$(setpriv --reuid=nobody --regid=nogroup --clear-groups id -u)" 65534 
 check_eq "$BJ_TESTS" /bj/tests "BJ_TESTS is /bj/tests"
 
 for m in dm-mod dm-flakey dm-delay dm-log-writes dm-snapshot dm-mirror dm-log \
-	dm-region-hash dm-zero dm-era dm-bufio loop virtio_blk null_blk scsi_debug; do
+	dm-region-hash dm-zero dm-era dm-bufio loop virtio_blk; do
 	check modprobe "$m"
 done
 targets=$(dmsetup targets | awk '{print $1}' | tr '\n' ' ')
