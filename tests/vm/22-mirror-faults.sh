@@ -113,7 +113,16 @@ for policy in report stop ignore; do
 $mid 2048 error
 $((mid + 2048)) $((SECT - mid - 2048)) linear $SRC $((mid + 2048))"
 	check blockjob mirror vol /dev/mapper/dst --on-source-error $policy
-	sleep 3
+	# Wait until the copier has reached the bad range (the status then shows
+	# the error; slow kernels take a while to get there).
+	i=0
+	while [ $i -lt 600 ]; do
+		st=$(dmsetup status vol)
+		case "$st" in *source-read*) break ;; esac
+		sleep 0.2
+		i=$((i + 1))
+	done
+	sleep 0.5
 	st=$(dmsetup status vol)
 	case $policy/$st in
 	report/*"concluded failed"*source-read*) ok "source error/report: job failed" ;;
