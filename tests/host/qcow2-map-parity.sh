@@ -21,23 +21,7 @@ done
 
 # A sanitized build of just the qcow2 command: other commands are stubbed, so
 # this does not depend on (or disturb) the rest of the tree's build.
-build_blockjob() {
-	local out=$1 stubs=$TMP/stubs.c n
-	: >"$stubs"
-	echo '#include <stdio.h>' >>"$stubs"
-	for n in $(sed -n 's/^BJ_DECLARE_COMMAND(\([a-z0-9_]*\));/\1/p' "$ROOT/userspace/cli/commands.h"); do
-		[ "$n" = qcow2 ] && continue
-		echo "int cmd_$n(int c, char **v) { (void)c; (void)v; return 1; }" >>"$stubs"
-		echo "void usage_$n(FILE *f) { (void)f; }" >>"$stubs"
-	done
-	${CC:-cc} -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
-		-DBJ_VERSION='"test"' -I"$ROOT/include" -I"$ROOT/userspace/lib" \
-		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
-		-o "$out" "$ROOT/userspace/cli/main.c" "$ROOT/userspace/cli/cmd-qcow2.c" \
-		"$ROOT/userspace/lib/bj-util.c" "$ROOT/userspace/lib/qcow2.c" "$stubs" \
-		"$ROOT/userspace/lib/qcow2-table.c" "$ROOT/userspace/lib/bj-dm.c" "$ROOT/userspace/lib/bj-job.c" \
-		$(pkg-config --cflags --libs devmapper)
-}
+. "$ROOT/tests/host/sanitized-cli.bash"
 
 if [ -z "${BLOCKJOB:-}" ]; then
 	BLOCKJOB=$TMP/blockjob
