@@ -146,17 +146,39 @@ check_eq "$(blockjob cancel vol --no-wait 2>&1 | grep -c 'already concluded')" 1
 check blockjob cancel vol
 check_eq "$(dmsetup table vol | awk '{print $4}')" passthrough "cancel finishes a concluded job"
 
-# 4. wait --for concluded exits 0 when completed (and prints it), racing the event.
-check blockjob mirror vol $DST
-check blockjob wait vol --for ready --timeout 120
-(sleep 1; blockjob complete vol) &
-out=$(blockjob wait vol --for concluded --timeout 60 2>&1)
-rc=$?
-wait
-# complete switches the volume back to passthrough, possibly before wait saw
-# the status: the events then give the result.
-check_eq "$rc" 0 "wait --for concluded exits 0 on completion"
-check_eq "$out" "vol: mirror job completed" "wait prints the completion"
+# 4. wait --for concluded exits 0 when completed (and prints it), racing the
+#    event: complete switches the volume back to passthrough, possibly before
+#    wait read the status; the queued COMPLETED event then gives the result.
+#    complete runs once wait has joined the multicast group (it subscribes
+#    before it reads the status), with and without a pause, so both orders
+#    are tried.
+wait_subscribed() {	# PID: until one of its netlink sockets is in a group
+	local i ino
+	for i in $(seq 200); do
+		for ino in $(ls -l /proc/$1/fd 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p'); do
+			# /proc/net/netlink: sk Eth Pid Groups ... Inode
+			awk -v ino="$ino" '$NF == ino && $4 != "00000000" { f = 1 } END { exit !f }' \
+				/proc/net/netlink && return 0
+		done
+		sleep 0.05
+	done
+	not_ok "blockjob wait (pid $1) never joined the event group"
+}
+to=$DST		# each pass pivots the volume; the next mirrors it back
+for pause in 0 1; do
+	check blockjob mirror vol $to
+	check blockjob wait vol --for ready --timeout 120
+	blockjob wait vol --for concluded --timeout 60 >/tmp/wait.out 2>&1 &
+	wpid=$!
+	wait_subscribed $wpid
+	sleep $pause
+	check blockjob complete vol
+	wait $wpid
+	rc=$?
+	check_eq "$rc" 0 "wait --for concluded exits 0 on completion (pause $pause)"
+	check_eq "$(cat /tmp/wait.out)" "vol: mirror job completed" "wait prints the completion (pause $pause)"
+	to=$SRC
+done
 blockjob remove vol
 
 finish

@@ -664,6 +664,34 @@ static int judge(const char *name, enum bj_wait_for what, struct bj_status *st,
 	return concluded ? 1 : 0;
 }
 
+/*
+ * Read what is already queued on @ev without blocking; remember the last
+ * conclusion event of @name in @ended. Returns 1 if one was seen, 0 if not,
+ * or a negative errno.
+ */
+static int drain_ended(struct bj_events *ev, const char *name, const sigset_t *sigmask,
+		       struct bj_event *ended, char *err)
+{
+	struct bj_event e;
+	int r, seen = 0;
+
+	for (;;) {
+		r = bj_events_next(ev, &e, 0, sigmask, err);
+		if (r == -ENOBUFS || r == -EBADMSG)
+			continue;
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return seen;
+		if (strcmp(e.device, name))
+			continue;
+		if (e.event == DM_BLOCKJOB_EVENT_COMPLETED || e.event == DM_BLOCKJOB_EVENT_CANCELLED) {
+			*ended = e;
+			seen = 1;
+		}
+	}
+}
+
 int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what, int timeout_ms,
 		const sigset_t *sigmask, struct bj_progress *p, struct bj_status *st, char *err)
 {
@@ -688,6 +716,18 @@ int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what, i
 				goto out;
 			if (strcmp(st->mode, "passthrough"))
 				bj_progress_update(p, st->done, st->len);
+			else if (!have_ended) {
+				/*
+				 * Back in passthrough: the job concluded and was
+				 * switched away, perhaps after we subscribed. Its
+				 * conclusion event is then already queued here
+				 * (the destructor sends pending events).
+				 */
+				r = drain_ended(ev, name, sigmask, &ended, err);
+				if (r < 0)
+					goto out;
+				have_ended = r > 0;
+			}
 			r = judge(name, what, st, have_ended ? &ended : NULL, err);
 			if (r) {
 				if (r > 0)
