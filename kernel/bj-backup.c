@@ -7,10 +7,18 @@
  * write acknowledged before it; no write reaches the backup table before its
  * resume). The background copier saves the chunks of the backup set (all of
  * them for sync full, the chunks dirty in a named bitmap for sync
- * incremental, none for sync none); a guest write, discard or write-zeroes
+ * incremental, the chunks given by set-dirty for sync top, none for sync
+ * none); a guest write, discard or write-zeroes
  * that touches a chunk of the set not yet saved is queued on that chunk
  * while an urgent copy (bj_copier_copy_now) saves its old data, then sent
  * on. Reads go to the source untouched.
+ *
+ * sync top: the job starts paused with an empty, open set; set-dirty
+ * messages add chunks (those the top image of a qcow2 chain allocates)
+ * and the first resume message closes it. While the set is open a guest
+ * write joins its chunk to the set, so its old data is saved first: the
+ * image stays that of the point in time whatever chunks come later (a
+ * chunk outside the top costs one extra copy of the data it had then).
  *
  * view: a second dm device ("view <volume>") that reads the image: saved
  * chunks from the destination, the others from the source while holding off
@@ -88,6 +96,10 @@ struct bj_backup {
 
 	/* Conclusion (complete, cancel, fail) happens once, under this mutex. */
 	struct mutex conclude_lock;
+
+	/* sync top: chunks in the set so far, saved or not; writes join it. */
+	struct bj_bitmap member;
+	bool set_open;			/* until the first resume message */
 
 	/* Incremental: the named bitmap taken at the point in time. */
 	struct bj_bitmap taken;
@@ -324,7 +336,7 @@ static void finish_work(struct work_struct *ws)
 /* b->lock held. */
 static void maybe_finish(struct bj_backup *b)
 {
-	if (!b->need.nr_set && b->live && !b->concluded && !b->finishing) {
+	if (!b->need.nr_set && b->live && !b->set_open && !b->concluded && !b->finishing) {
 		b->finishing = true;
 		queue_work(b->wq, &b->finish_work);
 	}
@@ -492,6 +504,22 @@ static void backup_work(struct work_struct *ws)
 		handle_view_retry(b, bio);
 }
 
+/*
+ * Add chunks to the open set of a sync top job; the job's length follows
+ * the set. b->lock held (bj_job.lock nests inside it).
+ */
+static void join_set(struct bj_backup *b, u64 first, u64 count)
+{
+	struct bj_target *bt = b->bt;
+	u64 bytes;
+
+	b->total += bj_cbw_join_set(&b->member, &b->need, first, count);
+	bytes = bj_cbw_chunk_bytes(&b->member, b->chunk, bt->ti->len);
+	spin_lock(&bt->job.lock);
+	bt->job.len = bytes;
+	spin_unlock(&bt->job.lock);
+}
+
 static int backup_map(struct bj_target *bt, struct bio *bio)
 {
 	struct bj_backup *b = bt->mode;
@@ -513,6 +541,8 @@ static int backup_map(struct bj_target *bt, struct bio *bio)
 
 	chunk = div64_u64(offset, b->chunk);
 	spin_lock_irq(&b->lock);
+	if (b->set_open && !bj_bitmap_test(&b->member, chunk))
+		join_set(b, chunk, 1);
 	defer = bj_cbw_write_action(bj_bitmap_test(&b->need, chunk),
 				    bj_bitmap_test(&b->busy, chunk),
 				    has_waiters(find_wait(b, chunk)),
@@ -544,8 +574,8 @@ static int backup_ctr(struct bj_target *bt, char **error)
 		*error = "A backup cannot read from or write to its own volume";
 		return -EINVAL;
 	}
-	if (bt->args.sync == BJ_SYNC_TOP) {
-		*error = "sync top is not supported by the backup job (no backing chain)";
+	if (bt->args.sync == BJ_SYNC_TOP && !(bt->args.features & BJ_F_START_PAUSED)) {
+		*error = "sync top needs start_paused: the chunks to copy come by set-dirty";
 		return -EINVAL;
 	}
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
@@ -595,6 +625,12 @@ static int backup_ctr(struct bj_target *bt, char **error)
 			goto bad_link;
 		}
 		b->bm_reserved = true;
+	} else if (b->sync == BJ_SYNC_TOP) {
+		*error = "Cannot allocate the chunk bitmaps (chunk size too small?)";
+		if (bj_bitmap_init(&b->member, b->nr_chunks, GFP_KERNEL))
+			goto bad_link;
+		b->set_open = true;
+		bt->job.len = 0;	/* grows with the set */
 	} else {
 		bj_bitmap_set_all(&b->need);
 		b->total = b->nr_chunks;
@@ -614,6 +650,7 @@ static int backup_ctr(struct bj_target *bt, char **error)
 bad_bitmap:
 	release_bitmap(b, false);
 	bj_bitmap_free(&b->taken);
+	bj_bitmap_free(&b->member);
 bad_link:
 	link_put(b->link);
 bad_wq:
@@ -691,6 +728,7 @@ static void backup_dtr(struct bj_target *bt)
 	/* Torn down before it ended: the bitmap loses nothing. */
 	release_bitmap(b, false);
 	bj_bitmap_free(&b->taken);
+	bj_bitmap_free(&b->member);
 	link_put(b->link);
 	destroy_workqueue(b->wq);
 	mempool_destroy(b->pool);
@@ -794,12 +832,25 @@ static int backup_message(struct bj_target *bt, struct bj_msg *m, char *result,
 		if (r)
 			return r;
 		spin_lock_irq(&b->lock);
+		b->set_open = false;	/* sync top: the set is complete */
 		maybe_finish(b);
 		spin_unlock_irq(&b->lock);
 		bj_copier_start(&b->copier);
 		return 0;
 	case BJ_MSG_CANCEL:
 		return conclude(b, BJ_EV_CANCEL);
+	case BJ_MSG_SET_DIRTY:
+		/* Only into the open set of sync top (the job is still paused). */
+		spin_lock_irq(&b->lock);
+		if (!b->set_open || b->concluded || m->value >= b->nr_chunks ||
+		    m->count > b->nr_chunks - m->value) {
+			r = -EINVAL;
+		} else {
+			join_set(b, m->value, m->count);
+			r = 0;
+		}
+		spin_unlock_irq(&b->lock);
+		return r;
 	case BJ_MSG_SET_SPEED:
 		spin_lock_irq(&bt->job.lock);
 		if (bt->job.state == DM_BLOCKJOB_STATE_CONCLUDED) {
@@ -848,7 +899,8 @@ static size_t backup_mem_bytes(struct bj_target *bt)
 	struct bj_backup *b = bt->mode;
 
 	return sizeof(*b) + 2 * BITS_TO_LONGS(b->nr_chunks) * sizeof(long) +
-	       BITS_TO_LONGS(b->taken.nr_bits) * sizeof(long);
+	       BITS_TO_LONGS(b->taken.nr_bits) * sizeof(long) +
+	       BITS_TO_LONGS(b->member.nr_bits) * sizeof(long);
 }
 
 const struct bj_mode_ops bj_backup_ops = {
@@ -981,8 +1033,8 @@ static int view_ctr(struct bj_target *bt, char **error)
 	b = v->link->backup;
 	if (!b)
 		*error = "No backup job runs on that volume";
-	else if (b->sync == BJ_SYNC_INCREMENTAL)
-		*error = "A view needs a backup with sync full or none, not incremental";
+	else if (b->sync == BJ_SYNC_INCREMENTAL || b->sync == BJ_SYNC_TOP)
+		*error = "A view needs a backup with sync full or none, not incremental or top";
 	else if (b->bt->ti->len != bt->ti->len || b->bt->ti->begin)
 		*error = "The view's length must equal the volume's";
 	else

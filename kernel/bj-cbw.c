@@ -81,6 +81,19 @@ void bj_cbw_keep_unsaved(struct bj_bitmap *bm, sector_t granule,
 	}
 }
 
+u64 bj_cbw_join_set(struct bj_bitmap *member, struct bj_bitmap *need, u64 first, u64 count)
+{
+	u64 end = min(first + count, member->nr_bits), c, run_end, n = 0;
+
+	for (c = bj_bitmap_next_clear(member, first); c < end;
+	     c = bj_bitmap_next_clear(member, run_end)) {
+		run_end = min(bj_bitmap_next_set(member, c), end);
+		bj_bitmap_set_range(need, c, run_end - c);
+		n += bj_bitmap_set_range(member, c, run_end - c);
+	}
+	return n;
+}
+
 u64 bj_cbw_chunk_bytes(const struct bj_bitmap *chunks, sector_t chunk, sector_t len)
 {
 	u64 bytes = chunks->nr_set * ((u64)chunk << SECTOR_SHIFT);

@@ -58,6 +58,14 @@ u64 bj_cbw_bitmap_to_chunks(const struct bj_bitmap *bm, sector_t granule,
 void bj_cbw_keep_unsaved(struct bj_bitmap *bm, sector_t granule,
 			 const struct bj_bitmap *need, sector_t chunk, sector_t len);
 
+/*
+ * Add chunks [@first, @first + @count) (within the bitmaps) to a backup set
+ * that is still open (sync top, before the job's first resume): each chunk
+ * not yet a @member joins @member and @need; a member stays as it is, so a
+ * chunk already saved is never copied again. Returns how many joined.
+ */
+u64 bj_cbw_join_set(struct bj_bitmap *member, struct bj_bitmap *need, u64 first, u64 count);
+
 /* Bytes in the chunks set in @chunks, the last chunk possibly short. */
 u64 bj_cbw_chunk_bytes(const struct bj_bitmap *chunks, sector_t chunk, sector_t len);
 

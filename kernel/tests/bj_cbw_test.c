@@ -292,12 +292,49 @@ static void bj_cbw_chunk_bytes_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bj_cbw_chunk_bytes(&empty, 64, 1000), 0ULL);
 }
 
+/* Joining an open backup set (sync top) ---------------------------------------- */
+
+static void bj_cbw_join_set_test(struct kunit *test)
+{
+	static const u64 saved[] = { 3, 4, 9 };	/* members whose copy is done */
+	struct bj_bitmap *member, *need;
+	u64 i;
+
+	member = bm_new(test, 12, saved, 3);
+	need = bm_new(test, 12, NULL, 0);
+	/* 2..10 joins except the members 3, 4 and 9, which are not needed again. */
+	KUNIT_EXPECT_EQ(test, bj_cbw_join_set(member, need, 2, 9), 6ULL);
+	for (i = 0; i < 12; i++) {
+		bool in = i >= 2 && i <= 10;
+
+		KUNIT_EXPECT_EQ_MSG(test, bj_bitmap_test(member, i), in || i == 3 || i == 4 ||
+				    i == 9, "member %llu", i);
+		KUNIT_EXPECT_EQ_MSG(test, bj_bitmap_test(need, i),
+				    in && i != 3 && i != 4 && i != 9, "need %llu", i);
+	}
+	KUNIT_EXPECT_EQ(test, member->nr_set, 9ULL);
+	KUNIT_EXPECT_EQ(test, need->nr_set, 6ULL);
+	/* Again: nothing new. */
+	KUNIT_EXPECT_EQ(test, bj_cbw_join_set(member, need, 0, 12), 3ULL);
+	KUNIT_EXPECT_EQ(test, need->nr_set, 9ULL);
+	KUNIT_EXPECT_EQ(test, bj_cbw_join_set(member, need, 0, 12), 0ULL);
+	/* The last chunk alone, a zero count, and a range clamped at the end. */
+	member = bm_new(test, 12, NULL, 0);
+	need = bm_new(test, 12, NULL, 0);
+	KUNIT_EXPECT_EQ(test, bj_cbw_join_set(member, need, 11, 1), 1ULL);
+	KUNIT_EXPECT_EQ(test, bj_cbw_join_set(member, need, 5, 0), 0ULL);
+	KUNIT_EXPECT_EQ(test, bj_cbw_join_set(member, need, 10, 100), 1ULL);
+	KUNIT_EXPECT_EQ(test, need->nr_set, 2ULL);
+	KUNIT_EXPECT_TRUE(test, bj_bitmap_test(need, 10) && bj_bitmap_test(need, 11));
+}
+
 static struct kunit_case bj_cbw_test_cases[] = {
 	KUNIT_CASE_PARAM(bj_cbw_write_action_test, write_gen_params),
 	KUNIT_CASE_PARAM(bj_cbw_view_action_test, view_gen_params),
 	KUNIT_CASE_PARAM(bj_cbw_bitmap_to_chunks_test, conv_gen_params),
 	KUNIT_CASE_PARAM(bj_cbw_keep_unsaved_test, keep_gen_params),
 	KUNIT_CASE(bj_cbw_chunk_bytes_test),
+	KUNIT_CASE(bj_cbw_join_set_test),
 	{}
 };
 

@@ -7,8 +7,8 @@
 #       after the guest wrote into a preallocated image, "qemu-img check"
 #       and "qemu-img compare" agree here.
 #   61: mirror and backup into qcow2 destinations under fio load, checked
-#       here with qemu-img check/compare; mirror --sync top copies exactly
-#       the top image's clusters.
+#       here with qemu-img check/compare; mirror and backup --sync top copy
+#       exactly the top image's clusters.
 # Usage: tests/host/qcow2-vm.sh [--kernel stock|debug] [60|61]...
 # Last line "N passed, N failed".
 set -uo pipefail
@@ -117,9 +117,15 @@ run61() {
 			ok "qemu-img compare: $f.qcow2 equals the source"
 		else not_ok "qemu-img compare $f.qcow2: $(cat cmp.out)"; fi
 	done
-	if [ -f top-dst.raw ]; then
+	for f in top-dst topb-dst; do
+		local what=mirror
+		[ $f = topb-dst ] && what=backup
+		if [ ! -f $f.raw ]; then
+			not_ok "$what sync top: the guest saved no destination copy"
+			continue
+		fi
 		# expected: the top's clusters (64K regions) from the image, zeroes elsewhere
-		python3 - "$D/ttop.raw" top-dst.raw ttop.qcow2 <<'PY'
+		python3 - "$D/ttop.raw" $f.raw ttop.qcow2 <<'PY'
 import json, subprocess, sys
 img = open(sys.argv[1], "rb").read()
 got = open(sys.argv[2], "rb").read()
@@ -133,11 +139,9 @@ for e in m:
         want[a:b] = img[a:b]
 sys.exit(0 if bytes(want) == got else 1)
 PY
-		if [ $? = 0 ]; then ok "sync top: the destination holds exactly the top image's clusters"
-		else not_ok "sync top: the destination differs from the top image's clusters"; fi
-	else
-		not_ok "sync top: the guest saved no destination copy"
-	fi
+		if [ $? = 0 ]; then ok "$what sync top: the destination holds exactly the top image's clusters"
+		else not_ok "$what sync top: the destination differs from the top image's clusters"; fi
+	done
 	cd "$ROOT" || return
 }
 

@@ -1,9 +1,9 @@
 #!/bin/bash
 # vm-run: --disks 2 --disk-size 64M --timeout 900
 # Jobs with qcow2: mirror and backup into qcow2 destinations under fio load
-# (the host checks them with qemu-img check/compare), and mirror --sync top
-# from a volume attached from a qcow2 chain (the host checks that exactly
-# the top image's clusters were copied). Needs images from
+# (the host checks them with qemu-img check/compare), and mirror and backup
+# --sync top from a volume attached from a qcow2 chain (the host checks that
+# exactly the top image's clusters were copied). Needs images from
 # tests/host/qcow2-vm.sh in /xfer/qcow2-61; without them it skips.
 . "$BJ_TESTS/vm/lib.sh"
 X=/xfer/qcow2-61
@@ -81,6 +81,14 @@ st=$(dmsetup status tvol)
 case $st in *" mirror ready - "*) ok "sync top: ready: $st" ;; *) not_ok "sync top: $st" ;; esac
 check blockjob cancel tvol
 check dd if=/dev/mapper/part2 of=$X/top-dst.raw bs=1M status=none
+
+# --- backup --sync top from the same chain: the same clusters
+dd if=/dev/zero of=/dev/mapper/part2 bs=1M oflag=direct status=none
+blockjob backup tvol /dev/mapper/part2 --sync top --view tv 2>/tmp/err
+check_eq "$?:$(dmsetup status tvol | awk '{print $4}')" 1:passthrough \
+	"backup --sync top --view is refused: $(cat /tmp/err)"
+check blockjob backup tvol /dev/mapper/part2 --sync top --wait
+check dd if=/dev/mapper/part2 of=$X/topb-dst.raw bs=1M status=none
 check blockjob qcow2 detach tvol
 
 echo "$BJ_PASS passed, $BJ_FAIL failed"

@@ -21,7 +21,7 @@
 void usage_backup(FILE *f)
 {
 	fprintf(f,
-		"Usage: blockjob backup NAME TARGET [--sync full|none|incremental] [--bitmap BM]\n"
+		"Usage: blockjob backup NAME TARGET [--sync full|none|incremental|top] [--bitmap BM]\n"
 		"                       [--bitmap-mode on-success|always|never] [--chunk-size SIZE]\n"
 		"                       [--speed RATE] [--on-cbw-error break-snapshot|break-guest-write]\n"
 		"                       [--view VIEWNAME] [--max-copies N] [--reuse] [--wait]\n\n"
@@ -33,6 +33,8 @@ void usage_backup(FILE *f)
 		"  --sync none          copy only the old data of chunks written during the job\n"
 		"                       (with --view: a cheap snapshot); runs until cancelled\n"
 		"  --sync incremental   copy the chunks dirty in bitmap BM (default with --bitmap)\n"
+		"  --sync top           copy only what the top image of the qcow2 chain NAME\n"
+		"                       is attached from allocates (QEMU's sync=top)\n"
 		"  --bitmap BM          the dirty bitmap of an incremental backup\n"
 		"  --bitmap-mode MODE   on-success (default): clear BM if the backup succeeds;\n"
 		"                       always: clear what was copied even on failure; never\n"
@@ -107,6 +109,7 @@ int cmd_backup(int argc, char **argv)
 	unsigned int tmaj, tmin;
 	char err[BJ_ERRLEN], params[768], feat[512];
 	struct bj_bitmap_info bm;
+	struct bj_qtop top = { 0 };
 	struct bj_vtable vt;
 	bool wait = false;
 	int c, r, nf = 0;
@@ -117,8 +120,9 @@ int cmd_backup(int argc, char **argv)
 		switch (c) {
 		case 'y':
 			if (strcmp(optarg, "full") && strcmp(optarg, "none") &&
-			    strcmp(optarg, "incremental"))
-				return bj_usage_error("backup", "--sync is full, none or incremental");
+			    strcmp(optarg, "incremental") && strcmp(optarg, "top"))
+				return bj_usage_error("backup",
+						      "--sync is full, none, incremental or top");
 			sync = optarg;
 			break;
 		case 'b':
@@ -185,7 +189,7 @@ int cmd_backup(int argc, char **argv)
 		bj_err("--bitmap-mode goes only with --bitmap");
 		return 1;
 	}
-	if (view && bitmap) {
+	if (view && (bitmap || !strcmp(sync, "top"))) {
 		bj_err("--view shows a whole image: use it with --sync full or none");
 		return 1;
 	}
@@ -223,6 +227,11 @@ int cmd_backup(int argc, char **argv)
 	}
 	if (!chunk)
 		chunk = 64 << 10;
+	/* qcow2 sync top: the chunks the top image allocates, handed over paused */
+	if (!strcmp(sync, "top") && bj_qcow2_top_prepare(vt.src, chunk, &top, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
 	if (view && bj_dm_exists(view)) {
 		bj_err("a device named %s exists already; pick another --view name", view);
 		return 1;
@@ -247,12 +256,28 @@ int cmd_backup(int argc, char **argv)
 	}
 	FEAT("on_cbw_error %s max_copies %" PRIu64, cbw, max_copies);
 	nf += 4;
+	if (top.granule) {
+		FEAT("start_paused");
+		nf++;
+	}
 #undef FEAT
 	snprintf(params, sizeof(params), "backup %s %" PRIu64 " %u:%u 0 %" PRIu64 " %d%s",
 		 vt.src, vt.src_off, tmaj, tmin, chunk / 512, nf, feat);
 	r = bj_job_start(name, params, err);
 	if (r) {
+		bj_qcow2_top_free(&top);
 		bj_err("%s", err);
+		return 1;
+	}
+	r = top.granule ? bj_qcow2_top_start(name, &top, err) : 0;
+	bj_qcow2_top_free(&top);
+	if (r) {
+		char err2[BJ_ERRLEN];
+
+		bj_err("%s; cancelling the backup", err);
+		bj_dm_message(name, "cancel", NULL, err2);
+		if (bj_job_finish(name, err2))
+			bj_err("%s", err2);
 		return 1;
 	}
 	if (view) {
