@@ -79,6 +79,7 @@ struct bj_backup {
 	spinlock_t lock;
 	struct bj_bitmap need;		/* chunks of the set not saved yet */
 	struct bj_bitmap busy;		/* chunks with a copy in flight */
+	u64 cursor;			/* where the background copy looks next */
 	DECLARE_HASHTABLE(waits, BJ_CHUNK_HASH_BITS);	/* struct bj_chunk_wait */
 	struct bio_list deferred;	/* guest writes to (re)decide */
 	struct bio_list view_retry;	/* view reads that found no wait entry */
@@ -344,29 +345,51 @@ static void maybe_finish(struct bj_backup *b)
 
 /* Copier hooks ----------------------------------------------------------- */
 
-static bool backup_next(struct bj_copier *c, u64 *region)
+/* b->lock held: is @chunk needed and free for a background copy? */
+static bool can_take(struct bj_backup *b, u64 chunk)
+{
+	return bj_bitmap_test(&b->need, chunk) && !bj_bitmap_test(&b->busy, chunk);
+}
+
+/*
+ * The next run of needed chunks with no copy in flight, from @cursor on
+ * (then from the start again: copy-before-write may have left holes).
+ */
+static u64 backup_next(struct bj_copier *c, u64 *region, u64 max)
 {
 	struct bj_backup *b = c->owner;
-	u64 chunk = 0;
-	bool found = false;
+	u64 chunk, count = 0;
+	bool wrapped = false;
 
 	if (b->sync == BJ_SYNC_NONE)
-		return false;
+		return 0;
 	spin_lock_irq(&b->lock);
 	if (b->concluded)
 		goto out;
-	for (chunk = bj_bitmap_next_set(&b->need, 0); chunk < b->need.nr_bits;
-	     chunk = bj_bitmap_next_set(&b->need, chunk + 1)) {
-		if (!bj_bitmap_test(&b->busy, chunk)) {
-			bj_bitmap_set_range(&b->busy, chunk, 1);
-			*region = chunk;
-			found = true;
-			break;
+	chunk = bj_bitmap_next_set(&b->need, b->cursor);
+	for (;;) {
+		if (chunk >= b->need.nr_bits) {
+			if (wrapped || !b->cursor)
+				goto out;
+			wrapped = true;
+			chunk = bj_bitmap_next_set(&b->need, 0);
+			continue;
 		}
+		if (wrapped && chunk >= b->cursor)
+			goto out;
+		if (!bj_bitmap_test(&b->busy, chunk))
+			break;
+		chunk = bj_bitmap_next_set(&b->need, chunk + 1);
 	}
+	count = 1;
+	while (count < max && chunk + count < b->need.nr_bits && can_take(b, chunk + count))
+		count++;
+	bj_bitmap_set_range(&b->busy, chunk, count);
+	*region = chunk;
+	b->cursor = chunk + count;
 out:
 	spin_unlock_irq(&b->lock);
-	return found;
+	return count;
 }
 
 static void backup_done(struct bj_copier *c, u64 chunk, bool urgent, int read_err,

@@ -10,8 +10,10 @@
 #include "bj-copier.h"
 
 struct bj_copy {
+	struct list_head list;		/* in failed_runs */
 	struct bj_copier *c;
-	u64 region;
+	u64 region;			/* first region of the run */
+	u64 count;			/* regions in the run */
 	bool urgent;
 };
 
@@ -19,13 +21,27 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 {
 	struct bj_copy *cp = context;
 	struct bj_copier *c = cp->c;
-	u64 region = cp->region;
+	u64 region = cp->region, i;
+	u64 count = cp->count;
 	bool urgent = cp->urgent;
 	bool idle;
 	unsigned long flags;
 
+	if ((read_err || write_err) && count > 1) {
+		/*
+		 * Which region failed? Copy each alone, from the copier's
+		 * work (kcopyd's own thread must not wait for kcopyd jobs).
+		 * The run stays in flight meanwhile.
+		 */
+		spin_lock_irqsave(&c->lock, flags);
+		list_add_tail(&cp->list, &c->failed_runs);
+		spin_unlock_irqrestore(&c->lock, flags);
+		bj_copier_kick(c);
+		return;
+	}
 	kfree(cp);
-	c->ops->done(c, region, urgent, read_err, write_err);
+	for (i = 0; i < count; i++)
+		c->ops->done(c, region + i, urgent, read_err, write_err);
 
 	/*
 	 * @completing keeps bj_copier_drain() (and so the destructor) waiting
@@ -48,7 +64,7 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 		wake_up_all(&c->idle_wait);
 }
 
-static void issue(struct bj_copier *c, u64 region, bool urgent)
+static void issue(struct bj_copier *c, u64 region, u64 count, bool urgent)
 {
 	struct dm_io_region from, to;
 	struct bj_copy *cp;
@@ -56,48 +72,81 @@ static void issue(struct bj_copier *c, u64 region, bool urgent)
 	cp = kmalloc(sizeof(*cp), GFP_NOIO | __GFP_NOFAIL);
 	cp->c = c;
 	cp->region = region;
+	cp->count = count;
 	cp->urgent = urgent;
 
+	/* Only the volume's last region can be short, and it ends a run. */
 	from.bdev = c->src;
 	from.sector = c->src_offset + bj_region_start(c, region);
-	from.count = bj_region_len(c, region);
+	from.count = (count - 1) * c->granule + bj_region_len(c, region + count - 1);
 	to.bdev = c->dst;
 	to.sector = c->dst_offset + bj_region_start(c, region);
 	to.count = from.count;
 	dm_kcopyd_copy(c->kc, &from, 1, &to, 0, copy_done, cp);
 }
 
+/* Copy the regions of failed runs one by one (paused or not: in flight). */
+static void split_failed_runs(struct bj_copier *c)
+{
+	struct bj_copy *cp, *tmp;
+	unsigned long flags;
+	LIST_HEAD(runs);
+	u64 i;
+
+	spin_lock_irqsave(&c->lock, flags);
+	list_splice_init(&c->failed_runs, &runs);
+	list_for_each_entry(cp, &runs, list)
+		c->inflight += cp->count - 1;
+	spin_unlock_irqrestore(&c->lock, flags);
+	list_for_each_entry_safe(cp, tmp, &runs, list) {
+		for (i = 0; i < cp->count; i++)
+			issue(c, cp->region + i, 1, false);
+		list_del(&cp->list);
+		kfree(cp);
+	}
+}
+
 static void copier_work(struct work_struct *ws)
 {
 	struct bj_copier *c = container_of(to_delayed_work(ws), struct bj_copier, work);
-	u64 region, delay;
+	u64 region_bytes = (u64)c->granule << SECTOR_SHIFT;
+	u64 region, count, max, delay;
 	unsigned long flags;
 
+	split_failed_runs(c);
 	for (;;) {
 		spin_lock_irqsave(&c->lock, flags);
 		if (!c->running || c->stopping || c->inflight >= c->max_inflight) {
 			spin_unlock_irqrestore(&c->lock, flags);
 			return;
 		}
-		delay = bj_throttle_delay(&c->throttle, ktime_get_ns(),
-					  (u64)c->granule << SECTOR_SHIFT);
+		/* The run's first region is accounted here, the rest below. */
+		delay = bj_throttle_delay(&c->throttle, ktime_get_ns(), region_bytes);
 		if (delay) {
 			spin_unlock_irqrestore(&c->lock, flags);
 			queue_delayed_work(c->wq, &c->work, max(1UL, nsecs_to_jiffies(delay)));
 			return;
 		}
+		max = max_t(u64, 1, BJ_COPIER_RUN_BYTES / region_bytes);
+		max = min(max, 1 + div64_u64(bj_throttle_left(&c->throttle), region_bytes));
 		c->inflight++;
 		spin_unlock_irqrestore(&c->lock, flags);
 
-		if (!c->ops->next(c, &region)) {
+		count = c->ops->next(c, &region, max);
+		if (!count) {
 			spin_lock_irqsave(&c->lock, flags);
 			c->inflight--;
-			bj_throttle_refund(&c->throttle, (u64)c->granule << SECTOR_SHIFT);
+			bj_throttle_refund(&c->throttle, region_bytes);
 			spin_unlock_irqrestore(&c->lock, flags);
 			wake_up_all(&c->idle_wait);
 			return;
 		}
-		issue(c, region, false);
+		if (count > 1) {
+			spin_lock_irqsave(&c->lock, flags);
+			bj_throttle_charge(&c->throttle, (count - 1) * region_bytes);
+			spin_unlock_irqrestore(&c->lock, flags);
+		}
+		issue(c, region, count, false);
 	}
 }
 
@@ -107,6 +156,8 @@ int bj_copier_init(struct bj_copier *c, const struct bj_copier_ops *ops, void *o
 		   sector_t granule, sector_t len, unsigned int max_inflight, u64 speed,
 		   const char *name)
 {
+	int r;
+
 	memset(c, 0, sizeof(*c));
 	c->ops = ops;
 	c->owner = owner;
@@ -119,6 +170,7 @@ int bj_copier_init(struct bj_copier *c, const struct bj_copier_ops *ops, void *o
 	c->nr_regions = div64_u64(len + granule - 1, granule);
 	c->max_inflight = max_inflight;
 	spin_lock_init(&c->lock);
+	INIT_LIST_HEAD(&c->failed_runs);
 	init_waitqueue_head(&c->idle_wait);
 	bj_throttle_init(&c->throttle, speed);
 	INIT_DELAYED_WORK(&c->work, copier_work);
@@ -128,10 +180,10 @@ int bj_copier_init(struct bj_copier *c, const struct bj_copier_ops *ops, void *o
 		return -ENOMEM;
 	c->kc = dm_kcopyd_client_create(NULL);
 	if (IS_ERR(c->kc)) {
-		int r = PTR_ERR(c->kc);
-
-		destroy_workqueue(c->wq);
+		r = PTR_ERR(c->kc);
 		c->kc = NULL;
+		destroy_workqueue(c->wq);
+		c->wq = NULL;
 		return r;
 	}
 	return 0;
@@ -211,5 +263,5 @@ void bj_copier_copy_now(struct bj_copier *c, u64 region)
 	spin_lock_irqsave(&c->lock, flags);
 	c->urgent_inflight++;
 	spin_unlock_irqrestore(&c->lock, flags);
-	issue(c, region, true);
+	issue(c, region, 1, true);
 }

@@ -4,12 +4,17 @@
  * regions (granules) from the source to the destination with dm-kcopyd,
  * several in flight, under a bytes-per-second limit.
  *
- * The mode decides what to copy: the copier asks it for the next region
- * with ops->next() (which must mark the region busy in the mode's own
- * state, so guest I/O can be ordered against the copy) and reports each
- * finished copy with ops->done(). Urgent copies (copy-before-write) go
- * through bj_copier_copy_now(), outside the in-flight limit and the speed
- * limit, and are reported through the same ops->done().
+ * The mode decides what to copy: the copier asks it for the next run of
+ * adjacent regions with ops->next() (which must mark them busy in the
+ * mode's own state, so guest I/O can be ordered against the copy), copies
+ * the run with one kcopyd job, and reports each region of it with
+ * ops->done(). Runs let a sequential copy go in large I/Os (one kcopyd job
+ * per 64 KiB region costs the copy most of its speed) while the bitmaps
+ * keep their fine granularity. kcopyd does not say where a copy failed, so
+ * a run that fails is copied again region by region, and ops->done() hears
+ * of an error only for the regions that fail alone. Urgent copies (copy-before-write) go through
+ * bj_copier_copy_now(), one region, outside the in-flight limit and the
+ * speed limit, and are reported through the same ops->done().
  *
  * Locking: @lock protects the fields marked below; ops->next() and
  * ops->done() are called without it, in process context (the copier's
@@ -19,6 +24,7 @@
 #define DM_BLOCKJOB_COPIER_H
 
 #include <linux/dm-kcopyd.h>
+#include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -28,12 +34,16 @@
 struct dm_dev;
 struct bj_copier;
 
+/* Largest background copy: runs of adjacent regions up to this many bytes. */
+#define BJ_COPIER_RUN_BYTES	SZ_1M
+
 struct bj_copier_ops {
 	/*
-	 * Choose the next region to copy in the background and mark it busy.
-	 * Return false when there is nothing to copy now.
+	 * Choose the next regions to copy in the background: a run of 1 to
+	 * @max adjacent regions starting at *@region, all marked busy.
+	 * Return how many (0 when there is nothing to copy now).
 	 */
-	bool (*next)(struct bj_copier *c, u64 *region);
+	u64 (*next)(struct bj_copier *c, u64 *region, u64 max);
 	/*
 	 * A copy finished. @read_err is non-zero if reading the source
 	 * failed, @write_err if writing the destination failed (kcopyd's
@@ -58,6 +68,7 @@ struct bj_copier {
 	wait_queue_head_t idle_wait;	/* woken when @inflight drops to 0 */
 
 	spinlock_t lock;		/* protects the fields below */
+	struct list_head failed_runs;	/* struct bj_copy: split, copy again */
 	struct bj_throttle throttle;
 	unsigned int max_inflight;	/* background copies at once */
 	unsigned int inflight;		/* background copies in flight */

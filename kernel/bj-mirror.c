@@ -440,13 +440,31 @@ static int mirror_end_io(struct bj_target *bt, struct bio *bio, blk_status_t *er
 
 /* The copier -------------------------------------------------------------- */
 
-static bool mirror_next(struct bj_copier *c, u64 *region)
+/* m->lock held: can the copier take dirty region @nr now? Marks it copying. */
+static bool take_region(struct bj_mirror *m, u64 nr)
+{
+	struct mirror_region *r = find_region(m, nr);
+
+	if (r && (r->writes || r->copying))
+		return false;
+	r = get_region(m, nr);
+	if (!r)
+		return false;
+	r->copying = true;
+	r->redirty = false;
+	r->copy_wanted = false;
+	m->copying++;
+	bj_bitmap_clear_range(&m->dirty, nr, 1);
+	return true;
+}
+
+static u64 mirror_next(struct bj_copier *c, u64 *region, u64 max)
 {
 	struct bj_mirror *m = c->owner;
 	struct mirror_region *r;
-	bool found = false, wrapped = false;
+	bool wrapped = false;
 	unsigned long flags;
-	u64 nr, start;
+	u64 nr, start, count = 0;
 
 	spin_lock_irqsave(&m->lock, flags);
 	if (!m->mirroring || m->suspended)
@@ -471,25 +489,22 @@ static bool mirror_next(struct bj_copier *c, u64 *region)
 			 */
 			r->copy_wanted = true;
 		}
-		if (!r || (!r->writes && !r->copying)) {
-			r = get_region(m, nr);
-			if (!r)
-				break;
-			r->copying = true;
-			r->redirty = false;
-			r->copy_wanted = false;
-			m->copying++;
-			bj_bitmap_clear_range(&m->dirty, nr, 1);
-			m->cursor = nr + 1;
+		if (take_region(m, nr)) {
+			/* Extend the run over the dirty, idle regions that follow. */
 			*region = nr;
-			found = true;
+			count = 1;
+			while (count < max && nr + count < m->dirty.nr_bits &&
+			       bj_bitmap_test(&m->dirty, nr + count) &&
+			       take_region(m, nr + count))
+				count++;
+			m->cursor = nr + count;
 			break;
 		}
 		nr = bj_bitmap_next_set(&m->dirty, nr + 1);
 	}
 out:
 	spin_unlock_irqrestore(&m->lock, flags);
-	return found;
+	return count;
 }
 
 static void mirror_copied(struct bj_copier *c, u64 nr, bool urgent, int read_err,

@@ -28,5 +28,9 @@ void bj_throttle_set_rate(struct bj_throttle *t, u64 rate);
 u64 bj_throttle_delay(struct bj_throttle *t, u64 now_ns, u64 bytes);
 /* Give back @bytes accounted by bj_throttle_delay() but not sent after all. */
 void bj_throttle_refund(struct bj_throttle *t, u64 bytes);
+/* Account @bytes more, sent along with those bj_throttle_delay() allowed. */
+void bj_throttle_charge(struct bj_throttle *t, u64 bytes);
+/* Bytes left in the current slice's quota; U64_MAX when unlimited. */
+u64 bj_throttle_left(const struct bj_throttle *t);
 
 #endif

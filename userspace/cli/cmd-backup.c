@@ -13,6 +13,7 @@
 
 #include "bj-backup.h"
 #include "bj-dm.h"
+#include "bj-events.h"
 #include "bj-job.h"
 #include "bj-util.h"
 #include "commands.h"
@@ -56,21 +57,16 @@ void usage_backup(FILE *f)
 		"--unused' once the job is over.\n");
 }
 
-/* Poll until the job concludes; then remove views and go back to passthrough. */
+/* Wait (on events) until the job concludes; then remove views, go back to passthrough. */
 static int wait_concluded(const char *name)
 {
 	char err[BJ_ERRLEN];
 	struct bj_status st;
 	int r;
 
-	for (;;) {
-		if (bj_dm_status(name, &st, err)) {
-			bj_err("%s", err);
-			return 1;
-		}
-		if (!strcmp(st.state, "concluded"))
-			break;
-		usleep(100 * 1000);
+	if (bj_wait_job(NULL, name, BJ_WAIT_CONCLUDED, -1, NULL, NULL, &st, err)) {
+		bj_err("%s", err);
+		return 1;
 	}
 	r = bj_view_remove_all(name, err);
 	if (r < 0)
