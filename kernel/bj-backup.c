@@ -564,7 +564,7 @@ static int backup_map(struct bj_target *bt, struct bio *bio)
 
 	chunk = div64_u64(offset, b->chunk);
 	spin_lock_irq(&b->lock);
-	if (b->set_open && !bj_bitmap_test(&b->member, chunk))
+	if (b->set_open && !b->concluded && !bj_bitmap_test(&b->member, chunk))
 		join_set(b, chunk, 1);
 	defer = bj_cbw_write_action(bj_bitmap_test(&b->need, chunk),
 				    bj_bitmap_test(&b->busy, chunk),
