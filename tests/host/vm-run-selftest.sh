@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Self-test of scripts/vm-run, run on the host (5 boots, some at once, < 1 min
+# Self-test of scripts/vm-run, run on the host (7 boots, some at once, < 1 min
 # on an idle host): exit status and ARGs reach host and guest, --xfer works
 # both ways, a kernel WARNING fails the run, a panic fails it with a clear
 # message, --timeout and SIGTERM fail cleanly without leaving a qemu process or
-# a temp dir behind. Last line: "N passed, N failed".
+# a temp dir behind, a boot that hangs before the script is retried once.
+# Last line: "N passed, N failed".
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 VMRUN=$TOP/scripts/vm-run
@@ -86,6 +87,16 @@ expect "--timeout message" grep -q 'timed out after 20s' "$T/3.out"
 expect "--timeout took ${secs}s (< 45s)" test "$secs" -lt 45
 expect "no qemu left after a timeout" no_qemu "$$-timeout"
 grep -q 'timed out after 20s' "$T/3.out" || show "$T/3.out"
+
+# 6. a boot that does not reach the script in time is booted once more (a
+#    1-second boot limit: the first boot cannot make it, the second has none)
+printf '#!/bin/bash\necho second-boot-ran\n' >"$T/boot.sh"
+BJ_BOOT_TIMEOUT=1 "$VMRUN" --smp 1 --disks 0 --timeout 120 "$T/boot.sh" >"$T/6.out" 2>&1
+rc=$?
+expect "a hung boot is retried and the script then runs (got $rc)" \
+	test $rc -eq 0 -a "$(grep -c '^second-boot-ran' "$T/6.out")" = 1
+expect "the retry is logged once" test "$(grep -c 'booting it once more' "$T/6.out")" = 1
+[ $rc -eq 0 ] || show "$T/6.out"
 
 # 5. SIGTERM to vm-run while the script runs
 BJ_APPEND="bj.selftest=$$-term" "$VMRUN" --smp 1 --disks 0 --timeout 120 "$T/sleep.sh" >"$T/4.out" 2>&1 &
