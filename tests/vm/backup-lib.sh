@@ -9,6 +9,7 @@
 #   bk_vol NAME DEV SECTORS      blockjob volume over the first SECTORS of DEV, removed at exit
 #   bk_linear NAME DEV OFF SECTORS   dm-linear over DEV (removed at exit)
 #   bk_error NAME / bk_relinear NAME DEV OFF   swap a dm device's table (error / linear)
+#   bk_view_refused VIEW VOL WHAT  creating view VIEW of VOL must fail (ok/not ok on WHAT)
 #   bk_sha DEV OFF LEN           sha256 of LEN bytes of DEV from byte OFF (O_DIRECT, 4K units)
 #   bk_writer VOL SECONDS SEED [BYTES]  background fio: unaligned writes of several
 #                                sizes + trims, and write-zeroes ranges (blkdiscard -z),
@@ -59,6 +60,18 @@ bk_relinear() {
 	local sec
 	sec=$(blockdev --getsz "/dev/mapper/$1")
 	dmsetup load "$1" --table "0 $sec linear $2 $3" && dmsetup suspend "$1" && dmsetup resume "$1"
+}
+
+bk_view_refused() {
+	local sec dev
+	sec=$(blockdev --getsz "/dev/mapper/$2")
+	dev=$(dmsetup info -c --noheadings -o major,minor --separator : "$2")
+	if dmsetup create "$1" --table "0 $sec blockjob view $dev" 2>/dev/null; then
+		not_ok "$3 was accepted"
+		dmsetup remove "$1"
+	else
+		ok "$3 is refused"
+	fi
 }
 
 bk_sha() {

@@ -83,6 +83,18 @@ static int wait_concluded(const char *name)
 	return 0;
 }
 
+/* Setting up a started backup failed with @err: say so, cancel it, go back to passthrough. */
+static int cancel_started(const char *name, const char *err)
+{
+	char err2[BJ_ERRLEN];
+
+	bj_err("%s; cancelling the backup", err);
+	bj_dm_message(name, "cancel", NULL, err2);
+	if (bj_job_finish(name, err2))
+		bj_err("%s", err2);
+	return 1;
+}
+
 int cmd_backup(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -267,26 +279,12 @@ int cmd_backup(int argc, char **argv)
 	}
 	r = top.granule ? bj_qcow2_top_start(name, &top, err) : 0;
 	bj_qcow2_top_free(&top);
-	if (r) {
-		char err2[BJ_ERRLEN];
-
-		bj_err("%s; cancelling the backup", err);
-		bj_dm_message(name, "cancel", NULL, err2);
-		if (bj_job_finish(name, err2))
-			bj_err("%s", err2);
-		return 1;
-	}
+	if (r)
+		return cancel_started(name, err);
 	if (view) {
 		r = bj_view_create(view, name, err);
-		if (r) {
-			char err2[BJ_ERRLEN];
-
-			bj_err("%s; cancelling the backup", err);
-			bj_dm_message(name, "cancel", NULL, err2);
-			if (bj_job_finish(name, err2))
-				bj_err("%s", err2);
-			return 1;
-		}
+		if (r)
+			return cancel_started(name, err);
 	}
 	if (!wait)
 		bj_qcow2_target_keep();

@@ -664,6 +664,13 @@ static int judge(const char *name, enum bj_wait_for what, struct bj_status *st,
 	return concluded ? 1 : 0;
 }
 
+/* Is @e the event that ends the job on volume @name? */
+static bool ends_job(const struct bj_event *e, const char *name)
+{
+	return !strcmp(e->device, name) &&
+	       (e->event == DM_BLOCKJOB_EVENT_COMPLETED || e->event == DM_BLOCKJOB_EVENT_CANCELLED);
+}
+
 /*
  * Read what is already queued on @ev without blocking; remember the last
  * conclusion event of @name in @ended. Returns 1 if one was seen, 0 if not,
@@ -683,9 +690,7 @@ static int drain_ended(struct bj_events *ev, const char *name, const sigset_t *s
 			return r;
 		if (r == 0)
 			return seen;
-		if (strcmp(e.device, name))
-			continue;
-		if (e.event == DM_BLOCKJOB_EVENT_COMPLETED || e.event == DM_BLOCKJOB_EVENT_CANCELLED) {
+		if (ends_job(&e, name)) {
 			*ended = e;
 			seen = 1;
 		}
@@ -764,7 +769,7 @@ int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what, i
 			bj_progress_update(p, e.offset, e.len);
 			continue;
 		}
-		if (e.event == DM_BLOCKJOB_EVENT_COMPLETED || e.event == DM_BLOCKJOB_EVENT_CANCELLED) {
+		if (ends_job(&e, name)) {
 			ended = e;
 			have_ended = true;
 		}
