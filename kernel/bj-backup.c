@@ -29,8 +29,9 @@
  * Context: map runs in the submitter's context and never blocks: every bio
  * that must wait is put on a list and handled by the job's workqueue, which
  * allocates the per-chunk wait entry (GFP_NOIO mempool), starts the copy
- * and finally resubmits the bio. Copy completions come from kcopyd's thread
- * (process context); view read completions may come in interrupt context.
+ * and finally resubmits the bio. Copy completions come from the copy I/O's
+ * workqueue (process context); view read completions may come in interrupt
+ * context.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>

@@ -30,7 +30,7 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	if ((read_err || write_err) && count > 1) {
 		/*
 		 * Which region failed? Copy each alone, from the copier's
-		 * work (kcopyd's own thread must not wait for kcopyd jobs).
+		 * work (this runs on the copy I/O's workqueue).
 		 * The run stays in flight meanwhile.
 		 */
 		spin_lock_irqsave(&c->lock, flags);
@@ -66,8 +66,8 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 
 static void issue(struct bj_copier *c, u64 region, u64 count, bool urgent)
 {
-	struct dm_io_region from, to;
 	struct bj_copy *cp;
+	sector_t count_sectors;
 
 	cp = kmalloc(sizeof(*cp), GFP_NOIO | __GFP_NOFAIL);
 	cp->c = c;
@@ -76,13 +76,10 @@ static void issue(struct bj_copier *c, u64 region, u64 count, bool urgent)
 	cp->urgent = urgent;
 
 	/* Only the volume's last region can be short, and it ends a run. */
-	from.bdev = c->src;
-	from.sector = c->src_offset + bj_region_start(c, region);
-	from.count = (count - 1) * c->granule + bj_region_len(c, region + count - 1);
-	to.bdev = c->dst;
-	to.sector = c->dst_offset + bj_region_start(c, region);
-	to.count = from.count;
-	dm_kcopyd_copy(c->kc, &from, 1, &to, 0, copy_done, cp);
+	count_sectors = (count - 1) * c->granule + bj_region_len(c, region + count - 1);
+	bj_copyio_copy(&c->io, c->src, c->src_offset + bj_region_start(c, region),
+		       c->dst, c->dst_offset + bj_region_start(c, region), count_sectors,
+		       copy_done, cp);
 }
 
 /* Copy the regions of failed runs one by one (paused or not: in flight). */
@@ -178,10 +175,8 @@ int bj_copier_init(struct bj_copier *c, const struct bj_copier_ops *ops, void *o
 	c->wq = alloc_workqueue("bj-copy-%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 1, name);
 	if (!c->wq)
 		return -ENOMEM;
-	c->kc = dm_kcopyd_client_create(NULL);
-	if (IS_ERR(c->kc)) {
-		r = PTR_ERR(c->kc);
-		c->kc = NULL;
+	r = bj_copyio_init(&c->io, name);
+	if (r) {
 		destroy_workqueue(c->wq);
 		c->wq = NULL;
 		return r;
@@ -217,7 +212,7 @@ void bj_copier_destroy(struct bj_copier *c)
 	spin_unlock_irqrestore(&c->lock, flags);
 	cancel_delayed_work_sync(&c->work);
 	bj_copier_drain(c);
-	dm_kcopyd_client_destroy(c->kc);
+	bj_copyio_exit(&c->io);
 	destroy_workqueue(c->wq);
 	c->wq = NULL;
 }

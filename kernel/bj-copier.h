@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The background copier shared by the mirror and backup modes: copies
- * regions (granules) from the source to the destination with dm-kcopyd,
+ * regions (granules) from the source to the destination (bj-copyio.h),
  * several in flight, under a bytes-per-second limit.
  *
  * The mode decides what to copy: the copier asks it for the next run of
  * adjacent regions with ops->next() (which must mark them busy in the
  * mode's own state, so guest I/O can be ordered against the copy), copies
- * the run with one kcopyd job, and reports each region of it with
- * ops->done(). Runs let a sequential copy go in large I/Os (one kcopyd job
- * per 64 KiB region costs the copy most of its speed) while the bitmaps
- * keep their fine granularity. kcopyd does not say where a copy failed, so
+ * the run with one copy, and reports each region of it with ops->done().
+ * Runs let a sequential copy go in large I/Os (one copy per 64 KiB region
+ * costs the copy most of its speed) while the bitmaps keep their fine
+ * granularity. A failed I/O does not say where it failed, so
  * a run that fails is copied again region by region, and ops->done() hears
  * of an error only for the regions that fail alone. Urgent copies (copy-before-write) go through
  * bj_copier_copy_now(), one region, outside the in-flight limit and the
@@ -18,24 +18,24 @@
  *
  * Locking: @lock protects the fields marked below; ops->next() and
  * ops->done() are called without it, in process context (the copier's
- * workqueue or kcopyd's thread).
+ * workqueue or the copy I/O's).
  */
 #ifndef DM_BLOCKJOB_COPIER_H
 #define DM_BLOCKJOB_COPIER_H
 
-#include <linux/dm-kcopyd.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include "bj-copyio.h"
 #include "bj-throttle.h"
 
 struct dm_dev;
 struct bj_copier;
 
 /* Largest background copy: runs of adjacent regions up to this many bytes. */
-#define BJ_COPIER_RUN_BYTES	SZ_1M
+#define BJ_COPIER_RUN_BYTES	BJ_COPYIO_MAX_BYTES
 
 struct bj_copier_ops {
 	/*
@@ -46,8 +46,8 @@ struct bj_copier_ops {
 	u64 (*next)(struct bj_copier *c, u64 *region, u64 max);
 	/*
 	 * A copy finished. @read_err is non-zero if reading the source
-	 * failed, @write_err if writing the destination failed (kcopyd's
-	 * error bits). @urgent tells bj_copier_copy_now() copies apart.
+	 * failed, @write_err if writing the destination failed (see
+	 * bj_copyio_fn). @urgent tells bj_copier_copy_now() copies apart.
 	 */
 	void (*done)(struct bj_copier *c, u64 region, bool urgent, int read_err,
 		     unsigned long write_err);
@@ -56,7 +56,7 @@ struct bj_copier_ops {
 struct bj_copier {
 	const struct bj_copier_ops *ops;
 	void *owner;			/* the mode's state */
-	struct dm_kcopyd_client *kc;
+	struct bj_copyio io;
 	struct block_device *src, *dst;
 	sector_t src_offset, dst_offset;
 	sector_t granule;		/* sectors per region */

@@ -13,13 +13,14 @@ LEN=$(( (48 << 20) / 512 ))   # 48 MiB volume
 dm_create pt "0 $LEN blockjob passthrough $DEV $OFF"
 mk_pattern /dev/mapper/pt 5
 check_eq "$(dev_sha /dev/mapper/pt)" \
-	"$(dd if=$DEV bs=512 skip=$OFF count=$LEN iflag=direct status=none | sha256sum | cut -d' ' -f1)" \
+	"$(dd if=$DEV bs=1M skip=$((OFF * 512)) count=$((LEN * 512)) iflag=direct,skip_bytes,count_bytes \
+		status=none | sha256sum | cut -d' ' -f1)" \
 	"whole volume equals the device at the offset"
-check_eq "$(dd if=$DEV bs=512 count=$OFF iflag=direct status=none | tr -d '\0' | wc -c)" 0 \
+check_eq "$(dd if=$DEV bs=1M count=$((OFF * 512)) iflag=direct,count_bytes status=none | tr -d '\0' | wc -c)" 0 \
 	"nothing written before the offset"
 
 # FUA and flush writes.
-check fio --name=fua --filename=/dev/mapper/pt --rw=randwrite --bs=4k --size=4M --direct=1 \
+check fio --name=fua --filename=/dev/mapper/pt --rw=randwrite --bs=4k --size=1M --direct=1 \
 	--ioengine=psync --fsync=1 --sync=1 --output=/dev/null
 # write-zeroes and discard pass through and land at the offset.
 check blkdiscard -z -o $((4 << 20)) -l $((1 << 20)) /dev/mapper/pt
@@ -50,7 +51,7 @@ dm_create pt "0 2048 blockjob passthrough $DEV 0"
 dmsetup load pt --table "0 2048 blockjob passthrough $DEV 4096"
 dmsetup resume pt
 check_eq "$(dev_sha /dev/mapper/pt)" \
-	"$(dd if=$DEV bs=512 skip=4096 count=2048 iflag=direct status=none | sha256sum | cut -d' ' -f1)" \
+	"$(dd if=$DEV bs=1M skip=$((4096 * 512)) count=1M iflag=direct,skip_bytes,count_bytes status=none | sha256sum | cut -d' ' -f1)" \
 	"reloaded table maps the new offset"
 dmsetup remove pt
 

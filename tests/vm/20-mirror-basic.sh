@@ -26,7 +26,7 @@ check_eq "$holders" 0 "source released after the pivot"
 blockjob remove vol
 
 # Region sizes and a volume that is not a multiple of the region size.
-for gran in 4K 64K 1M; do
+for gran in 4K 64K 1M 4M; do	# 4M: regions larger than one copy I/O
 	mk_pattern $DST $RANDOM
 	mk_pattern $SRC $RANDOM
 	# 63 MiB + 7 sectors: not a multiple of any region size.

@@ -3,7 +3,7 @@
 # vm-run: --disks 3 --disk-size 256M --timeout 900
 # Point in time: a full backup taken under a heavy mixed writer (unaligned
 # writes of several sizes, discards, write-zeroes) equals the volume as it
-# was at the start, byte for byte. Chunk sizes 4K, 64K, 1M on a volume that
+# was at the start, byte for byte. Chunk sizes 4K, 64K, 1M, 4M on a volume that
 # is not a multiple of any of them.
 . "$BJ_TESTS/vm/lib.sh"
 . "$BJ_TESTS/vm/backup-lib.sh"
@@ -13,7 +13,7 @@ SEC=$((48 * 2048 + 7))		# 48 MiB + 7 sectors
 BYTES=$((SEC * 512))
 on_exit bk_stop_writer
 
-for chunk in 4K 64K 1M; do
+for chunk in 4K 64K 1M 4M; do	# 4M: chunks larger than one copy I/O
 	check mk_pattern vdb "$RANDOM" $((49 << 20))
 	dd if=/dev/urandom of=/dev/vdc bs=1M count=49 status=none	# garbage destination
 	check bk_vol vol /dev/vdb $SEC

@@ -29,7 +29,8 @@ check_eq "$(dmsetup table vw | awk '{print $3, $4}')" "blockjob view" "view tabl
 # The race first, on chunks nobody wrote yet: chunk i is read through the
 # view by three readers while one writer overwrites it on the volume.
 bad=0
-for ((i = 0; i < 120; i++)); do
+RACES=$(scaled 120)
+for ((i = 0; i < RACES; i++)); do
 	for r in 1 2 3; do
 		dd if=/dev/mapper/vw of=/tmp/r.$r bs=$CH skip=$i count=1 iflag=direct status=none &
 	done
@@ -43,17 +44,18 @@ for ((i = 0; i < 120; i++)); do
 	dd if=/dev/mapper/vw of=/tmp/r.4 bs=$CH skip=$i count=1 iflag=direct status=none
 	cmp -s /tmp/r.4 /tmp/old || { bad=$((bad + 1)); echo "# chunk $i: view shows new data after the write"; }
 done
-check_eq "$bad" 0 "120 chunks x 3 racing view readers: every read returned the old data"
+check_eq "$bad" 0 "$RACES chunks x 3 racing view readers: every read returned the old data"
 # Partial-chunk writes racing unaligned view reads across chunk boundaries.
 bad=0
-for ((i = 120; i < 200; i++)); do
+PARTIAL=$(scaled 80)
+for ((i = 120; i < 120 + PARTIAL; i++)); do
 	dd if=/dev/mapper/vw of=/tmp/r.1 bs=512 skip=$((i * 128 - 3)) count=7 iflag=direct status=none &
 	dd if=/dev/urandom of=/dev/mapper/vol bs=512 seek=$((i * 128 + 1)) count=2 oflag=direct status=none &
 	wait
 	dd if=/tmp/pit.img of=/tmp/old bs=512 skip=$((i * 128 - 3)) count=7 status=none
 	cmp -s /tmp/r.1 /tmp/old || { bad=$((bad + 1)); echo "# sectors around chunk $i: new data"; }
 done
-check_eq "$bad" 0 "80 partial writes vs unaligned view reads across chunk boundaries"
+check_eq "$bad" 0 "$PARTIAL partial writes vs unaligned view reads across chunk boundaries"
 
 # Whole view under a heavy writer.
 bk_writer vol 600 5 $((16 << 20))	# first half only: the job keeps chunks to save

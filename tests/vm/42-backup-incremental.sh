@@ -18,13 +18,7 @@ BYTES=$((SEC * 512))
 R=/dev/vdd			# the reconstruction
 
 # apply INC: copy each range of /tmp/ranges from INC onto $R
-apply() {
-	local start len
-	while read -r start len; do
-		dd if="$1" of=$R bs=512 iflag=direct,skip_bytes,count_bytes oflag=direct,seek_bytes \
-			skip="$start" seek="$start" count="$len" conv=notrunc status=none || return 1
-	done </tmp/ranges
-}
+apply() { "$BJ_TESTS/vm/helpers/bin/apply-ranges" "$1" $R </tmp/ranges; }
 
 some_writes() {	# SEED: a few scattered writes of odd sizes, quiesced after
 	local i off len

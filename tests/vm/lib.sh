@@ -111,6 +111,16 @@ dev_sha() {
 	fi
 }
 
+# scaled N [DIVISOR]: N, or N / DIVISOR (default 3) on the debug kernel,
+# where every process costs several times more. For loops that repeat one
+# race many times: the debug kernel still runs every path, fewer times.
+scaled() {
+	case $(uname -r) in
+	*bjdebug*) echo $(($1 / ${2:-3})) ;;
+	*) echo "$1" ;;
+	esac
+}
+
 load_blockjob() {
 	modprobe dm-blockjob
 }

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copy I/O (see bj-copyio.h).
+ */
+#include <linux/blkdev.h>
+#include <linux/gfp.h>
+#include <linux/log2.h>
+#include <linux/slab.h>
+
+#include "bj-copyio.h"
+
+/* Full-size copies kept back for when memory is tight. */
+#define BJ_COPYIO_RESERVE	2
+/* The largest block a buffer is made of (a whole copy: one bio segment). */
+#define BJ_COPYIO_MAX_ORDER	(ilog2(BJ_COPYIO_MAX_BYTES) - PAGE_SHIFT)
+/* A buffer of single pages: as many blocks as a bio can hold. */
+#define BJ_COPYIO_MAX_BLOCKS	(BJ_COPYIO_MAX_BYTES >> PAGE_SHIFT)
+
+/* One bj_copyio_copy() call: pieces of up to BJ_COPYIO_MAX_BYTES each. */
+struct copy_job {
+	atomic_t pending;		/* pieces not done, +1 while submitting */
+	unsigned long errors;		/* COPY_READ_ERR, COPY_WRITE_ERR bits */
+	bj_copyio_fn fn;
+	void *context;
+};
+
+#define COPY_READ_ERR	0
+#define COPY_WRITE_ERR	1
+
+/* One piece of a copy: a buffer, read then written with one bio. */
+struct copy_req {
+	struct bj_copyio *io;
+	struct copy_job *job;
+	struct work_struct work;
+	struct bio *bio;
+	struct block_device *src, *dst;
+	sector_t src_sector, dst_sector;
+	unsigned int bytes;		/* this piece's length */
+	bool reserved;			/* from io->reserve: full size */
+	unsigned int nr_blocks;
+	u8 order[BJ_COPYIO_MAX_BLOCKS];
+	struct page *block[BJ_COPYIO_MAX_BLOCKS];
+};
+
+static void free_blocks(struct copy_req *req)
+{
+	unsigned int i;
+
+	for (i = 0; i < req->nr_blocks; i++)
+		__free_pages(req->block[i], req->order[i]);
+	req->nr_blocks = 0;
+}
+
+/*
+ * Give @req blocks for @bytes, largest first. With @gfp lacking
+ * __GFP_DIRECT_RECLAIM or with __GFP_NORETRY this may fail (blocks freed).
+ */
+static int alloc_blocks(struct copy_req *req, unsigned int bytes, gfp_t gfp)
+{
+	unsigned int left = bytes, order;
+	struct page *page;
+
+	while (left) {
+		order = left >= PAGE_SIZE ? ilog2(left >> PAGE_SHIFT) : 0;
+		order = min_t(unsigned int, order, BJ_COPYIO_MAX_ORDER);
+		for (;;) {
+			page = alloc_pages(gfp | (order ? __GFP_NORETRY | __GFP_COMP : 0), order);
+			if (page || !order)
+				break;
+			order--;
+		}
+		if (!page) {
+			free_blocks(req);
+			return -ENOMEM;
+		}
+		req->block[req->nr_blocks] = page;
+		req->order[req->nr_blocks] = order;
+		req->nr_blocks++;
+		left -= min_t(unsigned int, left, PAGE_SIZE << order);
+	}
+	return 0;
+}
+
+/* The reserve's elements: requests with a full-size buffer. */
+static void *reserve_alloc(gfp_t gfp, void *pool_data)
+{
+	struct copy_req *req = kmalloc(sizeof(*req), gfp);
+
+	if (!req)
+		return NULL;
+	req->nr_blocks = 0;
+	if (alloc_blocks(req, BJ_COPYIO_MAX_BYTES, gfp)) {
+		kfree(req);
+		return NULL;
+	}
+	req->reserved = true;
+	return req;
+}
+
+static void reserve_free(void *element, void *pool_data)
+{
+	struct copy_req *req = element;
+
+	free_blocks(req);
+	kfree(req);
+}
+
+static struct copy_req *get_req(struct bj_copyio *io, unsigned int bytes)
+{
+	const gfp_t light = GFP_NOIO | __GFP_NORETRY | __GFP_NOWARN | __GFP_NOMEMALLOC;
+	struct copy_req *req;
+
+	req = kmalloc(sizeof(*req), light);
+	if (req) {
+		req->nr_blocks = 0;
+		req->reserved = false;
+		if (!alloc_blocks(req, bytes, light))
+			return req;
+		kfree(req);
+	}
+	return mempool_alloc(&io->reserve, GFP_NOIO);
+}
+
+static void put_req(struct copy_req *req)
+{
+	if (req->reserved) {
+		mempool_free(req, &req->io->reserve);
+		return;
+	}
+	free_blocks(req);
+	kfree(req);
+}
+
+/* Point @bio at @req's buffer, for this copy's length. */
+static void add_buffer(struct copy_req *req, struct bio *bio)
+{
+	unsigned int left = req->bytes, len, i;
+
+	for (i = 0; left; i++) {
+		len = min_t(unsigned int, left, PAGE_SIZE << req->order[i]);
+		/* cannot fail: the bio has a vector per block and no size limit here */
+		if (WARN_ON_ONCE(bio_add_page(bio, req->block[i], len, 0) != len))
+			break;
+		left -= len;
+	}
+}
+
+/* Drop a reference on @job; the last one reports the copy. */
+static void put_job(struct copy_job *job)
+{
+	if (!atomic_dec_and_test(&job->pending))
+		return;
+	job->fn(test_bit(COPY_READ_ERR, &job->errors),
+		test_bit(COPY_WRITE_ERR, &job->errors) ? 1 : 0, job->context);
+	kfree(job);
+}
+
+static void complete_work(struct work_struct *ws)
+{
+	struct copy_req *req = container_of(ws, struct copy_req, work);
+	struct copy_job *job = req->job;
+
+	bio_put(req->bio);
+	put_req(req);
+	put_job(job);
+}
+
+static void write_endio(struct bio *bio)
+{
+	struct copy_req *req = bio->bi_private;
+
+	if (bio->bi_status)
+		set_bit(COPY_WRITE_ERR, &req->job->errors);
+	INIT_WORK(&req->work, complete_work);
+	queue_work(req->io->wq, &req->work);
+}
+
+static void write_work(struct work_struct *ws)
+{
+	struct copy_req *req = container_of(ws, struct copy_req, work);
+	struct bio *bio = req->bio;
+
+	bio_reset(bio, req->dst, REQ_OP_WRITE);
+	bio->bi_iter.bi_sector = req->dst_sector;
+	bio->bi_end_io = write_endio;
+	bio->bi_private = req;
+	add_buffer(req, bio);
+	submit_bio(bio);
+}
+
+static void read_endio(struct bio *bio)
+{
+	struct copy_req *req = bio->bi_private;
+
+	if (bio->bi_status) {
+		set_bit(COPY_READ_ERR, &req->job->errors);
+		INIT_WORK(&req->work, complete_work);
+	} else {
+		INIT_WORK(&req->work, write_work);
+	}
+	queue_work(req->io->wq, &req->work);
+}
+
+static void read_work(struct work_struct *ws)
+{
+	struct copy_req *req = container_of(ws, struct copy_req, work);
+	struct bio *bio;
+
+	bio = bio_alloc_bioset(req->src, req->nr_blocks, REQ_OP_READ, GFP_NOIO, &req->io->bs);
+	bio->bi_iter.bi_sector = req->src_sector;
+	bio->bi_end_io = read_endio;
+	bio->bi_private = req;
+	req->bio = bio;
+	add_buffer(req, bio);
+	submit_bio(bio);
+}
+
+void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src_sector,
+		    struct block_device *dst, sector_t dst_sector, sector_t count,
+		    bj_copyio_fn fn, void *context)
+{
+	const sector_t piece = BJ_COPYIO_MAX_BYTES >> SECTOR_SHIFT;
+	struct copy_job *job;
+	struct copy_req *req;
+	sector_t n;
+
+	job = kmalloc(sizeof(*job), GFP_NOIO | __GFP_NOFAIL);
+	atomic_set(&job->pending, 1);
+	job->errors = 0;
+	job->fn = fn;
+	job->context = context;
+	/*
+	 * Regions may be larger than a buffer: copy them piece by piece. A
+	 * piece owns its buffer until it completes, so waiting here for the
+	 * reserve cannot deadlock on the pieces already queued.
+	 */
+	while (count) {
+		n = min(count, piece);
+		req = get_req(io, n << SECTOR_SHIFT);
+		req->io = io;
+		req->job = job;
+		req->src = src;
+		req->src_sector = src_sector;
+		req->dst = dst;
+		req->dst_sector = dst_sector;
+		req->bytes = n << SECTOR_SHIFT;
+		atomic_inc(&job->pending);
+		INIT_WORK(&req->work, read_work);
+		queue_work(io->wq, &req->work);
+		src_sector += n;
+		dst_sector += n;
+		count -= n;
+	}
+	put_job(job);
+}
+
+int bj_copyio_init(struct bj_copyio *io, const char *name)
+{
+	int r;
+
+	BUILD_BUG_ON(BJ_COPYIO_MAX_BLOCKS > BIO_MAX_VECS);
+	BUILD_BUG_ON(BJ_COPYIO_MAX_ORDER >= MAX_ORDER);
+	r = bioset_init(&io->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
+	if (r)
+		return r;
+	r = mempool_init(&io->reserve, BJ_COPYIO_RESERVE, reserve_alloc, reserve_free, NULL);
+	if (r)
+		goto bad_bs;
+	io->wq = alloc_workqueue("bj-copyio-%s", WQ_MEM_RECLAIM, 0, name);
+	if (!io->wq) {
+		r = -ENOMEM;
+		goto bad_reserve;
+	}
+	return 0;
+
+bad_reserve:
+	mempool_exit(&io->reserve);
+bad_bs:
+	bioset_exit(&io->bs);
+	return r;
+}
+
+void bj_copyio_exit(struct bj_copyio *io)
+{
+	destroy_workqueue(io->wq);
+	mempool_exit(&io->reserve);
+	bioset_exit(&io->bs);
+}
