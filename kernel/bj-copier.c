@@ -67,7 +67,7 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 static void issue(struct bj_copier *c, u64 region, u64 count, bool urgent)
 {
 	struct bj_copy *cp;
-	sector_t count_sectors;
+	sector_t start = bj_region_start(c, region), len;
 
 	cp = kmalloc(sizeof(*cp), GFP_NOIO | __GFP_NOFAIL);
 	cp->c = c;
@@ -76,9 +76,8 @@ static void issue(struct bj_copier *c, u64 region, u64 count, bool urgent)
 	cp->urgent = urgent;
 
 	/* Only the volume's last region can be short, and it ends a run. */
-	count_sectors = (count - 1) * c->granule + bj_region_len(c, region + count - 1);
-	bj_copyio_copy(&c->io, c->src, c->src_offset + bj_region_start(c, region),
-		       c->dst, c->dst_offset + bj_region_start(c, region), count_sectors,
+	len = (count - 1) * c->granule + bj_region_len(c, region + count - 1);
+	bj_copyio_copy(&c->io, c->src, c->src_offset + start, c->dst, c->dst_offset + start, len,
 		       copy_done, cp);
 }
 

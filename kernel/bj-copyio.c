@@ -81,54 +81,52 @@ static int alloc_blocks(struct copy_req *req, unsigned int bytes, gfp_t gfp)
 	return 0;
 }
 
-/* The reserve's elements: requests with a full-size buffer. */
-static void *reserve_alloc(gfp_t gfp, void *pool_data)
+/* A request with a buffer for @bytes; NULL if @gfp could not get one. */
+static struct copy_req *new_req(unsigned int bytes, gfp_t gfp, bool reserved)
 {
 	struct copy_req *req = kmalloc(sizeof(*req), gfp);
 
 	if (!req)
 		return NULL;
 	req->nr_blocks = 0;
-	if (alloc_blocks(req, BJ_COPYIO_MAX_BYTES, gfp)) {
+	if (alloc_blocks(req, bytes, gfp)) {
 		kfree(req);
 		return NULL;
 	}
-	req->reserved = true;
+	req->reserved = reserved;
 	return req;
+}
+
+static void free_req(struct copy_req *req)
+{
+	free_blocks(req);
+	kfree(req);
+}
+
+/* The reserve's elements: requests with a full-size buffer. */
+static void *reserve_alloc(gfp_t gfp, void *pool_data)
+{
+	return new_req(BJ_COPYIO_MAX_BYTES, gfp, true);
 }
 
 static void reserve_free(void *element, void *pool_data)
 {
-	struct copy_req *req = element;
-
-	free_blocks(req);
-	kfree(req);
+	free_req(element);
 }
 
 static struct copy_req *get_req(struct bj_copyio *io, unsigned int bytes)
 {
 	const gfp_t light = GFP_NOIO | __GFP_NORETRY | __GFP_NOWARN | __GFP_NOMEMALLOC;
-	struct copy_req *req;
 
-	req = kmalloc(sizeof(*req), light);
-	if (req) {
-		req->nr_blocks = 0;
-		req->reserved = false;
-		if (!alloc_blocks(req, bytes, light))
-			return req;
-		kfree(req);
-	}
-	return mempool_alloc(&io->reserve, GFP_NOIO);
+	return new_req(bytes, light, false) ?: mempool_alloc(&io->reserve, GFP_NOIO);
 }
 
 static void put_req(struct copy_req *req)
 {
-	if (req->reserved) {
+	if (req->reserved)
 		mempool_free(req, &req->io->reserve);
-		return;
-	}
-	free_blocks(req);
-	kfree(req);
+	else
+		free_req(req);
 }
 
 /* Point @bio at @req's buffer, for this copy's length. */

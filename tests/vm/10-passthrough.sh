@@ -13,8 +13,7 @@ LEN=$(( (48 << 20) / 512 ))   # 48 MiB volume
 dm_create pt "0 $LEN blockjob passthrough $DEV $OFF"
 mk_pattern /dev/mapper/pt 5
 check_eq "$(dev_sha /dev/mapper/pt)" \
-	"$(dd if=$DEV bs=1M skip=$((OFF * 512)) count=$((LEN * 512)) iflag=direct,skip_bytes,count_bytes \
-		status=none | sha256sum | cut -d' ' -f1)" \
+	"$(dev_sha_at $DEV $((OFF * 512)) $((LEN * 512)))" \
 	"whole volume equals the device at the offset"
 check_eq "$(dd if=$DEV bs=1M count=$((OFF * 512)) iflag=direct,count_bytes status=none | tr -d '\0' | wc -c)" 0 \
 	"nothing written before the offset"
@@ -51,7 +50,7 @@ dm_create pt "0 2048 blockjob passthrough $DEV 0"
 dmsetup load pt --table "0 2048 blockjob passthrough $DEV 4096"
 dmsetup resume pt
 check_eq "$(dev_sha /dev/mapper/pt)" \
-	"$(dd if=$DEV bs=1M skip=$((4096 * 512)) count=1M iflag=direct,skip_bytes,count_bytes status=none | sha256sum | cut -d' ' -f1)" \
+	"$(dev_sha_at $DEV $((4096 * 512)) $((1 << 20)))" \
 	"reloaded table maps the new offset"
 dmsetup remove pt
 

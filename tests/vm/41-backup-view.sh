@@ -97,7 +97,7 @@ check bk_vol vol /dev/vdb $SEC
 want=$(dev_sha vol)
 check blockjob backup vol /dev/vdc --view vw3 --speed 4M --wait
 check_eq "$(dmsetup ls | grep -c vw3)" 0 "--wait removed the view"
-check_eq "$(bk_sha /dev/vdc 0 $BYTES)" "$want" "full backup with a view: destination equals the start"
+check_eq "$(dev_sha_at /dev/vdc 0 $BYTES)" "$want" "full backup with a view: destination equals the start"
 check dmsetup remove vol
 check rmmod dm_blockjob
 finish

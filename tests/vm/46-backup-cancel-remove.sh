@@ -42,7 +42,7 @@ check_eq "$(bk_state vol)" "paused -" "paused"
 check dmsetup message vol 0 set-speed 0
 check dmsetup message vol 0 resume
 check_eq "$(bk_wait vol 120)" completed "completes after resume with no speed limit"
-check_eq "$(bk_sha /dev/vdc 0 $((SEC * 512)))" "$want" "backup equals the start"
+check_eq "$(dev_sha_at /dev/vdc 0 $((SEC * 512)))" "$want" "backup equals the start"
 if dmsetup message vol 0 pause 2>/dev/null; then not_ok "pause after conclusion accepted"; else ok "pause after conclusion refused"; fi
 check dd if=/dev/urandom of=/dev/mapper/vol bs=64k count=4 oflag=direct status=none
 check bk_finish vol
@@ -76,7 +76,7 @@ check dmsetup suspend vol
 check dmsetup resume vol
 check_eq "$(bk_wait vol 120)" completed "completes across a suspend/resume"
 bk_stop_writer
-check_eq "$(bk_sha /dev/vdc 0 $((SEC * 512)))" "$want" "backup equals the start"
+check_eq "$(dev_sha_at /dev/vdc 0 $((SEC * 512)))" "$want" "backup equals the start"
 check bk_finish vol
 check dmsetup remove vol
 

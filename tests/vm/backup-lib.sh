@@ -10,7 +10,6 @@
 #   bk_linear NAME DEV OFF SECTORS   dm-linear over DEV (removed at exit)
 #   bk_error NAME / bk_relinear NAME DEV OFF   swap a dm device's table (error / linear)
 #   bk_view_refused VIEW VOL WHAT  creating view VIEW of VOL must fail (ok/not ok on WHAT)
-#   bk_sha DEV OFF LEN           sha256 of LEN bytes of DEV from byte OFF (O_DIRECT, 4K units)
 #   bk_writer VOL SECONDS SEED [BYTES]  background fio: unaligned writes of several
 #                                sizes + trims, and write-zeroes ranges (blkdiscard -z),
 #                                over the whole volume or its first BYTES; sets BK_WPIDS
@@ -72,11 +71,6 @@ bk_view_refused() {
 	else
 		ok "$3 is refused"
 	fi
-}
-
-bk_sha() {
-	dd if="$1" bs=1M iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" status=none |
-		sha256sum | cut -d' ' -f1
 }
 
 BK_WPIDS=()

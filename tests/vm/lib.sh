@@ -12,6 +12,7 @@
 #   dev_path NAME            /dev/NAME, /dev/mapper/NAME or NAME itself
 #   dev_size NAME            size in bytes
 #   dev_sha NAME [BYTES]     sha256 of the whole device or its first BYTES
+#   dev_sha_at NAME OFF BYTES  sha256 of BYTES bytes of NAME from byte OFF (O_DIRECT)
 #   load_blockjob            modprobe dm-blockjob
 #   dm_nodes                 dmsetup mknodes (no udev in the guest)
 #   dm_create NAME TABLE     dmsetup create + mknodes; removed at exit
@@ -105,10 +106,16 @@ dev_sha() {
 	local d
 	d=$(dev_path "$1")
 	if [ -n "${2:-}" ]; then
-		dd if="$d" bs=1M iflag=direct,count_bytes count="$2" status=none | sha256sum | cut -d' ' -f1
+		dev_sha_at "$d" 0 "$2"
 	else
 		dd if="$d" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1
 	fi
+}
+
+# dev_sha_at DEV OFFSET BYTES: sha256 of BYTES bytes of DEV from byte OFFSET
+dev_sha_at() {
+	dd if="$(dev_path "$1")" bs=1M iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" \
+		status=none | sha256sum | cut -d' ' -f1
 }
 
 # scaled N [DIVISOR]: N, or N / DIVISOR (default 3) on the debug kernel,
