@@ -220,6 +220,11 @@ s1_run() {	# SYSTEM RUN
 			reload bv "0 $SECT $BJ_MIRROR" &&
 			wait_until bv st_ready "$COPY_LIMIT" || return 1
 		;;
+	bj-mirror-1M)	# diagnostics: 1 MiB regions, one region per copy (per-region cost)
+		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
+			reload bv "0 $SECT blockjob mirror $SRC 0 $DST 0 2048" &&
+			wait_until bv st_ready "$COPY_LIMIT" || return 1
+		;;
 	dd-1M)	# diagnostics: dd in the copier's I/O size (1 MiB runs), one at a time
 		T0=$(now_us)
 		timeout "$COPY_LIMIT" dd if=$SRC of=$DST bs=1M count=$VOL_MB iflag=direct \
@@ -252,7 +257,7 @@ s1_run() {	# SYSTEM RUN
 }
 if has 1; then
 	log "scenario 1: bulk copy of $VOL_MB MiB, idle guest"
-	S1_SYS="dd bj-mirror bj-backup-full dm-raid1 dm-clone dm-clone-t16 dd-1M"
+	S1_SYS="dd bj-mirror bj-backup-full dm-raid1 dm-clone dm-clone-t16 dd-1M bj-mirror-1M"
 	for r in $(seq 1 "$RUNS"); do
 		for sys in $S1_SYS; do
 			settle

@@ -166,13 +166,14 @@ def row(scen, system, metric, unit, label, baseline=None, scale=1.0, fmt="{:.0f}
 
 vol_mb = float(info.get("vol_mb", 0) or 0)
 S1 = ["dd", "bj-mirror", "bj-backup-full", "dm-raid1", "dm-clone", "dm-clone-t16",
-      "dd-1M"]
+      "dd-1M", "bj-mirror-1M"]
 S1_LABEL = {"dd": "dd 4M O_DIRECT", "bj-mirror": "blockjob mirror (to ready)",
             "bj-backup-full": "blockjob backup sync full (to concluded)",
             "dm-raid1": "dm-raid1 resync (core log, 2M regions)",
             "dm-clone": "dm-clone hydration (64K regions, defaults)",
             "dm-clone-t16": "dm-clone hydration (64K, threshold 16, batch 16)",
-            "dd-1M": "(diagnostic) dd 1M O_DIRECT (the copier's I/O size)"}
+            "dd-1M": "(diagnostic) dd 1M O_DIRECT (the copier's I/O size)",
+            "bj-mirror-1M": "(diagnostic) blockjob mirror, 1M regions (one region a copy)"}
 for s in S1:
     row("1", s, "rate_mbs", "MB/s", S1_LABEL[s], baseline=("dd", "rate_mbs"))
     row("1", s, "copy_s", "s", S1_LABEL[s] + ": time", fmt="{:.2f}", higher_better=False,
