@@ -43,17 +43,22 @@
 
 #include "bj-cbw.h"
 #include "bj-copier.h"
+#include "bj-runs.h"
 #include "bj-target.h"
 #include "bj-volume.h"
 
 #define BJ_CHUNK_HASH_BITS	8
 #define BJ_CHUNK_POOL		64
 
-/* A chunk with waiters: view reads of the source, or queued guest writes. */
+/*
+ * A chunk with waiters: view reads of the source, or queued guest writes
+ * (which include the write whose copy-before-write is in flight).
+ */
 struct bj_chunk_wait {
 	struct hlist_node node;
 	u64 chunk;
 	unsigned int readers;		/* view reads of the source in flight */
+	bool copying;			/* a copy-before-write of the chunk is in flight */
 	struct bio_list writes;		/* guest writes held until released */
 };
 
@@ -79,7 +84,7 @@ struct bj_backup {
 	 */
 	spinlock_t lock;
 	struct bj_bitmap need;		/* chunks of the set not saved yet */
-	struct bj_bitmap busy;		/* chunks with a copy in flight */
+	struct bj_runs runs;		/* background copies in flight */
 	u64 cursor;			/* where the background copy looks next */
 	DECLARE_HASHTABLE(waits, BJ_CHUNK_HASH_BITS);	/* struct bj_chunk_wait */
 	struct bio_list deferred;	/* guest writes to (re)decide */
@@ -209,6 +214,19 @@ static bool has_waiters(struct bj_chunk_wait *w)
 }
 
 /*
+ * Is a copy of @chunk in flight: a background run or a copy-before-write?
+ * @w is the chunk's wait entry or NULL. Only a chunk not saved yet can have
+ * a copy in flight (a copy clears @need when it ends), so a saved chunk
+ * never pays for the run table's walk. b->lock held.
+ */
+static bool chunk_busy(struct bj_backup *b, u64 chunk, struct bj_chunk_wait *w)
+{
+	if (w && w->copying)
+		return true;
+	return bj_bitmap_test(&b->need, chunk) && bj_runs_test(&b->runs, chunk);
+}
+
+/*
  * Release the writes queued on @w once it has no readers left and its chunk
  * no copy in flight: they go back to @deferred to be decided again. Frees @w
  * when nothing waits on it any more. b->lock held. Returns true if the work
@@ -218,7 +236,7 @@ static bool release_wait(struct bj_backup *b, struct bj_chunk_wait *w)
 {
 	bool kick = false;
 
-	if (w->readers || bj_bitmap_test(&b->busy, w->chunk))
+	if (w->readers || chunk_busy(b, w->chunk, w))
 		return false;
 	if (!bio_list_empty(&w->writes)) {
 		bio_list_merge(&b->deferred, &w->writes);
@@ -349,7 +367,7 @@ static void maybe_finish(struct bj_backup *b)
 /* b->lock held: is @chunk needed and free for a background copy? */
 static bool can_take(struct bj_backup *b, u64 chunk)
 {
-	return bj_bitmap_test(&b->need, chunk) && !bj_bitmap_test(&b->busy, chunk);
+	return bj_bitmap_test(&b->need, chunk) && !chunk_busy(b, chunk, find_wait(b, chunk));
 }
 
 /*
@@ -365,8 +383,9 @@ static u64 backup_next(struct bj_copier *c, u64 *region, u64 max)
 	if (b->sync == BJ_SYNC_NONE)
 		return 0;
 	spin_lock_irq(&b->lock);
-	if (b->concluded)
+	if (b->concluded || !bj_runs_room(&b->runs))
 		goto out;
+	max = min_t(u64, max, BJ_RUN_MAX_CHUNKS);
 	chunk = bj_bitmap_next_set(&b->need, b->cursor);
 	for (;;) {
 		if (chunk >= b->need.nr_bits) {
@@ -378,14 +397,17 @@ static u64 backup_next(struct bj_copier *c, u64 *region, u64 max)
 		}
 		if (wrapped && chunk >= b->cursor)
 			goto out;
-		if (!bj_bitmap_test(&b->busy, chunk))
+		if (!chunk_busy(b, chunk, find_wait(b, chunk)))
 			break;
 		chunk = bj_bitmap_next_set(&b->need, chunk + 1);
 	}
 	count = 1;
 	while (count < max && chunk + count < b->need.nr_bits && can_take(b, chunk + count))
 		count++;
-	bj_bitmap_set_range(&b->busy, chunk, count);
+	if (bj_runs_add(&b->runs, chunk, count)) {
+		count = 0;	/* cannot happen: room checked, count in range */
+		goto out;
+	}
 	*region = chunk;
 	b->cursor = chunk + count;
 out:
@@ -405,7 +427,13 @@ static void backup_done(struct bj_copier *c, u64 chunk, bool urgent, int read_er
 	struct bio *bio;
 
 	spin_lock_irq(&b->lock);
-	bj_bitmap_clear_range(&b->busy, chunk, 1);
+	w = find_wait(b, chunk);
+	if (urgent) {
+		if (w)		/* always: @w lives while copying is set */
+			w->copying = false;
+	} else {
+		bj_runs_done(&b->runs, chunk);
+	}
 	/*
 	 * After the conclusion nothing counts as saved any more: the bitmap
 	 * was given back according to the chunks saved by then.
@@ -420,7 +448,6 @@ static void backup_done(struct bj_copier *c, u64 chunk, bool urgent, int read_er
 	 */
 	guest_eio = !ok && urgent && !b->concluded &&
 		    bt->args.on_cbw_error == BJ_CBW_BREAK_GUEST_WRITE;
-	w = find_wait(b, chunk);
 	if (w && guest_eio && !w->readers) {
 		bio_list_merge(&failed, &w->writes);
 		bio_list_init(&w->writes);
@@ -474,7 +501,7 @@ again:
 	spin_lock_irq(&b->lock);
 	w = find_wait(b, chunk);
 	act = bj_cbw_write_action(bj_bitmap_test(&b->need, chunk),
-				  bj_bitmap_test(&b->busy, chunk), has_waiters(w),
+				  chunk_busy(b, chunk, w), has_waiters(w),
 				  b->concluded);
 	if (act == BJ_CBW_PASS) {
 		spin_unlock_irq(&b->lock);
@@ -494,12 +521,13 @@ again:
 		spare = NULL;
 		w->chunk = chunk;
 		w->readers = 0;
+		w->copying = false;
 		bio_list_init(&w->writes);
 		hash_add(b->waits, &w->node, chunk);
 	}
 	bio_list_add(&w->writes, bio);
 	if (act == BJ_CBW_COPY)
-		bj_bitmap_set_range(&b->busy, chunk, 1);
+		w->copying = true;
 	spin_unlock_irq(&b->lock);
 	if (spare)
 		mempool_free(spare, b->pool);
@@ -547,6 +575,7 @@ static void join_set(struct bj_backup *b, u64 first, u64 count)
 static int backup_map(struct bj_target *bt, struct bio *bio)
 {
 	struct bj_backup *b = bt->mode;
+	struct bj_chunk_wait *w;
 	sector_t offset;
 	unsigned int n;
 	u64 chunk;
@@ -567,10 +596,9 @@ static int backup_map(struct bj_target *bt, struct bio *bio)
 	spin_lock_irq(&b->lock);
 	if (b->set_open && !b->concluded && !bj_bitmap_test(&b->member, chunk))
 		join_set(b, chunk, 1);
-	defer = bj_cbw_write_action(bj_bitmap_test(&b->need, chunk),
-				    bj_bitmap_test(&b->busy, chunk),
-				    has_waiters(find_wait(b, chunk)),
-				    b->concluded) != BJ_CBW_PASS;
+	w = find_wait(b, chunk);
+	defer = bj_cbw_write_action(bj_bitmap_test(&b->need, chunk), chunk_busy(b, chunk, w),
+				    has_waiters(w), b->concluded) != BJ_CBW_PASS;
 	if (defer) {
 		b->cbw_waits++;
 		bio_list_add(&b->deferred, bio);
@@ -626,12 +654,12 @@ static int backup_ctr(struct bj_target *bt, char **error)
 	*error = "Cannot allocate the chunk bitmaps (chunk size too small?)";
 	if (bj_bitmap_init(&b->need, b->nr_chunks, GFP_KERNEL))
 		goto bad_free;
-	if (bj_bitmap_init(&b->busy, b->nr_chunks, GFP_KERNEL))
-		goto bad_need;
 	*error = "Cannot allocate backup state";
+	if (bj_runs_init(&b->runs, bt->args.max_copies, GFP_KERNEL))
+		goto bad_need;
 	b->pool = mempool_create_kmalloc_pool(BJ_CHUNK_POOL, sizeof(struct bj_chunk_wait));
 	if (!b->pool)
-		goto bad_busy;
+		goto bad_runs;
 	b->wq = alloc_workqueue("bj-backup-%s", WQ_MEM_RECLAIM, 0, dm_device_name(md));
 	if (!b->wq)
 		goto bad_pool;
@@ -681,8 +709,8 @@ bad_wq:
 	destroy_workqueue(b->wq);
 bad_pool:
 	mempool_destroy(b->pool);
-bad_busy:
-	bj_bitmap_free(&b->busy);
+bad_runs:
+	bj_runs_free(&b->runs);
 bad_need:
 	bj_bitmap_free(&b->need);
 bad_free:
@@ -756,7 +784,7 @@ static void backup_dtr(struct bj_target *bt)
 	link_put(b->link);
 	destroy_workqueue(b->wq);
 	mempool_destroy(b->pool);
-	bj_bitmap_free(&b->busy);
+	bj_runs_free(&b->runs);
 	bj_bitmap_free(&b->need);
 	kfree(b);
 }
@@ -922,7 +950,8 @@ static size_t backup_mem_bytes(struct bj_target *bt)
 {
 	struct bj_backup *b = bt->mode;
 
-	return sizeof(*b) + 2 * BITS_TO_LONGS(b->nr_chunks) * sizeof(long) +
+	return sizeof(*b) + BITS_TO_LONGS(b->nr_chunks) * sizeof(long) +
+	       bj_runs_mem_bytes(&b->runs) +
 	       BITS_TO_LONGS(b->taken.nr_bits) * sizeof(long) +
 	       BITS_TO_LONGS(b->member.nr_bits) * sizeof(long);
 }
@@ -1002,6 +1031,7 @@ static int view_route(struct bj_backup *b, struct bio *bio, struct bj_view_io *i
 		*spare = NULL;
 		w->chunk = io->chunk;
 		w->readers = 0;
+		w->copying = false;
 		bio_list_init(&w->writes);
 		hash_add(b->waits, &w->node, io->chunk);
 	}

@@ -8,8 +8,8 @@
  * Chunk states, kept by bj-backup.c under its lock:
  *   need     the chunk belongs to the backup and its old data is not on the
  *            destination yet;
- *   busy     a copy of the chunk (background or copy-before-write) is in
- *            flight;
+ *   busy     a copy of the chunk is in flight: a background run (bj-runs.h)
+ *            or a copy-before-write (flagged on the chunk's wait entry);
  *   waiters  view reads of the chunk are reading the source, or guest
  *            writes to it are queued.
  */
