@@ -515,6 +515,7 @@ static void mirror_copied(struct bj_copier *c, u64 nr, bool urgent, int read_err
 	struct mirror_region *r;
 	unsigned long flags;
 	bool ok = !read_err && !write_err;
+	bool kick = !ok;
 
 	spin_lock_irqsave(&m->lock, flags);
 	r = find_region(m, nr);
@@ -524,11 +525,13 @@ static void mirror_copied(struct bj_copier *c, u64 nr, bool urgent, int read_err
 		if (!ok || r->redirty)
 			bj_bitmap_set_range(&m->dirty, nr, 1);
 		r->redirty = false;
-		release_waiting(m, r);
+		kick |= release_waiting(m, r);
 		put_region(m, r);
 	}
-	if (!m->dirty.nr_set)
+	if (!m->dirty.nr_set) {
 		m->sync_pending = true;
+		kick = true;
+	}
 	spin_unlock_irqrestore(&m->lock, flags);
 
 	if (ok)
@@ -537,7 +540,13 @@ static void mirror_copied(struct bj_copier *c, u64 nr, bool urgent, int read_err
 		apply_policy(m, bt->args.on_source_error, -EIO, "source-read");
 	else
 		apply_policy(m, bt->args.on_target_error, -EIO, "target-write");
-	queue_work(m->wq, &m->work);
+	/*
+	 * The work resubmits the writes released above and checks for ready;
+	 * with neither to do, waking it per region would cost a bulk copy a
+	 * work item per 64 KiB.
+	 */
+	if (kick)
+		queue_work(m->wq, &m->work);
 }
 
 static const struct bj_copier_ops mirror_copier_ops = {
