@@ -338,10 +338,12 @@ s = stat("5", "bj-complete", "stall_ms")
 target("pivot stall < 100 ms", (s["max"] < 100) if s else None,
        f"{s['median']:.1f} ms [{s['min']:.1f}-{s['max']:.1f}]" if s else "n/a",
        "longest guest I/O latency around blockjob complete" if s else why("5", "bj-complete"))
-s = stat("6", "bj-mirror", "slabvm_mib_per_tib")
-target("mirror bitmap memory <= 2.5 MiB per TiB (64K)", (s["median"] <= 2.5) if s else None,
-       f"{s['median']:.2f} MiB/TiB" if s else "n/a",
-       "slab+vmalloc growth per TiB of a start_paused mirror table (1 vs mem_tib TiB)")
+for sys, what in (("bj-mirror", "mirror"), ("bj-backup", "backup sync full")):
+    s = stat("6", sys, "slabvm_mib_per_tib")
+    target(f"{what} bitmap memory <= 2.5 MiB per TiB (64K)",
+           (s["median"] <= 2.5) if s else None,
+           f"{s['median']:.2f} MiB/TiB" if s else "n/a",
+           f"slab+vmalloc growth per TiB of a start_paused {what} table (1 vs mem_tib TiB)")
 
 # ---- output ----------------------------------------------------------------
 SCEN_NAME = {1: "bulk copy, idle guest", 2: "guest writes during a mirror",
