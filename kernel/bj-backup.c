@@ -207,6 +207,17 @@ static struct bj_chunk_wait *find_wait(struct bj_backup *b, u64 chunk)
 	return NULL;
 }
 
+/* b->lock held: make @w, a free entry, @chunk's wait entry (no waiters yet). */
+static struct bj_chunk_wait *add_wait(struct bj_backup *b, struct bj_chunk_wait *w, u64 chunk)
+{
+	w->chunk = chunk;
+	w->readers = 0;
+	w->copying = false;
+	bio_list_init(&w->writes);
+	hash_add(b->waits, &w->node, chunk);
+	return w;
+}
+
 /* b->lock held. */
 static bool has_waiters(struct bj_chunk_wait *w)
 {
@@ -517,13 +528,8 @@ again:
 			spare = mempool_alloc(b->pool, GFP_NOIO);
 			goto again;
 		}
-		w = spare;
+		w = add_wait(b, spare, chunk);
 		spare = NULL;
-		w->chunk = chunk;
-		w->readers = 0;
-		w->copying = false;
-		bio_list_init(&w->writes);
-		hash_add(b->waits, &w->node, chunk);
 	}
 	bio_list_add(&w->writes, bio);
 	if (act == BJ_CBW_COPY)
@@ -1027,13 +1033,8 @@ static int view_route(struct bj_backup *b, struct bio *bio, struct bj_view_io *i
 			queue_work(b->wq, &b->work);
 			return DM_MAPIO_SUBMITTED;
 		}
-		w = *spare;
+		w = add_wait(b, *spare, io->chunk);
 		*spare = NULL;
-		w->chunk = io->chunk;
-		w->readers = 0;
-		w->copying = false;
-		bio_list_init(&w->writes);
-		hash_add(b->waits, &w->node, io->chunk);
 	}
 	w->readers++;
 	io->src = true;

@@ -215,14 +215,12 @@ s1_run() {	# SYSTEM RUN
 			oflag=direct conv=fsync status=none || { WHY="dd failed"; return 1; }
 		ELAPSED=$(secs $(($(now_us) - T0)))
 		;;
-	bj-mirror)
+	bj-mirror | bj-mirror-1M)
+		# bj-mirror-1M, diagnostics: 1 MiB regions, one region per copy (per-region cost)
+		local mirror=$BJ_MIRROR
+		[ $sys = bj-mirror-1M ] && mirror="blockjob mirror $SRC 0 $DST 0 2048"
 		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
-			reload bv "0 $SECT $BJ_MIRROR" &&
-			wait_until bv st_ready "$COPY_LIMIT" || return 1
-		;;
-	bj-mirror-1M)	# diagnostics: 1 MiB regions, one region per copy (per-region cost)
-		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
-			reload bv "0 $SECT blockjob mirror $SRC 0 $DST 0 2048" &&
+			reload bv "0 $SECT $mirror" &&
 			wait_until bv st_ready "$COPY_LIMIT" || return 1
 		;;
 	dd-1M)	# diagnostics: dd in the copier's I/O size (1 MiB runs), one at a time
