@@ -77,8 +77,9 @@ static void issue(struct bj_copier *c, u64 region, u64 count, bool urgent)
 
 	/* Only the volume's last region can be short, and it ends a run. */
 	len = (count - 1) * c->granule + bj_region_len(c, region + count - 1);
+	/* Background copies are bounded by max_inflight: they may keep buffers. */
 	bj_copyio_copy(&c->io, c->src, c->src_offset + start, c->dst, c->dst_offset + start, len,
-		       copy_done, cp);
+		       !urgent, copy_done, cp);
 }
 
 /* Copy the regions of failed runs one by one (paused or not: in flight). */
@@ -174,7 +175,7 @@ int bj_copier_init(struct bj_copier *c, const struct bj_copier_ops *ops, void *o
 	c->wq = alloc_workqueue("bj-copy-%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 1, name);
 	if (!c->wq)
 		return -ENOMEM;
-	r = bj_copyio_init(&c->io, name);
+	r = bj_copyio_init(&c->io, name, max_inflight);
 	if (r) {
 		destroy_workqueue(c->wq);
 		c->wq = NULL;

@@ -27,6 +27,13 @@ struct copy_job {
 #define COPY_READ_ERR	0
 #define COPY_WRITE_ERR	1
 
+/* Where a request (and its buffer) comes from, and so where it goes back. */
+enum req_origin {
+	REQ_OWN,			/* allocated for this piece, freed after */
+	REQ_KEPT,			/* full size, counted in io->nr_kept */
+	REQ_RESERVE,			/* full size, from io->reserve */
+};
+
 /* One piece of a copy: a buffer, read then written with one bio. */
 struct copy_req {
 	struct bj_copyio *io;
@@ -36,7 +43,8 @@ struct copy_req {
 	struct block_device *src, *dst;
 	sector_t src_sector, dst_sector;
 	unsigned int bytes;		/* this piece's length */
-	bool reserved;			/* from io->reserve: full size */
+	enum req_origin origin;
+	struct list_head list;		/* in io->kept_free */
 	unsigned int nr_blocks;
 	u8 order[BJ_COPYIO_MAX_BLOCKS];
 	struct page *block[BJ_COPYIO_MAX_BLOCKS];
@@ -82,7 +90,7 @@ static int alloc_blocks(struct copy_req *req, unsigned int bytes, gfp_t gfp)
 }
 
 /* A request with a buffer for @bytes; NULL if @gfp could not get one. */
-static struct copy_req *new_req(unsigned int bytes, gfp_t gfp, bool reserved)
+static struct copy_req *new_req(unsigned int bytes, gfp_t gfp, enum req_origin origin)
 {
 	struct copy_req *req = kmalloc(sizeof(*req), gfp);
 
@@ -93,7 +101,7 @@ static struct copy_req *new_req(unsigned int bytes, gfp_t gfp, bool reserved)
 		kfree(req);
 		return NULL;
 	}
-	req->reserved = reserved;
+	req->origin = origin;
 	return req;
 }
 
@@ -106,7 +114,7 @@ static void free_req(struct copy_req *req)
 /* The reserve's elements: requests with a full-size buffer. */
 static void *reserve_alloc(gfp_t gfp, void *pool_data)
 {
-	return new_req(BJ_COPYIO_MAX_BYTES, gfp, true);
+	return new_req(BJ_COPYIO_MAX_BYTES, gfp, REQ_RESERVE);
 }
 
 static void reserve_free(void *element, void *pool_data)
@@ -114,19 +122,53 @@ static void reserve_free(void *element, void *pool_data)
 	free_req(element);
 }
 
-static struct copy_req *get_req(struct bj_copyio *io, unsigned int bytes)
+/*
+ * A request for @bytes: a free kept one, else a new one (kept if @grow and
+ * there is room), else one from the reserve (waiting for it if need be).
+ */
+static struct copy_req *get_req(struct bj_copyio *io, unsigned int bytes, bool grow)
 {
 	const gfp_t light = GFP_NOIO | __GFP_NORETRY | __GFP_NOWARN | __GFP_NOMEMALLOC;
+	enum req_origin origin = REQ_OWN;
+	struct copy_req *req;
 
-	return new_req(bytes, light, false) ?: mempool_alloc(&io->reserve, GFP_NOIO);
+	spin_lock(&io->lock);
+	req = list_first_entry_or_null(&io->kept_free, struct copy_req, list);
+	if (req) {
+		list_del(&req->list);
+	} else if (grow && io->nr_kept < io->keep) {
+		io->nr_kept++;
+		origin = REQ_KEPT;
+	}
+	spin_unlock(&io->lock);
+	if (req)
+		return req;
+
+	req = new_req(origin == REQ_KEPT ? BJ_COPYIO_MAX_BYTES : bytes, light, origin);
+	if (req)
+		return req;
+	if (origin == REQ_KEPT) {
+		spin_lock(&io->lock);
+		io->nr_kept--;
+		spin_unlock(&io->lock);
+	}
+	return mempool_alloc(&io->reserve, GFP_NOIO);
 }
 
-static void put_req(struct copy_req *req)
+static void put_req(struct bj_copyio *io, struct copy_req *req)
 {
-	if (req->reserved)
-		mempool_free(req, &req->io->reserve);
-	else
+	switch (req->origin) {
+	case REQ_KEPT:
+		spin_lock(&io->lock);
+		list_add(&req->list, &io->kept_free);
+		spin_unlock(&io->lock);
+		break;
+	case REQ_RESERVE:
+		mempool_free(req, &io->reserve);
+		break;
+	default:
 		free_req(req);
+	}
 }
 
 /* Point @bio at @req's buffer, for this copy's length. */
@@ -159,7 +201,7 @@ static void complete_work(struct work_struct *ws)
 	struct copy_job *job = req->job;
 
 	bio_put(req->bio);
-	put_req(req);
+	put_req(req->io, req);
 	put_job(job);
 }
 
@@ -215,7 +257,7 @@ static void read_work(struct work_struct *ws)
 
 void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src_sector,
 		    struct block_device *dst, sector_t dst_sector, sector_t count,
-		    bj_copyio_fn fn, void *context)
+		    bool grow, bj_copyio_fn fn, void *context)
 {
 	const sector_t piece = BJ_COPYIO_MAX_BYTES >> SECTOR_SHIFT;
 	struct copy_job *job;
@@ -234,7 +276,7 @@ void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src
 	 */
 	while (count) {
 		n = min(count, piece);
-		req = get_req(io, n << SECTOR_SHIFT);
+		req = get_req(io, n << SECTOR_SHIFT, grow);
 		req->io = io;
 		req->job = job;
 		req->src = src;
@@ -252,9 +294,14 @@ void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src
 	put_job(job);
 }
 
-int bj_copyio_init(struct bj_copyio *io, const char *name)
+int bj_copyio_init(struct bj_copyio *io, const char *name, unsigned int keep)
 {
 	int r;
+
+	io->keep = keep;
+	io->nr_kept = 0;
+	spin_lock_init(&io->lock);
+	INIT_LIST_HEAD(&io->kept_free);
 
 	BUILD_BUG_ON(BJ_COPYIO_MAX_BLOCKS > BIO_MAX_VECS);
 	BUILD_BUG_ON(BJ_COPYIO_MAX_ORDER >= MAX_ORDER);
@@ -280,7 +327,15 @@ bad_bs:
 
 void bj_copyio_exit(struct bj_copyio *io)
 {
+	struct copy_req *req, *tmp;
+
 	destroy_workqueue(io->wq);
+	list_for_each_entry_safe(req, tmp, &io->kept_free, list) {
+		list_del(&req->list);
+		io->nr_kept--;
+		free_req(req);
+	}
+	WARN_ON(io->nr_kept);
 	mempool_exit(&io->reserve);
 	bioset_exit(&io->bs);
 }

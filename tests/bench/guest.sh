@@ -17,7 +17,6 @@
 # Every step has a timeout; a system that fails gives an NA record and the
 # bench goes on with the next one. Devices: /dev/vdb source, /dev/vdc
 # destination, /dev/vdd backup/COW device, /dev/vde dm-clone metadata.
-# shellcheck disable=SC2317  # status predicates are called through a variable
 set -u
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
 export DM_DISABLE_UDEV=1
@@ -65,71 +64,86 @@ dm_clean() {
 	done
 	log "warning: dm devices left: $(dmsetup ls | tr '\n' ' ')"
 }
+# mk_timed NAME TABLE PRED: create NAME with TABLE, timed from T0 just
+# before its resume, with a watcher for PRED (limit COPY_LIMIT) started
+# before T0.
+mk_timed() {
+	local err
+	err=$(dm create "$1" --notable 2>&1) || { WHY="dmsetup create $1: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+	dmsetup mknodes "$1" >/dev/null 2>&1
+	watch_start "$1" "$3" "$COPY_LIMIT"
+	err=$(dm load "$1" --table "$2" 2>&1) || { WHY="dmsetup load: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+	T0=$(now_us)
+	dm resume "$1" || { WHY="resume failed"; return 1; }
+}
 mk() {	# NAME TABLE: dmsetup create + node
 	local err
 	err=$(dm create "$1" --table "$2" 2>&1) || { WHY="dmsetup create $1: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
 	dmsetup mknodes "$1" >/dev/null 2>&1
 	return 0
 }
-reload() {	# NAME TABLE: load + suspend + resume (the job starts at the resume)
+# reload NAME TABLE [PRED]: load + suspend + resume (the job starts at the
+# resume); with PRED, a watcher for it (limit COPY_LIMIT) starts before T0.
+reload() {
 	local err
 	err=$(dm load "$1" --table "$2" 2>&1) || { WHY="dmsetup load: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
 	dm suspend "$1" || { WHY="suspend failed"; return 1; }
+	[ -z "${3:-}" ] || watch_start "$1" "$3" "$COPY_LIMIT"
 	T0=$(now_us)
 	dm resume "$1" || { WHY="resume failed"; return 1; }
 }
 
-# Status predicates: 0 done, 1 not yet, 2 failed (WHY set).
-st_ready() {	# blockjob mirror
+# Status patterns (ERE, for dm-watch): "done" and "failed", per predicate.
+pattern() {	# PRED: sets DONE_RE, FAIL_RE
 	case $1 in
-	*" mirror ready "* | *" mirror standby "*) return 0 ;;
-	*" concluded "*) WHY="job concluded: $1"; return 2 ;;
+	st_ready)	# blockjob mirror
+		DONE_RE=' mirror (ready|standby) ' FAIL_RE=' concluded ' ;;
+	st_completed)	# blockjob backup
+		DONE_RE=' concluded completed ' FAIL_RE=' concluded ' ;;
+	st_raid1)	# "0 N mirror 2 a b x/y 1 AA 1 core": in sync when x = y
+		DONE_RE='^[0-9]+ [0-9]+ mirror 2 [^ ]+ [^ ]+ ([0-9]+)/\1 ' FAIL_RE='' ;;
+	st_clone)	# "0 N clone mbs u/t rs h/t ...": hydrated when h = t
+		DONE_RE='^[0-9]+ [0-9]+ clone [^ ]+ [^ ]+ [^ ]+ ([0-9]+)/\1 ' FAIL_RE=' [Ff]ail' ;;
+	*) log "bug: no pattern for $1"; exit 1 ;;
 	esac
-	return 1
 }
-st_completed() {	# blockjob backup
-	case $1 in
-	*" concluded completed "*) return 0 ;;
-	*" concluded "*) WHY="job concluded: $1"; return 2 ;;
-	esac
-	return 1
+# watch_start NAME PRED LIMIT_S: start dm-watch on NAME for PRED, giving up
+# after LIMIT_S. It sleeps in the kernel until the device raises an event,
+# so the end of a copy is timed to the event and not to the next dmsetup a
+# shell loop would start (tens of ms each under TCG, competing with the copy).
+WATCH=$BJ_TESTS/vm/helpers/bin/dm-watch
+WATCH_NAME="" WATCH_PID="" WATCH_OUT=/tmp/dm-watch.out
+watch_start() {
+	pattern "$2"
+	"$WATCH" -t "$3" "$1" "$DONE_RE" ${FAIL_RE:+"$FAIL_RE"} >"$WATCH_OUT" 2>&1 &
+	WATCH_PID=$! WATCH_NAME=$1
 }
-st_raid1() {	# "0 N mirror 2 a b x/y 1 AA 1 core"
-	local a
-	read -ra a <<<"$1"
-	local f=${a[$((4 + a[3]))]}
-	[ "${f%/*}" = "${f#*/}" ] && return 0
-	return 1
-}
-st_clone() {	# "0 N clone mbs u/t rs h/t ..."
-	local a
-	read -ra a <<<"$1"
-	case $1 in *" Fail"* | *" fail"*) WHY="clone failed: $1"; return 2 ;; esac
-	[ "${a[6]%/*}" = "${a[6]#*/}" ] && return 0
-	return 1
-}
-# wait_until NAME PRED LIMIT_S: wait (on dm events, re-checking at least
-# every 0.5 s) until PRED accepts the status. ELAPSED = seconds since T0.
+# wait_until NAME PRED LIMIT_S: wait until PRED's pattern matches NAME's
+# status, through the watcher started for NAME before T0 (reload, mk_timed:
+# its limit counts from its start) or a new one (LIMIT_S from T0).
+# 0: done, ELAPSED = seconds from T0 to the match; 1: not done in time;
+# 2: failed. WHY says why.
 wait_until() {
-	local name=$1 pred=$2 limit=$3 st ev end rc
-	end=$((T0 + limit * 1000000))
-	while :; do
-		ev=$(dmsetup info -c --noheadings -o events "$name" 2>/dev/null | tr -d ' ')
-		st=$(dmsetup status "$name" 2>/dev/null) || { WHY="no status for $name"; return 2; }
-		$pred "$st"
-		rc=$?
-		if [ $rc = 0 ]; then
-			ELAPSED=$(secs $(($(now_us) - T0)))
-			return 0
-		fi
-		[ $rc = 2 ] && return 2
-		if [ "$(now_us)" -ge "$end" ]; then
-			WHY="not done within ${limit}s: $st"
-			return 1
-		fi
-		timeout 0.5 dmsetup wait "$name" "${ev:-0}" >/dev/null 2>&1
-	done
+	local name=$1 pred=$2 limit=$3 left rc t
+	if [ "$WATCH_NAME" != "$name" ]; then
+		left=$((T0 + limit * 1000000 - $(now_us)))
+		[ $left -gt 1000 ] || left=1000
+		watch_start "$name" "$pred" "$(secs $left)"
+	fi
+	wait "$WATCH_PID"
+	rc=$?
+	WATCH_NAME=""
+	case $rc in
+	0)
+		read -r t _ <"$WATCH_OUT"
+		ELAPSED=$(secs $((t - T0)))
+		return 0 ;;
+	2) WHY="$(head -c 300 "$WATCH_OUT")"; return 2 ;;
+	3) WHY="not done within ${limit}s: $(head -c 300 "$WATCH_OUT")"; return 1 ;;
+	*) WHY="dm-watch: $(head -c 300 "$WATCH_OUT")"; return 2 ;;
+	esac
 }
+
 progress() {	# NAME: percent done of a blockjob job, from "done/total"
 	dmsetup status "$1" 2>/dev/null | awk '{split($7, a, "/"); if (a[2] > 0) printf "%.1f", 100 * a[1] / a[2]; else print "?"}'
 }
@@ -220,7 +234,7 @@ s1_run() {	# SYSTEM RUN
 		local mirror=$BJ_MIRROR
 		[ $sys = bj-mirror-1M ] && mirror="blockjob mirror $SRC 0 $DST 0 2048"
 		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
-			reload bv "0 $SECT $mirror" &&
+			reload bv "0 $SECT $mirror" st_ready &&
 			wait_until bv st_ready "$COPY_LIMIT" || return 1
 		;;
 	dd-1M)	# diagnostics: dd in the copier's I/O size (1 MiB runs), one at a time
@@ -231,12 +245,11 @@ s1_run() {	# SYSTEM RUN
 		;;
 	bj-backup-full)
 		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
-			reload bv "0 $SECT blockjob backup $SRC 0 $DST 0 128 2 sync full" &&
+			reload bv "0 $SECT blockjob backup $SRC 0 $DST 0 128 2 sync full" st_completed &&
 			wait_until bv st_completed "$COPY_LIMIT" || return 1
 		;;
 	dm-raid1)
-		T0=$(now_us)
-		mk r1 "0 $SECT mirror core 1 4096 2 $SRC 0 $DST 0" &&
+		mk_timed r1 "0 $SECT mirror core 1 4096 2 $SRC 0 $DST 0" st_raid1 &&
 			wait_until r1 st_raid1 "$COPY_LIMIT" || return 1
 		;;
 	dm-clone | dm-clone-t16)
@@ -244,8 +257,7 @@ s1_run() {	# SYSTEM RUN
 		dd if=/dev/zero of=$META bs=1M count=4 oflag=direct status=none
 		local feat=""
 		[ $sys = dm-clone-t16 ] && feat=" 0 4 hydration_threshold 16 hydration_batch_size 16"
-		T0=$(now_us)
-		mk cl "0 $SECT clone $META $DST $SRC 128$feat" &&
+		mk_timed cl "0 $SECT clone $META $DST $SRC 128$feat" st_clone &&
 			wait_until cl st_clone "$COPY_LIMIT" || return 1
 		;;
 	esac
