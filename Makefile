@@ -61,11 +61,14 @@ $(LINUX_SRC)/scripts/checkpatch.pl: | deps
 
 # C=2 runs sparse over every source file, rebuilt or not.
 sparse: deps
-	@$(MAKE) --no-silent -C $(KDIR) M=$(TOP) C=2 CF="-D__CHECK_ENDIAN__" modules >$(BLOCKJOB_CACHE)/sparse.log 2>&1; \
-	n=$$(grep -c '^  CHECK' $(BLOCKJOB_CACHE)/sparse.log); \
+	@mkdir -p $(BLOCKJOB_CACHE); \
+	$(MAKE) --no-silent -C $(KDIR) M=$(TOP) C=2 CF="-D__CHECK_ENDIAN__" modules >$(BLOCKJOB_CACHE)/sparse.log 2>&1; \
+	rc=$$?; n=$$(grep -c '^  CHECK' $(BLOCKJOB_CACHE)/sparse.log); \
 	if grep -E '(warning|error):' $(BLOCKJOB_CACHE)/sparse.log; then \
 		echo "sparse: warnings above"; exit 1; \
-	elif [ "$$n" -eq 0 ]; then \
+	elif [ "$$rc" -ne 0 ]; then \
+		tail -20 $(BLOCKJOB_CACHE)/sparse.log; echo "sparse: the build failed (see $(BLOCKJOB_CACHE)/sparse.log)"; exit 1; \
+	elif [ "$${n:-0}" -eq 0 ]; then \
 		echo "sparse: did not run (see $(BLOCKJOB_CACHE)/sparse.log)"; exit 1; \
 	else echo "sparse: clean ($$n files checked)"; fi
 

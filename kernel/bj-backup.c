@@ -699,7 +699,7 @@ static int backup_ctr(struct bj_target *bt, char **error)
 			   b->chunk, ti->len, bt->args.max_copies, bt->args.speed,
 			   dm_device_name(md));
 	if (r) {
-		*error = "Cannot create the copier";
+		*error = "Cannot start the copier: out of memory";
 		goto bad_bitmap;
 	}
 	bt->mode = b;

@@ -38,13 +38,12 @@ enum req_origin {
 struct copy_req {
 	struct bj_copyio *io;
 	struct copy_job *job;
-	struct work_struct work;
 	struct bio *bio;
-	struct block_device *src, *dst;
-	sector_t src_sector, dst_sector;
+	struct block_device *dst;
+	sector_t dst_sector;
 	unsigned int bytes;		/* this piece's length */
 	enum req_origin origin;
-	struct list_head list;		/* in io->kept_free */
+	struct list_head list;		/* in io->kept_free or a queue */
 	unsigned int nr_blocks;
 	u8 order[BJ_COPYIO_MAX_BLOCKS];
 	struct page *block[BJ_COPYIO_MAX_BLOCKS];
@@ -89,16 +88,23 @@ static int alloc_blocks(struct copy_req *req, unsigned int bytes, gfp_t gfp)
 	return 0;
 }
 
+/*
+ * Requests come from their own cache: about 2.4 KiB each, which kmalloc
+ * would round up to 4 KiB, and a named cache lets failslab's cache filter
+ * fail exactly these allocations (tests/vm/48-copy-nomem.sh).
+ */
+static struct kmem_cache *req_cache;
+
 /* A request with a buffer for @bytes; NULL if @gfp could not get one. */
 static struct copy_req *new_req(unsigned int bytes, gfp_t gfp, enum req_origin origin)
 {
-	struct copy_req *req = kmalloc(sizeof(*req), gfp);
+	struct copy_req *req = kmem_cache_alloc(req_cache, gfp);
 
 	if (!req)
 		return NULL;
 	req->nr_blocks = 0;
 	if (alloc_blocks(req, bytes, gfp)) {
-		kfree(req);
+		kmem_cache_free(req_cache, req);
 		return NULL;
 	}
 	req->origin = origin;
@@ -108,7 +114,7 @@ static struct copy_req *new_req(unsigned int bytes, gfp_t gfp, enum req_origin o
 static void free_req(struct copy_req *req)
 {
 	free_blocks(req);
-	kfree(req);
+	kmem_cache_free(req_cache, req);
 }
 
 /* The reserve's elements: requests with a full-size buffer. */
@@ -195,14 +201,16 @@ static void put_job(struct copy_job *job)
 	kfree(job);
 }
 
-static void complete_work(struct work_struct *ws)
+/* Hand @req to the work item, on @list (one of io's queues). */
+static void queue_req(struct copy_req *req, struct list_head *list)
 {
-	struct copy_req *req = container_of(ws, struct copy_req, work);
-	struct copy_job *job = req->job;
+	struct bj_copyio *io = req->io;
+	unsigned long flags;
 
-	bio_put(req->bio);
-	put_req(req->io, req);
-	put_job(job);
+	spin_lock_irqsave(&io->queue_lock, flags);
+	list_add_tail(&req->list, list);
+	spin_unlock_irqrestore(&io->queue_lock, flags);
+	queue_work(io->wq, &io->work);
 }
 
 static void write_endio(struct bio *bio)
@@ -211,13 +219,27 @@ static void write_endio(struct bio *bio)
 
 	if (bio->bi_status)
 		set_bit(COPY_WRITE_ERR, &req->job->errors);
-	INIT_WORK(&req->work, complete_work);
-	queue_work(req->io->wq, &req->work);
+	bio_put(bio);
+	req->bio = NULL;
+	queue_req(req, &req->io->done);
 }
 
-static void write_work(struct work_struct *ws)
+static void read_endio(struct bio *bio)
 {
-	struct copy_req *req = container_of(ws, struct copy_req, work);
+	struct copy_req *req = bio->bi_private;
+
+	if (bio->bi_status) {
+		set_bit(COPY_READ_ERR, &req->job->errors);
+		bio_put(bio);
+		req->bio = NULL;
+		queue_req(req, &req->io->done);
+		return;
+	}
+	queue_req(req, &req->io->to_write);
+}
+
+static void submit_write(struct copy_req *req)
+{
 	struct bio *bio = req->bio;
 
 	bio_reset(bio, req->dst, REQ_OP_WRITE);
@@ -228,31 +250,43 @@ static void write_work(struct work_struct *ws)
 	submit_bio(bio);
 }
 
-static void read_endio(struct bio *bio)
+/*
+ * The one work item: finishes the copies done, then submits the writes of
+ * the copies read, under one plug. One item rather than one per request: a
+ * worker's wake-up costs more than the I/O it submits, and a busy item takes
+ * the completions that come in meanwhile in the same run.
+ */
+static void copyio_work(struct work_struct *ws)
 {
-	struct copy_req *req = bio->bi_private;
+	struct bj_copyio *io = container_of(ws, struct bj_copyio, work);
+	LIST_HEAD(done);
+	LIST_HEAD(writes);
+	struct copy_req *req, *tmp;
+	struct blk_plug plug;
+	struct copy_job *job;
 
-	if (bio->bi_status) {
-		set_bit(COPY_READ_ERR, &req->job->errors);
-		INIT_WORK(&req->work, complete_work);
-	} else {
-		INIT_WORK(&req->work, write_work);
+	for (;;) {
+		spin_lock_irq(&io->queue_lock);
+		list_splice_tail_init(&io->done, &done);
+		list_splice_tail_init(&io->to_write, &writes);
+		spin_unlock_irq(&io->queue_lock);
+		if (list_empty(&done) && list_empty(&writes))
+			return;
+
+		list_for_each_entry_safe(req, tmp, &done, list) {
+			list_del(&req->list);
+			job = req->job;
+			put_req(io, req);
+			put_job(job);
+		}
+		blk_start_plug(&plug);
+		list_for_each_entry_safe(req, tmp, &writes, list) {
+			list_del(&req->list);
+			submit_write(req);
+		}
+		blk_finish_plug(&plug);
+		cond_resched();
 	}
-	queue_work(req->io->wq, &req->work);
-}
-
-static void read_work(struct work_struct *ws)
-{
-	struct copy_req *req = container_of(ws, struct copy_req, work);
-	struct bio *bio;
-
-	bio = bio_alloc_bioset(req->src, req->nr_blocks, REQ_OP_READ, GFP_NOIO, &req->io->bs);
-	bio->bi_iter.bi_sector = req->src_sector;
-	bio->bi_end_io = read_endio;
-	bio->bi_private = req;
-	req->bio = bio;
-	add_buffer(req, bio);
-	submit_bio(bio);
 }
 
 void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src_sector,
@@ -262,6 +296,8 @@ void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src
 	const sector_t piece = BJ_COPYIO_MAX_BYTES >> SECTOR_SHIFT;
 	struct copy_job *job;
 	struct copy_req *req;
+	struct blk_plug plug;
+	struct bio *bio;
 	sector_t n;
 
 	job = kmalloc(sizeof(*job), GFP_NOIO | __GFP_NOFAIL);
@@ -271,26 +307,33 @@ void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src
 	job->context = context;
 	/*
 	 * Regions may be larger than a buffer: copy them piece by piece. A
-	 * piece owns its buffer until it completes, so waiting here for the
-	 * reserve cannot deadlock on the pieces already queued.
+	 * piece owns its buffer and bio until it completes, and completions
+	 * never wait for an allocation, so waiting here for the reserve or
+	 * the bio pool cannot deadlock on the pieces already submitted (the
+	 * plug holds them back only until the next sleep).
 	 */
+	blk_start_plug(&plug);
 	while (count) {
 		n = min(count, piece);
 		req = get_req(io, n << SECTOR_SHIFT, grow);
 		req->io = io;
 		req->job = job;
-		req->src = src;
-		req->src_sector = src_sector;
 		req->dst = dst;
 		req->dst_sector = dst_sector;
 		req->bytes = n << SECTOR_SHIFT;
+		bio = bio_alloc_bioset(src, req->nr_blocks, REQ_OP_READ, GFP_NOIO, &io->bs);
+		bio->bi_iter.bi_sector = src_sector;
+		bio->bi_end_io = read_endio;
+		bio->bi_private = req;
+		add_buffer(req, bio);
+		req->bio = bio;
 		atomic_inc(&job->pending);
-		INIT_WORK(&req->work, read_work);
-		queue_work(io->wq, &req->work);
+		submit_bio(bio);
 		src_sector += n;
 		dst_sector += n;
 		count -= n;
 	}
+	blk_finish_plug(&plug);
 	put_job(job);
 }
 
@@ -302,6 +345,10 @@ int bj_copyio_init(struct bj_copyio *io, const char *name, unsigned int keep)
 	io->nr_kept = 0;
 	spin_lock_init(&io->lock);
 	INIT_LIST_HEAD(&io->kept_free);
+	spin_lock_init(&io->queue_lock);
+	INIT_LIST_HEAD(&io->to_write);
+	INIT_LIST_HEAD(&io->done);
+	INIT_WORK(&io->work, copyio_work);
 
 	BUILD_BUG_ON(BJ_COPYIO_MAX_BLOCKS > BIO_MAX_VECS);
 	BUILD_BUG_ON(BJ_COPYIO_MAX_ORDER >= MAX_ORDER);
@@ -338,4 +385,15 @@ void bj_copyio_exit(struct bj_copyio *io)
 	WARN_ON(io->nr_kept);
 	mempool_exit(&io->reserve);
 	bioset_exit(&io->bs);
+}
+
+int bj_copyio_module_init(void)
+{
+	req_cache = kmem_cache_create("bj_copy_req", sizeof(struct copy_req), 0, 0, NULL);
+	return req_cache ? 0 : -ENOMEM;
+}
+
+void bj_copyio_module_exit(void)
+{
+	kmem_cache_destroy(req_cache);
 }

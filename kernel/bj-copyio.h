@@ -19,9 +19,10 @@
  * (Debian's are) zero every page handed out, and that zeroing was about two
  * thirds of a bulk copy's CPU time in the test VM.
  *
- * Bios are built and submitted from the engine's workqueue, never in the
- * caller's context (which may be a target's map function), and the
- * completion callback runs there too, in process context.
+ * A copy's read is built and submitted in the caller's context (which may
+ * sleep: never a target's map function); one work item on the engine's
+ * workqueue then submits each write once its read is done and runs the
+ * completion callbacks, in process context, in batches.
  */
 #ifndef DM_BLOCKJOB_COPYIO_H
 #define DM_BLOCKJOB_COPYIO_H
@@ -46,13 +47,22 @@ typedef void (*bj_copyio_fn)(int read_err, unsigned long write_err, void *contex
 struct bj_copyio {
 	struct bio_set bs;
 	mempool_t reserve;		/* full-size copies for tight memory */
-	struct workqueue_struct *wq;	/* submission and completion */
+	struct workqueue_struct *wq;	/* runs @work */
+	struct work_struct work;	/* submission and completion */
 	unsigned int keep;		/* kept buffers at most */
 
-	spinlock_t lock;		/* protects the fields below */
+	spinlock_t queue_lock;		/* protects the queues; taken in bio completion */
+	struct list_head to_write;	/* copies read, to write out */
+	struct list_head done;		/* copies to report */
+
+	spinlock_t lock;		/* protects the two fields below */
 	struct list_head kept_free;	/* kept buffers not in use */
 	unsigned int nr_kept;		/* kept buffers, in use or not */
 };
+
+/* Module load and unload: the requests' slab cache ("bj_copy_req"). */
+int bj_copyio_module_init(void);
+void bj_copyio_module_exit(void);
 
 /* @keep: full-size buffers to keep for reuse (0: none). */
 int bj_copyio_init(struct bj_copyio *io, const char *name, unsigned int keep);
@@ -62,7 +72,9 @@ void bj_copyio_exit(struct bj_copyio *io);
 /*
  * Copy @count sectors from @src at @src_sector to @dst at @dst_sector, then
  * call @fn(..., @context) once. Copies longer than BJ_COPYIO_MAX_BYTES go in
- * pieces, in parallel; the errors reported are those of all pieces. A copy
+ * pieces, in parallel; the errors reported are those of all pieces. @fn
+ * runs on the engine's work item: it must not wait for copies (its own or
+ * others), which only that item can complete. A copy
  * uses a kept buffer when one is free; with @grow it may also add one to the
  * kept set (callers pass it for the copies they bound to @keep in flight, so
  * one-off copies do not pin full-size buffers). May sleep (GFP_NOIO

@@ -668,7 +668,7 @@ static int mirror_ctr(struct bj_target *bt, char **error)
 			   bt->dst->bdev, bt->args.dst_offset, bt->args.granule, ti->len,
 			   bt->args.max_copies, bt->args.speed, "mirror");
 	if (r) {
-		*error = "Cannot start the copier";
+		*error = "Cannot start the copier: out of memory";
 		goto bad_wq;
 	}
 

@@ -13,6 +13,7 @@
 #include <linux/module.h>
 #include <uapi/linux/dm-blockjob.h>
 
+#include "bj-copyio.h"
 #include "bj-netlink.h"
 #include "bj-target.h"
 #include "bj-volume.h"
@@ -424,9 +425,12 @@ static int __init dm_blockjob_init(void)
 {
 	int r;
 
-	r = bj_mirror_init();
+	r = bj_copyio_module_init();
 	if (r)
 		return r;
+	r = bj_mirror_init();
+	if (r)
+		goto bad_copyio;
 	r = bj_netlink_init();
 	if (r) {
 		DMERR("cannot register the generic netlink family: %d", r);
@@ -443,6 +447,8 @@ bad_netlink:
 	bj_netlink_exit();
 bad_mirror:
 	bj_mirror_exit();
+bad_copyio:
+	bj_copyio_module_exit();
 	return r;
 }
 
@@ -451,6 +457,7 @@ static void __exit dm_blockjob_exit(void)
 	dm_unregister_target(&blockjob_target);
 	bj_netlink_exit();
 	bj_mirror_exit();
+	bj_copyio_module_exit();
 }
 
 module_init(dm_blockjob_init);

@@ -22,6 +22,7 @@ bj_stock_kver() {
 bj_hash() {
 	local f
 	for f in "$@"; do
-		if [ -f "$f" ]; then sha256sum "$f"; else echo "$f"; fi
+		# Contents only: the same files in another checkout share the key.
+		if [ -f "$f" ]; then sha256sum <"$f"; else echo "$f"; fi
 	done | sha256sum | cut -c1-16
 }

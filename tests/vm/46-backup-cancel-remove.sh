@@ -17,8 +17,11 @@ check mk_pattern vdb 5 $((SEC * 512))
 check bk_vol vol /dev/vdb $SEC
 want=$(dev_sha vol)
 check blockjob backup vol /dev/vdc --speed 2M --chunk-size 4K
-bk_writer vol 600 1
+# First half only: the throttled copy of the second half (8 s at 2M/s)
+# keeps the job running however fast copy-before-write saves the first.
+bk_writer vol 600 1 $((SEC * 512 / 2))
 sleep 2
+check_eq "$(bk_state vol)" "running -" "running under writes"
 check dmsetup message vol 0 cancel
 check_eq "$(bk_state vol)" "concluded cancelled" "cancelled under writes"
 if dmsetup message vol 0 cancel 2>/dev/null; then not_ok "second cancel accepted"; else ok "second cancel refused"; fi
