@@ -11,7 +11,10 @@
  * none); a guest write, discard or write-zeroes
  * that touches a chunk of the set not yet saved is queued on that chunk
  * while an urgent copy (bj_copier_copy_now) saves its old data, then sent
- * on. Reads go to the source untouched.
+ * on: once the destination has it, or under break-snapshot as soon as the
+ * copy has read it (the chunk is "released": view reads of it then wait
+ * for the copy's write and read the destination). Reads go to the source
+ * untouched.
  *
  * sync top: the job starts paused with an empty, open set; set-dirty
  * messages add chunks (those the top image of a qcow2 chain allocates)
@@ -52,14 +55,17 @@
 
 /*
  * A chunk with waiters: view reads of the source, or queued guest writes
- * (which include the write whose copy-before-write is in flight).
+ * (which include the write whose copy-before-write is in flight), or view
+ * reads waiting for a released chunk's copy.
  */
 struct bj_chunk_wait {
 	struct hlist_node node;
 	u64 chunk;
 	unsigned int readers;		/* view reads of the source in flight */
 	bool copying;			/* a copy-before-write of the chunk is in flight */
+	bool released;			/* ... which has read the source (bj-cbw.h) */
 	struct bio_list writes;		/* guest writes held until released */
+	struct bio_list views;		/* view reads held until the copy ends */
 };
 
 struct bj_link;
@@ -98,7 +104,7 @@ struct bj_backup {
 	bool live;			/* resumed once: the point in time is set */
 	bool suspended;
 	bool concluded;
-	bool failed;
+	bool failed;			/* the job failed, or a released chunk lost its old data */
 	bool finishing;			/* finish_work queued */
 
 	/* Conclusion (complete, cancel, fail) happens once, under this mutex. */
@@ -213,7 +219,9 @@ static struct bj_chunk_wait *add_wait(struct bj_backup *b, struct bj_chunk_wait 
 	w->chunk = chunk;
 	w->readers = 0;
 	w->copying = false;
+	w->released = false;
 	bio_list_init(&w->writes);
+	bio_list_init(&w->views);
 	hash_add(b->waits, &w->node, chunk);
 	return w;
 }
@@ -238,10 +246,10 @@ static bool chunk_busy(struct bj_backup *b, u64 chunk, struct bj_chunk_wait *w)
 }
 
 /*
- * Release the writes queued on @w once it has no readers left and its chunk
- * no copy in flight: they go back to @deferred to be decided again. Frees @w
- * when nothing waits on it any more. b->lock held. Returns true if the work
- * must run.
+ * Release the bios queued on @w once it has no readers left and its chunk
+ * no copy in flight: writes go back to @deferred, view reads to @view_retry,
+ * to be decided again. Frees @w when nothing waits on it any more. b->lock
+ * held. Returns true if the work must run.
  */
 static bool release_wait(struct bj_backup *b, struct bj_chunk_wait *w)
 {
@@ -252,6 +260,11 @@ static bool release_wait(struct bj_backup *b, struct bj_chunk_wait *w)
 	if (!bio_list_empty(&w->writes)) {
 		bio_list_merge(&b->deferred, &w->writes);
 		bio_list_init(&w->writes);
+		kick = true;
+	}
+	if (!bio_list_empty(&w->views)) {
+		bio_list_merge(&b->view_retry, &w->views);
+		bio_list_init(&w->views);
 		kick = true;
 	}
 	hash_del(&w->node);
@@ -440,8 +453,18 @@ static void backup_done(struct bj_copier *c, u64 chunk, bool urgent, int read_er
 	spin_lock_irq(&b->lock);
 	w = find_wait(b, chunk);
 	if (urgent) {
-		if (w)		/* always: @w lives while copying is set */
+		/* always: @w lives while copying is set */
+		if (w) {
+			/*
+			 * The source took writes already: the old data is
+			 * lost with this copy. Fail views before they are
+			 * let go (the job itself fails below).
+			 */
+			if (!ok && w->released)
+				b->failed = true;
 			w->copying = false;
+			w->released = false;
+		}
 	} else {
 		bj_runs_done(&b->runs, chunk);
 	}
@@ -491,9 +514,42 @@ static void backup_done(struct bj_copier *c, u64 chunk, bool urgent, int read_er
 		 (urgent ? "cbw-target-write" : "target-write"));
 }
 
+/*
+ * A copy-before-write has read its chunk (any context). Under break-snapshot
+ * the chunk's writes need not wait for the destination's write: a failure
+ * there fails the job whatever the writes did. They go now, and view reads
+ * of the chunk wait for the copy instead of reading the source. Not with
+ * view reads of the source in flight (they hold the writes as before), nor
+ * under break-guest-write (a failed copy must fail the writes instead).
+ */
+static void backup_read_done(struct bj_copier *c, u64 chunk)
+{
+	struct bj_backup *b = c->owner;
+	struct bj_chunk_wait *w;
+	unsigned long flags;
+	bool kick = false;
+
+	if (b->bt->args.on_cbw_error != BJ_CBW_BREAK_SNAPSHOT)
+		return;
+	spin_lock_irqsave(&b->lock, flags);
+	w = find_wait(b, chunk);
+	if (w && w->copying && !w->readers && !b->concluded) {
+		w->released = true;
+		if (!bio_list_empty(&w->writes)) {
+			bio_list_merge(&b->deferred, &w->writes);
+			bio_list_init(&w->writes);
+			kick = true;
+		}
+	}
+	spin_unlock_irqrestore(&b->lock, flags);
+	if (kick)
+		queue_work(b->wq, &b->work);
+}
+
 static const struct bj_copier_ops backup_copier_ops = {
 	.next = backup_next,
 	.done = backup_done,
+	.read_done = backup_read_done,
 };
 
 /* Guest writes ----------------------------------------------------------- */
@@ -512,8 +568,8 @@ again:
 	spin_lock_irq(&b->lock);
 	w = find_wait(b, chunk);
 	act = bj_cbw_write_action(bj_bitmap_test(&b->need, chunk),
-				  chunk_busy(b, chunk, w), has_waiters(w),
-				  b->concluded);
+				  chunk_busy(b, chunk, w), w && w->released,
+				  has_waiters(w), b->concluded);
 	if (act == BJ_CBW_PASS) {
 		spin_unlock_irq(&b->lock);
 		if (spare)
@@ -604,7 +660,8 @@ static int backup_map(struct bj_target *bt, struct bio *bio)
 		join_set(b, chunk, 1);
 	w = find_wait(b, chunk);
 	defer = bj_cbw_write_action(bj_bitmap_test(&b->need, chunk), chunk_busy(b, chunk, w),
-				    has_waiters(w), b->concluded) != BJ_CBW_PASS;
+				    w && w->released, has_waiters(w),
+				    b->concluded) != BJ_CBW_PASS;
 	if (defer) {
 		b->cbw_waits++;
 		bio_list_add(&b->deferred, bio);
@@ -1009,10 +1066,10 @@ static int view_route(struct bj_backup *b, struct bio *bio, struct bj_view_io *i
 		      struct bj_chunk_wait **spare)
 {
 	struct bj_target *bt = b->bt;
-	struct bj_chunk_wait *w;
+	struct bj_chunk_wait *w = find_wait(b, io->chunk);
 
-	switch (bj_cbw_view_action(bj_bitmap_test(&b->need, io->chunk), b->concluded,
-				   b->failed, b->suspended)) {
+	switch (bj_cbw_view_action(bj_bitmap_test(&b->need, io->chunk), w && w->released,
+				   b->concluded, b->failed, b->suspended)) {
 	case BJ_VIEW_DST:
 		bio_set_dev(bio, bt->dst->bdev);
 		bio->bi_iter.bi_sector = bt->args.dst_offset + bio->bi_iter.bi_sector;
@@ -1023,10 +1080,12 @@ static int view_route(struct bj_backup *b, struct bio *bio, struct bj_view_io *i
 	case BJ_VIEW_EIO:
 		b->view_inflight--;
 		return DM_MAPIO_KILL;
+	case BJ_VIEW_WAIT:	/* @w exists: released is set on it */
+		bio_list_add(&w->views, bio);
+		return DM_MAPIO_SUBMITTED;
 	case BJ_VIEW_SRC:
 		break;
 	}
-	w = find_wait(b, io->chunk);
 	if (!w) {
 		if (!*spare) {
 			bio_list_add(&b->view_retry, bio);

@@ -9,8 +9,15 @@
 
 #include "bj-cbw.h"
 
-enum bj_cbw_action bj_cbw_write_action(bool need, bool busy, bool waiters, bool concluded)
+enum bj_cbw_action bj_cbw_write_action(bool need, bool busy, bool released, bool waiters,
+				       bool concluded)
 {
+	/*
+	 * The old data is in the copy's buffer: the source is free (view
+	 * reads of the source, never started once released, would hold it).
+	 */
+	if (released && !waiters)
+		return BJ_CBW_PASS;
 	/* Old data still to save and no copy under way: save it first. */
 	if (need && !concluded && !busy)
 		return BJ_CBW_COPY;
@@ -24,7 +31,8 @@ enum bj_cbw_action bj_cbw_write_action(bool need, bool busy, bool waiters, bool 
 	return BJ_CBW_PASS;
 }
 
-enum bj_view_action bj_cbw_view_action(bool need, bool concluded, bool failed, bool suspended)
+enum bj_view_action bj_cbw_view_action(bool need, bool released, bool concluded, bool failed,
+				       bool suspended)
 {
 	if (failed)
 		return BJ_VIEW_EIO;
@@ -32,6 +40,12 @@ enum bj_view_action bj_cbw_view_action(bool need, bool concluded, bool failed, b
 		return BJ_VIEW_DST;
 	if (concluded)
 		return BJ_VIEW_EIO;
+	/*
+	 * The source may hold new data already; the destination will hold
+	 * the old once the copy's write ends (suspended or not).
+	 */
+	if (released)
+		return BJ_VIEW_WAIT;
 	/*
 	 * Suspended: the table may be being replaced, and writes through the
 	 * new table would not wait for this read.

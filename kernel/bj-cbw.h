@@ -10,6 +10,11 @@
  *            destination yet;
  *   busy     a copy of the chunk is in flight: a background run (bj-runs.h)
  *            or a copy-before-write (flagged on the chunk's wait entry);
+ *   released a copy-before-write in flight has read the chunk (under
+ *            break-snapshot): its buffer holds the old data, so guest
+ *            writes may go to the source while it writes the destination,
+ *            and view reads wait for that write instead of reading the
+ *            source (always with need and busy);
  *   waiters  view reads of the chunk are reading the source, or guest
  *            writes to it are queued.
  */
@@ -31,16 +36,19 @@ enum bj_cbw_action {
  * job ended (no new copies, but copies and view reads in flight are still
  * waited for, so neither can see the new data).
  */
-enum bj_cbw_action bj_cbw_write_action(bool need, bool busy, bool waiters, bool concluded);
+enum bj_cbw_action bj_cbw_write_action(bool need, bool busy, bool released, bool waiters,
+				       bool concluded);
 
 enum bj_view_action {
 	BJ_VIEW_DST,	/* the chunk is saved: read the destination */
 	BJ_VIEW_SRC,	/* not saved yet: read the source, holding guest writes off */
 	BJ_VIEW_DEFER,	/* the backup table is suspended: wait for resume or teardown */
+	BJ_VIEW_WAIT,	/* the source changed, the old data is being saved: wait for it */
 	BJ_VIEW_EIO,	/* the image is gone (job failed, or ended before saving it) */
 };
 
-enum bj_view_action bj_cbw_view_action(bool need, bool concluded, bool failed, bool suspended);
+enum bj_view_action bj_cbw_view_action(bool need, bool released, bool concluded, bool failed,
+				       bool suspended);
 
 /*
  * Set in @chunks (one bit per @chunk sectors) every chunk that overlaps a

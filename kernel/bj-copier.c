@@ -64,6 +64,13 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 		wake_up_all(&c->idle_wait);
 }
 
+static void copy_read(void *context)
+{
+	struct bj_copy *cp = context;
+
+	cp->c->ops->read_done(cp->c, cp->region);
+}
+
 static void issue(struct bj_copier *c, u64 region, u64 count, bool urgent)
 {
 	struct bj_copy *cp;
@@ -79,7 +86,7 @@ static void issue(struct bj_copier *c, u64 region, u64 count, bool urgent)
 	len = (count - 1) * c->granule + bj_region_len(c, region + count - 1);
 	/* Background copies are bounded by max_inflight: they may keep buffers. */
 	bj_copyio_copy(&c->io, c->src, c->src_offset + start, c->dst, c->dst_offset + start, len,
-		       !urgent, copy_done, cp);
+		       !urgent, copy_done, urgent && c->ops->read_done ? copy_read : NULL, cp);
 }
 
 /* Copy the regions of failed runs one by one (paused or not: in flight). */

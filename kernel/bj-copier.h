@@ -18,7 +18,7 @@
  *
  * Locking: @lock protects the fields marked below; ops->next() and
  * ops->done() are called without it, in process context (the copier's
- * workqueue or the copy I/O's).
+ * workqueue or the copy I/O's); ops->read_done() without it, in any context.
  */
 #ifndef DM_BLOCKJOB_COPIER_H
 #define DM_BLOCKJOB_COPIER_H
@@ -51,6 +51,12 @@ struct bj_copier_ops {
 	 */
 	void (*done)(struct bj_copier *c, u64 region, bool urgent, int read_err,
 		     unsigned long write_err);
+	/*
+	 * Optional: an urgent copy of @region has read the source (its
+	 * buffer holds the old data; the write to the destination is about
+	 * to go out). Called before done(), possibly in interrupt context.
+	 */
+	void (*read_done)(struct bj_copier *c, u64 region);
 };
 
 struct bj_copier {

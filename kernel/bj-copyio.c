@@ -19,8 +19,10 @@
 /* One bj_copyio_copy() call: pieces of up to BJ_COPYIO_MAX_BYTES each. */
 struct copy_job {
 	atomic_t pending;		/* pieces not done, +1 while submitting */
+	atomic_t reading;		/* pieces not read yet, +1 while submitting */
 	unsigned long errors;		/* COPY_READ_ERR, COPY_WRITE_ERR bits */
 	bj_copyio_fn fn;
+	bj_copyio_read_fn read_fn;	/* or NULL */
 	void *context;
 };
 
@@ -224,17 +226,33 @@ static void write_endio(struct bio *bio)
 	queue_req(req, &req->io->done);
 }
 
+/*
+ * One piece of @job read (or failed to): the last one tells read_fn if all
+ * went well. Called before the piece is queued for writing, so the piece's
+ * reference keeps @job and its context alive across read_fn.
+ */
+static void read_one(struct copy_job *job)
+{
+	/* atomic_dec_and_test() orders the error bits set before it. */
+	if (job->read_fn && atomic_dec_and_test(&job->reading) &&
+	    !test_bit(COPY_READ_ERR, &job->errors))
+		job->read_fn(job->context);
+}
+
 static void read_endio(struct bio *bio)
 {
 	struct copy_req *req = bio->bi_private;
+	struct copy_job *job = req->job;
 
 	if (bio->bi_status) {
-		set_bit(COPY_READ_ERR, &req->job->errors);
+		set_bit(COPY_READ_ERR, &job->errors);
+		read_one(job);
 		bio_put(bio);
 		req->bio = NULL;
 		queue_req(req, &req->io->done);
 		return;
 	}
+	read_one(job);
 	queue_req(req, &req->io->to_write);
 }
 
@@ -291,7 +309,7 @@ static void copyio_work(struct work_struct *ws)
 
 void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src_sector,
 		    struct block_device *dst, sector_t dst_sector, sector_t count,
-		    bool grow, bj_copyio_fn fn, void *context)
+		    bool grow, bj_copyio_fn fn, bj_copyio_read_fn read_fn, void *context)
 {
 	const sector_t piece = BJ_COPYIO_MAX_BYTES >> SECTOR_SHIFT;
 	struct copy_job *job;
@@ -302,8 +320,10 @@ void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src
 
 	job = kmalloc(sizeof(*job), GFP_NOIO | __GFP_NOFAIL);
 	atomic_set(&job->pending, 1);
+	atomic_set(&job->reading, 1);
 	job->errors = 0;
 	job->fn = fn;
+	job->read_fn = read_fn;
 	job->context = context;
 	/*
 	 * Regions may be larger than a buffer: copy them piece by piece. A
@@ -328,12 +348,14 @@ void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src
 		add_buffer(req, bio);
 		req->bio = bio;
 		atomic_inc(&job->pending);
+		atomic_inc(&job->reading);
 		submit_bio(bio);
 		src_sector += n;
 		dst_sector += n;
 		count -= n;
 	}
 	blk_finish_plug(&plug);
+	read_one(job);
 	put_job(job);
 }
 

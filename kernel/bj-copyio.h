@@ -70,8 +70,16 @@ int bj_copyio_init(struct bj_copyio *io, const char *name, unsigned int keep);
 void bj_copyio_exit(struct bj_copyio *io);
 
 /*
+ * Optional: every piece of a copy has been read without error, its buffers
+ * hold the source's data and the writes are about to go out. May run in
+ * interrupt context; always before the copy's bj_copyio_fn.
+ */
+typedef void (*bj_copyio_read_fn)(void *context);
+
+/*
  * Copy @count sectors from @src at @src_sector to @dst at @dst_sector, then
- * call @fn(..., @context) once. Copies longer than BJ_COPYIO_MAX_BYTES go in
+ * call @fn(..., @context) once (and first @read_fn, if not NULL, once the
+ * source is read). Copies longer than BJ_COPYIO_MAX_BYTES go in
  * pieces, in parallel; the errors reported are those of all pieces. @fn
  * runs on the engine's work item: it must not wait for copies (its own or
  * others), which only that item can complete. A copy
@@ -82,6 +90,6 @@ void bj_copyio_exit(struct bj_copyio *io);
  */
 void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src_sector,
 		    struct block_device *dst, sector_t dst_sector, sector_t count,
-		    bool grow, bj_copyio_fn fn, void *context);
+		    bool grow, bj_copyio_fn fn, bj_copyio_read_fn read_fn, void *context);
 
 #endif

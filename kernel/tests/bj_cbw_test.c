@@ -55,31 +55,47 @@ static const char *bits_str(struct kunit *test, const struct bj_bitmap *bm)
 	return buf;
 }
 
-/* Guest writes: every (need, busy, waiters, concluded) ----------------------- */
+/* Guest writes: every (need, busy, released, waiters, concluded) ------------- */
 
 struct write_case {
-	bool need, busy, waiters, concluded;
+	bool need, busy, released, waiters, concluded;
 	enum bj_cbw_action action;
 };
 
 static const struct write_case write_cases[] = {
-	/* need busy waiters concluded */
-	{ false, false, false, false, BJ_CBW_PASS },
-	{ false, false, false, true, BJ_CBW_PASS },
-	{ false, false, true, false, BJ_CBW_WAIT },
-	{ false, false, true, true, BJ_CBW_WAIT },
-	{ false, true, false, false, BJ_CBW_WAIT },
-	{ false, true, false, true, BJ_CBW_WAIT },
-	{ false, true, true, false, BJ_CBW_WAIT },
-	{ false, true, true, true, BJ_CBW_WAIT },
-	{ true, false, false, false, BJ_CBW_COPY },
-	{ true, false, false, true, BJ_CBW_PASS },
-	{ true, false, true, false, BJ_CBW_COPY },
-	{ true, false, true, true, BJ_CBW_WAIT },
-	{ true, true, false, false, BJ_CBW_WAIT },
-	{ true, true, false, true, BJ_CBW_WAIT },
-	{ true, true, true, false, BJ_CBW_WAIT },
-	{ true, true, true, true, BJ_CBW_WAIT },
+	/* need busy released waiters concluded */
+	{ false, false, false, false, false, BJ_CBW_PASS },
+	{ false, false, false, false, true, BJ_CBW_PASS },
+	{ false, false, false, true, false, BJ_CBW_WAIT },
+	{ false, false, false, true, true, BJ_CBW_WAIT },
+	{ false, false, true, false, false, BJ_CBW_PASS },
+	{ false, false, true, false, true, BJ_CBW_PASS },
+	{ false, false, true, true, false, BJ_CBW_WAIT },
+	{ false, false, true, true, true, BJ_CBW_WAIT },
+	{ false, true, false, false, false, BJ_CBW_WAIT },
+	{ false, true, false, false, true, BJ_CBW_WAIT },
+	{ false, true, false, true, false, BJ_CBW_WAIT },
+	{ false, true, false, true, true, BJ_CBW_WAIT },
+	{ false, true, true, false, false, BJ_CBW_PASS },
+	{ false, true, true, false, true, BJ_CBW_PASS },
+	{ false, true, true, true, false, BJ_CBW_WAIT },
+	{ false, true, true, true, true, BJ_CBW_WAIT },
+	{ true, false, false, false, false, BJ_CBW_COPY },
+	{ true, false, false, false, true, BJ_CBW_PASS },
+	{ true, false, false, true, false, BJ_CBW_COPY },
+	{ true, false, false, true, true, BJ_CBW_WAIT },
+	{ true, false, true, false, false, BJ_CBW_PASS },
+	{ true, false, true, false, true, BJ_CBW_PASS },
+	{ true, false, true, true, false, BJ_CBW_COPY },
+	{ true, false, true, true, true, BJ_CBW_WAIT },
+	{ true, true, false, false, false, BJ_CBW_WAIT },
+	{ true, true, false, false, true, BJ_CBW_WAIT },
+	{ true, true, false, true, false, BJ_CBW_WAIT },
+	{ true, true, false, true, true, BJ_CBW_WAIT },
+	{ true, true, true, false, false, BJ_CBW_PASS },
+	{ true, true, true, false, true, BJ_CBW_PASS },
+	{ true, true, true, true, false, BJ_CBW_WAIT },
+	{ true, true, true, true, true, BJ_CBW_WAIT },
 };
 
 static void write_desc(const struct write_case *c, char *desc)
@@ -88,10 +104,10 @@ static void write_desc(const struct write_case *c, char *desc)
 		[BJ_CBW_PASS] = "pass", [BJ_CBW_WAIT] = "wait", [BJ_CBW_COPY] = "copy",
 	};
 
-	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s %s %s %s -> %s",
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s %s %s %s %s -> %s",
 		 c->need ? "need" : "saved", c->busy ? "busy" : "idle",
-		 c->waiters ? "waiters" : "no-waiters", c->concluded ? "concluded" : "live",
-		 names[c->action]);
+		 c->released ? "released" : "held", c->waiters ? "waiters" : "no-waiters",
+		 c->concluded ? "concluded" : "live", names[c->action]);
 }
 
 KUNIT_ARRAY_PARAM(write, write_cases, write_desc);
@@ -100,47 +116,66 @@ static void bj_cbw_write_action_test(struct kunit *test)
 {
 	const struct write_case *c = test->param_value;
 
-	KUNIT_EXPECT_EQ(test, bj_cbw_write_action(c->need, c->busy, c->waiters, c->concluded),
-			c->action);
+	enum bj_cbw_action act = bj_cbw_write_action(c->need, c->busy, c->released,
+						     c->waiters, c->concluded);
+
+	KUNIT_EXPECT_EQ(test, act, c->action);
 }
 
-/* View reads: every (need, concluded, failed, suspended) ---------------------- */
+/* View reads: every (need, released, concluded, failed, suspended) ----------- */
 
 struct view_case {
-	bool need, concluded, failed, suspended;
+	bool need, released, concluded, failed, suspended;
 	enum bj_view_action action;
 };
 
 static const struct view_case view_cases[] = {
-	/* need concluded failed suspended */
-	{ false, false, false, false, BJ_VIEW_DST },
-	{ false, false, false, true, BJ_VIEW_DST },
-	{ false, false, true, false, BJ_VIEW_EIO },
-	{ false, false, true, true, BJ_VIEW_EIO },
-	{ false, true, false, false, BJ_VIEW_DST },
-	{ false, true, false, true, BJ_VIEW_DST },
-	{ false, true, true, false, BJ_VIEW_EIO },
-	{ false, true, true, true, BJ_VIEW_EIO },
-	{ true, false, false, false, BJ_VIEW_SRC },
-	{ true, false, false, true, BJ_VIEW_DEFER },
-	{ true, false, true, false, BJ_VIEW_EIO },
-	{ true, false, true, true, BJ_VIEW_EIO },
-	{ true, true, false, false, BJ_VIEW_EIO },
-	{ true, true, false, true, BJ_VIEW_EIO },
-	{ true, true, true, false, BJ_VIEW_EIO },
-	{ true, true, true, true, BJ_VIEW_EIO },
+	/* need released concluded failed suspended */
+	{ false, false, false, false, false, BJ_VIEW_DST },
+	{ false, false, false, false, true, BJ_VIEW_DST },
+	{ false, false, false, true, false, BJ_VIEW_EIO },
+	{ false, false, false, true, true, BJ_VIEW_EIO },
+	{ false, false, true, false, false, BJ_VIEW_DST },
+	{ false, false, true, false, true, BJ_VIEW_DST },
+	{ false, false, true, true, false, BJ_VIEW_EIO },
+	{ false, false, true, true, true, BJ_VIEW_EIO },
+	{ false, true, false, false, false, BJ_VIEW_DST },
+	{ false, true, false, false, true, BJ_VIEW_DST },
+	{ false, true, false, true, false, BJ_VIEW_EIO },
+	{ false, true, false, true, true, BJ_VIEW_EIO },
+	{ false, true, true, false, false, BJ_VIEW_DST },
+	{ false, true, true, false, true, BJ_VIEW_DST },
+	{ false, true, true, true, false, BJ_VIEW_EIO },
+	{ false, true, true, true, true, BJ_VIEW_EIO },
+	{ true, false, false, false, false, BJ_VIEW_SRC },
+	{ true, false, false, false, true, BJ_VIEW_DEFER },
+	{ true, false, false, true, false, BJ_VIEW_EIO },
+	{ true, false, false, true, true, BJ_VIEW_EIO },
+	{ true, false, true, false, false, BJ_VIEW_EIO },
+	{ true, false, true, false, true, BJ_VIEW_EIO },
+	{ true, false, true, true, false, BJ_VIEW_EIO },
+	{ true, false, true, true, true, BJ_VIEW_EIO },
+	{ true, true, false, false, false, BJ_VIEW_WAIT },
+	{ true, true, false, false, true, BJ_VIEW_WAIT },
+	{ true, true, false, true, false, BJ_VIEW_EIO },
+	{ true, true, false, true, true, BJ_VIEW_EIO },
+	{ true, true, true, false, false, BJ_VIEW_EIO },
+	{ true, true, true, false, true, BJ_VIEW_EIO },
+	{ true, true, true, true, false, BJ_VIEW_EIO },
+	{ true, true, true, true, true, BJ_VIEW_EIO },
 };
 
 static void view_desc(const struct view_case *c, char *desc)
 {
 	static const char *const names[] = {
 		[BJ_VIEW_DST] = "destination", [BJ_VIEW_SRC] = "source",
-		[BJ_VIEW_DEFER] = "defer", [BJ_VIEW_EIO] = "EIO",
+		[BJ_VIEW_DEFER] = "defer", [BJ_VIEW_EIO] = "EIO", [BJ_VIEW_WAIT] = "wait",
 	};
 
-	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s %s %s %s -> %s",
-		 c->need ? "need" : "saved", c->concluded ? "concluded" : "live",
-		 c->failed ? "failed" : "ok", c->suspended ? "suspended" : "active",
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s %s %s %s %s -> %s",
+		 c->need ? "need" : "saved", c->released ? "released" : "held",
+		 c->concluded ? "concluded" : "live", c->failed ? "failed" : "ok",
+		 c->suspended ? "suspended" : "active",
 		 names[c->action]);
 }
 
@@ -150,8 +185,10 @@ static void bj_cbw_view_action_test(struct kunit *test)
 {
 	const struct view_case *c = test->param_value;
 
-	KUNIT_EXPECT_EQ(test, bj_cbw_view_action(c->need, c->concluded, c->failed, c->suspended),
-			c->action);
+	enum bj_view_action act = bj_cbw_view_action(c->need, c->released, c->concluded,
+						     c->failed, c->suspended);
+
+	KUNIT_EXPECT_EQ(test, act, c->action);
 }
 
 /* Dirty bitmap -> chunks ------------------------------------------------------ */

@@ -101,10 +101,38 @@ bk_writer() {
 	BK_WPIDS+=($!)
 }
 
+# Fields of /proc/PID/stat after the command name: 1 state, 2 parent.
+_bk_stat() {
+	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f"$2"
+}
+
+# Running (not a zombie waiting for wait)?
+_bk_alive() {
+	local st
+	st=$(_bk_stat "$1" 1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
 bk_stop_writer() {
-	local p
+	local p c i
 	for p in "${BK_WPIDS[@]}"; do
 		kill "$p" 2>/dev/null
+	done
+	for p in "${BK_WPIDS[@]}"; do
+		# fio can hang for good on a SIGTERM that comes while its jobs
+		# start up (a job that ends in under a second): then SIGKILL it
+		# and its job processes.
+		for ((i = 0; i < 300; i++)); do
+			_bk_alive "$p" || break
+			sleep 0.1
+		done
+		if _bk_alive "$p"; then
+			echo "# writer $p still running 30 s after SIGTERM: SIGKILL"
+			for c in /proc/[0-9]*; do
+				[ "$(_bk_stat "${c#/proc/}" 2)" = "$p" ] && kill -9 "${c#/proc/}" 2>/dev/null
+			done
+			kill -9 "$p" 2>/dev/null
+		fi
 		wait "$p" 2>/dev/null
 	done
 	BK_WPIDS=()
