@@ -253,20 +253,12 @@ static bool chunk_busy(struct bj_backup *b, u64 chunk, struct bj_chunk_wait *w)
  */
 static bool release_wait(struct bj_backup *b, struct bj_chunk_wait *w)
 {
-	bool kick = false;
+	bool kick;
 
 	if (w->readers || chunk_busy(b, w->chunk, w))
 		return false;
-	if (!bio_list_empty(&w->writes)) {
-		bio_list_merge(&b->deferred, &w->writes);
-		bio_list_init(&w->writes);
-		kick = true;
-	}
-	if (!bio_list_empty(&w->views)) {
-		bio_list_merge(&b->view_retry, &w->views);
-		bio_list_init(&w->views);
-		kick = true;
-	}
+	kick = bj_move_bios(&b->deferred, &w->writes);
+	kick |= bj_move_bios(&b->view_retry, &w->views);
 	hash_del(&w->node);
 	mempool_free(w, b->pool);
 	return kick;
@@ -482,10 +474,8 @@ static void backup_done(struct bj_copier *c, u64 chunk, bool urgent, int read_er
 	 */
 	guest_eio = !ok && urgent && !b->concluded &&
 		    bt->args.on_cbw_error == BJ_CBW_BREAK_GUEST_WRITE;
-	if (w && guest_eio && !w->readers) {
-		bio_list_merge(&failed, &w->writes);
-		bio_list_init(&w->writes);
-	}
+	if (w && guest_eio && !w->readers)
+		bj_move_bios(&failed, &w->writes);
 	if (w)
 		kick = release_wait(b, w);
 	if (ok)
@@ -535,11 +525,7 @@ static void backup_read_done(struct bj_copier *c, u64 chunk)
 	w = find_wait(b, chunk);
 	if (w && w->copying && !w->readers && !b->concluded) {
 		w->released = true;
-		if (!bio_list_empty(&w->writes)) {
-			bio_list_merge(&b->deferred, &w->writes);
-			bio_list_init(&w->writes);
-			kick = true;
-		}
+		kick = bj_move_bios(&b->deferred, &w->writes);
 	}
 	spin_unlock_irqrestore(&b->lock, flags);
 	if (kick)
@@ -605,11 +591,11 @@ static void backup_work(struct work_struct *ws)
 	struct bio_list writes, views;
 	struct bio *bio;
 
+	bio_list_init(&writes);
+	bio_list_init(&views);
 	spin_lock_irq(&b->lock);
-	writes = b->deferred;
-	bio_list_init(&b->deferred);
-	views = b->view_retry;
-	bio_list_init(&b->view_retry);
+	bj_move_bios(&writes, &b->deferred);
+	bj_move_bios(&views, &b->view_retry);
 	spin_unlock_irq(&b->lock);
 
 	while ((bio = bio_list_pop(&writes)))
@@ -804,10 +790,9 @@ static void detach_views(struct bj_backup *b)
 	spin_unlock(&b->link->lock);
 
 	spin_lock_irq(&b->lock);
-	held = b->view_held;
-	bio_list_init(&b->view_held);
-	bio_list_merge(&held, &b->view_retry);
-	bio_list_init(&b->view_retry);
+	bio_list_init(&held);
+	bj_move_bios(&held, &b->view_held);
+	bj_move_bios(&held, &b->view_retry);
 	b->view_inflight -= bio_list_size(&held);
 	spin_unlock_irq(&b->lock);
 	while ((bio = bio_list_pop(&held))) {
@@ -837,6 +822,8 @@ static void backup_dtr(struct bj_target *bt)
 	hash_for_each_safe(b->waits, i, tmp, w, node) {
 		while ((bio = bio_list_pop(&w->writes)))
 			bio_io_error(bio);
+		/* detach_views() waited for every view read: none can wait here. */
+		WARN_ON_ONCE(!bio_list_empty(&w->views));
 		hash_del(&w->node);
 		mempool_free(w, b->pool);
 	}
@@ -897,8 +884,7 @@ static void backup_resume(struct bj_target *bt)
 	first = !b->live;
 	b->live = true;
 	b->suspended = false;
-	bio_list_merge(&b->view_retry, &b->view_held);
-	bio_list_init(&b->view_held);
+	bj_move_bios(&b->view_retry, &b->view_held);
 	maybe_finish(b);
 	spin_unlock_irq(&b->lock);
 

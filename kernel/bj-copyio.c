@@ -31,7 +31,7 @@ struct copy_job {
 
 /* Where a request (and its buffer) comes from, and so where it goes back. */
 enum req_origin {
-	REQ_OWN,			/* allocated for this piece, freed after */
+	REQ_OWN,			/* sized for its piece; spare or freed after */
 	REQ_KEPT,			/* full size, counted in io->nr_kept */
 	REQ_RESERVE,			/* full size, from io->reserve */
 };
@@ -44,8 +44,9 @@ struct copy_req {
 	struct block_device *dst;
 	sector_t dst_sector;
 	unsigned int bytes;		/* this piece's length */
+	unsigned int size;		/* the buffer's length */
 	enum req_origin origin;
-	struct list_head list;		/* in io->kept_free or a queue */
+	struct list_head list;		/* in a free list or a queue */
 	unsigned int nr_blocks;
 	u8 order[BJ_COPYIO_MAX_BLOCKS];
 	struct page *block[BJ_COPYIO_MAX_BLOCKS];
@@ -109,6 +110,7 @@ static struct copy_req *new_req(unsigned int bytes, gfp_t gfp, enum req_origin o
 		kmem_cache_free(req_cache, req);
 		return NULL;
 	}
+	req->size = bytes;
 	req->origin = origin;
 	return req;
 }
@@ -131,8 +133,9 @@ static void reserve_free(void *element, void *pool_data)
 }
 
 /*
- * A request for @bytes: a free kept one, else a new one (kept if @grow and
- * there is room), else one from the reserve (waiting for it if need be).
+ * A request for @bytes: a free kept one, else a spare one of that size,
+ * else a new one (kept if @grow and there is room), else one from the
+ * reserve (waiting for it if need be).
  */
 static struct copy_req *get_req(struct bj_copyio *io, unsigned int bytes, bool grow)
 {
@@ -142,6 +145,11 @@ static struct copy_req *get_req(struct bj_copyio *io, unsigned int bytes, bool g
 
 	spin_lock(&io->lock);
 	req = list_first_entry_or_null(&io->kept_free, struct copy_req, list);
+	if (!req && io->spare_bytes == bytes) {
+		req = list_first_entry_or_null(&io->spare_free, struct copy_req, list);
+		if (req)
+			io->nr_spare--;
+	}
 	if (req) {
 		list_del(&req->list);
 	} else if (grow && io->nr_kept < io->keep) {
@@ -163,6 +171,27 @@ static struct copy_req *get_req(struct bj_copyio *io, unsigned int bytes, bool g
 	return mempool_alloc(&io->reserve, GFP_NOIO);
 }
 
+/*
+ * A request of one's own goes to the spare list if there is room and it has
+ * the spare size (the first one to go there sets the size; the list holds
+ * one size only, so a lookup is one comparison).
+ */
+static bool put_spare(struct bj_copyio *io, struct copy_req *req)
+{
+	bool kept = false;
+
+	spin_lock(&io->lock);
+	if (!io->nr_spare)
+		io->spare_bytes = req->size;
+	if (io->nr_spare < io->keep && io->spare_bytes == req->size) {
+		list_add(&req->list, &io->spare_free);
+		io->nr_spare++;
+		kept = true;
+	}
+	spin_unlock(&io->lock);
+	return kept;
+}
+
 static void put_req(struct bj_copyio *io, struct copy_req *req)
 {
 	switch (req->origin) {
@@ -175,7 +204,8 @@ static void put_req(struct bj_copyio *io, struct copy_req *req)
 		mempool_free(req, &io->reserve);
 		break;
 	default:
-		free_req(req);
+		if (!put_spare(io, req))
+			free_req(req);
 	}
 }
 
@@ -365,8 +395,11 @@ int bj_copyio_init(struct bj_copyio *io, const char *name, unsigned int keep)
 
 	io->keep = keep;
 	io->nr_kept = 0;
+	io->nr_spare = 0;
+	io->spare_bytes = 0;
 	spin_lock_init(&io->lock);
 	INIT_LIST_HEAD(&io->kept_free);
+	INIT_LIST_HEAD(&io->spare_free);
 	spin_lock_init(&io->queue_lock);
 	INIT_LIST_HEAD(&io->to_write);
 	INIT_LIST_HEAD(&io->done);
@@ -404,7 +437,12 @@ void bj_copyio_exit(struct bj_copyio *io)
 		io->nr_kept--;
 		free_req(req);
 	}
-	WARN_ON(io->nr_kept);
+	list_for_each_entry_safe(req, tmp, &io->spare_free, list) {
+		list_del(&req->list);
+		io->nr_spare--;
+		free_req(req);
+	}
+	WARN_ON(io->nr_kept || io->nr_spare);
 	mempool_exit(&io->reserve);
 	bioset_exit(&io->bs);
 }

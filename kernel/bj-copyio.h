@@ -17,7 +17,10 @@
  * copies a caller has in flight at once) stay allocated until exit. A fresh
  * buffer costs more than its allocation: kernels built with init_on_alloc
  * (Debian's are) zero every page handed out, and that zeroing was about two
- * thirds of a bulk copy's CPU time in the test VM.
+ * thirds of a bulk copy's CPU time in the test VM. Copies that may not grow
+ * the kept set (a backup's copy-before-write, one chunk each) get buffers
+ * of their own size, and up to @keep of those are spared for the next such
+ * copy of the same size instead of being freed.
  *
  * A copy's read is built and submitted in the caller's context (which may
  * sleep: never a target's map function); one work item on the engine's
@@ -55,9 +58,12 @@ struct bj_copyio {
 	struct list_head to_write;	/* copies read, to write out */
 	struct list_head done;		/* copies to report */
 
-	spinlock_t lock;		/* protects the two fields below */
+	spinlock_t lock;		/* protects the fields below */
 	struct list_head kept_free;	/* kept buffers not in use */
 	unsigned int nr_kept;		/* kept buffers, in use or not */
+	struct list_head spare_free;	/* spared buffers, all of spare_bytes */
+	unsigned int nr_spare;		/* entries of spare_free */
+	unsigned int spare_bytes;	/* their size; set by the first one spared */
 };
 
 /* Module load and unload: the requests' slab cache ("bj_copy_req"). */

@@ -160,11 +160,7 @@ static void put_region(struct bj_mirror *m, struct mirror_region *r)
 /* m->lock held: move the waiting writes of @r to the deferred list. */
 static bool release_waiting(struct bj_mirror *m, struct mirror_region *r)
 {
-	if (bio_list_empty(&r->waiting))
-		return false;
-	bio_list_merge(&m->deferred, &r->waiting);
-	bio_list_init(&r->waiting);
-	return true;
+	return bj_move_bios(&m->deferred, &r->waiting);
 }
 
 /* m->lock held: mark @nr dirty again; leaves ready if it was. */
@@ -596,9 +592,9 @@ static void mirror_work(struct work_struct *ws)
 	unsigned long flags;
 	struct bio *bio;
 
+	bio_list_init(&bios);
 	spin_lock_irqsave(&m->lock, flags);
-	bios = m->deferred;
-	bio_list_init(&m->deferred);
+	bj_move_bios(&bios, &m->deferred);
 	spin_unlock_irqrestore(&m->lock, flags);
 
 	while ((bio = bio_list_pop(&bios))) {

@@ -123,4 +123,18 @@ static inline sector_t bj_dst_sector(struct bj_target *bt, sector_t sector)
 	return bt->args.dst_offset + dm_target_offset(bt->ti, sector);
 }
 
+/*
+ * Move every bio of @src to the tail of @dst, leaving @src empty. Returns
+ * true if any moved (the caller then kicks whatever works through @dst).
+ * The caller holds the lock that protects both lists.
+ */
+static inline bool bj_move_bios(struct bio_list *dst, struct bio_list *src)
+{
+	if (bio_list_empty(src))
+		return false;
+	bio_list_merge(dst, src);
+	bio_list_init(src);
+	return true;
+}
+
 #endif

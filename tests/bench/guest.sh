@@ -4,7 +4,7 @@
 # (scripts/vm-run --xfer DIR), never by hand on a host.
 #
 # Reads DIR/config (shell variables, written by scripts/bench), the iologs
-# DIR/iolog-4k and DIR/iolog-64k, and the optional DIR/dm-clone.ko (or
+# DIR/iolog-{4k,64k}[-rewrite], and the optional DIR/dm-clone.ko (or
 # DIR/dm-clone.na: why there is none). Writes DIR/results.txt, one record a
 # line, which tests/bench/report.py turns into the table, JSON and chart:
 #
@@ -178,7 +178,30 @@ stop_bg() {
 	wait "$1"
 }
 
-settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
+# Flush the scratch disks. With scripts/bench --disk-cache writeback (its
+# default) the host writes their dirty pages out now, and not in the middle
+# of the next measured pass (with unsafe this is a no-op).
+flush_disks() {
+	timeout 120 sync "$SRC" "$DST" "$AUX" "$META" 2>/dev/null ||
+		log "warning: flushing the scratch disks failed"
+}
+settle() { sync; flush_disks; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
+# quiesce DEV: wait (at most 10 s) until DEV has nothing in flight and its
+# written-sector count has held still for half a second (a job's or a
+# snapshot's writes that outlive the guest's, e.g. copies of chunks whose
+# guest writes were let go once read), then flush the scratch disks.
+quiesce() {
+	local d n last="" i rd wr
+	d=/sys/block/$(basename "$1")
+	for ((i = 0; i < 20; i++)); do
+		read -r rd wr <"$d/inflight"
+		n="$rd $wr $(sectors_written "$1")"
+		[[ $rd == 0 && $wr == 0 && $n == "$last" ]] && break
+		last=$n
+		sleep 0.5
+	done
+	flush_disks
+}
 
 # ---------------------------------------------------------------------------
 modprobe -a dm-mod dm-mirror dm-log dm-region-hash dm-snapshot dm-zero dm-persistent-data \
@@ -360,8 +383,9 @@ s3_run() {	# SYSTEM CHUNK_KB RUN
 	esac
 	w0=$(sectors_written $AUX)
 	fio_replay "$tag-first" "$X/iolog-${ck}k" || { WHY="fio (first writes) failed: $(tail -c 200 "$FIOD/$tag-first.err")"; return 1; }
+	quiesce $AUX
 	w1=$(sectors_written $AUX)
-	fio_replay "$tag-rewrite" "$X/iolog-${ck}k" || { WHY="fio (rewrites) failed: $(tail -c 200 "$FIOD/$tag-rewrite.err")"; return 1; }
+	fio_replay "$tag-rewrite" "$X/iolog-${ck}k-rewrite" || { WHY="fio (rewrites) failed: $(tail -c 200 "$FIOD/$tag-rewrite.err")"; return 1; }
 	w2=$(sectors_written $AUX)
 	echo "F 3 $sys-${ck}k-first $r $tag-first" >>"$OUT"
 	echo "F 3 $sys-${ck}k-rewrite $r $tag-rewrite" >>"$OUT"
@@ -376,6 +400,7 @@ s3_run() {	# SYSTEM CHUNK_KB RUN
 if has 3; then
 	NIOS=$(grep -c ' write ' "$X/iolog-64k")
 	info s3_writes "$NIOS"
+	info s3_rewrites "$(grep -c ' write ' "$X/iolog-64k-rewrite")"
 	log "scenario 3: $NIOS 4k writes (qd16) to distinct chunks during a backup/snapshot, then again"
 	for r in $(seq 1 "$RUNS"); do
 		for ck in 4 64; do

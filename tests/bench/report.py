@@ -197,6 +197,8 @@ for s, label in S2:
             higher_better=False, ratio_to=b["median"] if b else None)
 
 nios = float(info.get("s3_writes", 0) or 0)
+# the rewrite pass replays the first writes several times over
+nios_re = float(info.get("s3_rewrites", 0) or 0) or nios
 S3 = [("dm-linear", "dm-linear, no snapshot"), ("bj-backup-none", "blockjob backup sync none"),
       ("bj-backup-full", "blockjob backup sync full"),
       ("dm-snap-P", "dm-snapshot persistent"), ("dm-snap-N", "dm-snapshot transient")]
@@ -211,9 +213,10 @@ for ck in ("4k", "64k"):
                 baseline=(f"dm-linear-{ck}-{p}", "p99_ms"))
             if s != "dm-linear" and nios:
                 chunk = int(ck[:-1]) * 1024
+                n = nios if p == "first" else nios_re
                 for run, v in vals.get(("3", sysname, "aux_bytes"), []):
-                    add("3", sysname, "chunks_per_write", run, v / (nios * chunk))
-                    add("3", sysname, "wa", run, v / (nios * 4096))
+                    add("3", sysname, "chunks_per_write", run, v / (n * chunk))
+                    add("3", sysname, "wa", run, v / (n * 4096))
                 note = "includes the background copy" if s == "bj-backup-full" else None
                 row("3", sysname, "chunks_per_write", "chunks", lab + ": backup-device chunks per write",
                     fmt="{:.3f}", higher_better=False, note=note)

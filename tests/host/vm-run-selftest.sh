@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Self-test of scripts/vm-run, run on the host (7 boots, some at once, < 1 min
 # on an idle host): exit status and ARGs reach host and guest, --xfer works
-# both ways, a kernel WARNING fails the run, a panic fails it with a clear
+# both ways, --append and --disk-cache work and refuse bad values, a kernel
+# WARNING fails the run, a panic fails it with a clear
 # message, --timeout and SIGTERM fail cleanly without leaving a qemu process or
 # a temp dir behind (a timeout shows the guest watchdog's dump of its tasks),
 # a boot that hangs before the script is retried once.
@@ -44,9 +45,10 @@ cat /xfer/in.txt
 echo "from-guest" >/xfer/out.txt
 [ -f "$BJ_TESTS/vm/lib.sh" ] && echo "lib-present"
 grep -o 'bj.selftest-append=[a-z]*' /proc/cmdline
+dd if=/dev/urandom of=/dev/vdb bs=64k count=4 status=none && sync /dev/vdb && echo "flush-ok"
 exit 3
 EOF
-"$VMRUN" --smp 1 --disks 1 --disk-size 64M --timeout 120 --xfer "$T/xfer" \
+"$VMRUN" --smp 1 --disks 1 --disk-size 64M --timeout 120 --xfer "$T/xfer" --disk-cache writeback \
 	--append bj.selftest-append=yes "$T/args.sh" one 'two words' '$HOME;*' >"$T/1.out" 2>&1
 rc=$?
 expect "exit 3 in the guest makes vm-run exit 3 (got $rc)" test $rc -eq 3
@@ -62,6 +64,11 @@ expect "--append reaches the kernel command line" grep -qx 'bj.selftest-append=y
 rc=$?
 expect "--append with a space is refused before booting (exit $rc)" test $rc -eq 125
 expect "... with one line saying why" grep -q -- '--append wants one kernel argument' "$T/1b.out"
+expect "--disk-cache writeback: a guest flush of a scratch disk succeeds" grep -qx 'flush-ok' "$T/1.out"
+"$VMRUN" --disk-cache fast "$T/args.sh" >"$T/1c.out" 2>&1
+rc=$?
+expect "--disk-cache with an unknown mode is refused before booting (exit $rc)" test $rc -eq 125
+expect "... with one line saying why" grep -q -- '--disk-cache wants unsafe, writeback' "$T/1c.out"
 [ $fail -eq 0 ] || show "$T/1.out"
 
 # 2. a kernel WARNING fails a script that exits 0

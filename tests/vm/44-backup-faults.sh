@@ -16,10 +16,7 @@ CH=65536
 LAST=$((SEC / 128 - 1))		# last 64K chunk: copied last by the background copier
 
 setup() {
-	check mk_pattern vdb "$RANDOM" $BYTES
-	check bk_vol vol /dev/vdb $SEC
-	check bk_linear tgt /dev/vdc 0 $SEC
-	dd if=/dev/mapper/vol of=/tmp/pit.img bs=1M iflag=direct status=none
+	bk_pit_setup $SEC
 	want=$(sha256sum </tmp/pit.img | cut -d' ' -f1)
 }
 teardown() {
@@ -27,8 +24,6 @@ teardown() {
 	dmsetup remove tgt
 	dmsetup remove vol
 }
-chunk_of() { dd if="$1" bs=$CH skip="$2" count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1; }
-pit_chunk() { dd if=/tmp/pit.img bs=$CH skip="$1" count=1 status=none | sha256sum | cut -d' ' -f1; }
 
 echo "# break-guest-write"
 setup
@@ -42,12 +37,12 @@ if dd if=/tmp/new of=/dev/mapper/vol bs=$CH seek=$LAST count=1 oflag=direct stat
 else
 	ok "break-guest-write: the guest write failed (EIO)"
 fi
-check_eq "$(chunk_of /dev/mapper/vol $LAST)" "$(pit_chunk $LAST)" "the failed write left the source chunk untouched"
+check_eq "$(bk_chunk /dev/mapper/vol $LAST)" "$(bk_pit_chunk $LAST)" "the failed write left the source chunk untouched"
 check_eq "$(bk_state vol)" "paused -" "the job goes on"
 case $(dmsetup status vol) in *"cbw-target-write"*) ok "error reported in status" ;; *) not_ok "no error in status: $(dmsetup status vol)" ;; esac
 check bk_relinear tgt /dev/vdc 0
 check dd if=/tmp/new of=/dev/mapper/vol bs=$CH seek=$LAST count=1 oflag=direct status=none
-check_eq "$(chunk_of /dev/mapper/vol $LAST)" "$(sha256sum </tmp/new | cut -d' ' -f1)" "with the destination back, the write succeeds"
+check_eq "$(bk_chunk /dev/mapper/vol $LAST)" "$(sha256sum </tmp/new | cut -d' ' -f1)" "with the destination back, the write succeeds"
 check dmsetup message vol 0 resume
 check_eq "$(bk_wait vol 120)" completed "the backup completes"
 check_eq "$(dev_sha tgt)" "$want" "break-guest-write: the backup is the intact start-time image"
@@ -63,7 +58,7 @@ ok "break-snapshot: the guest write succeeded"
 # The write may end before the copy's write fails (it goes once the copy
 # has read the old data): wait for the job's end.
 check_eq "$(bk_wait vol 60)" failed "the job failed"
-check_eq "$(chunk_of /dev/mapper/vol $LAST)" "$(sha256sum </tmp/new | cut -d' ' -f1)" "the write reached the source"
+check_eq "$(bk_chunk /dev/mapper/vol $LAST)" "$(sha256sum </tmp/new | cut -d' ' -f1)" "the write reached the source"
 dd if=/tmp/new of=/tmp/pit.img bs=$CH seek=$LAST count=1 conv=notrunc status=none
 check_eq "$(dev_sha vol)" "$(sha256sum </tmp/pit.img | cut -d' ' -f1)" "the rest of the source is undamaged"
 # after the failure writes flow freely

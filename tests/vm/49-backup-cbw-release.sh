@@ -14,16 +14,12 @@
 load_blockjob || die "modprobe dm-blockjob"
 
 SEC=$((16 * 2048))
-BYTES=$((SEC * 512))
 CH=65536
 PIDS=()
 on_exit 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; dmsetup resume tgt 2>/dev/null'
 
 setup() {
-	check mk_pattern vdb "$RANDOM" $BYTES
-	check bk_vol vol /dev/vdb $SEC
-	check bk_linear tgt /dev/vdc 0 $SEC
-	dd if=/dev/mapper/vol of=/tmp/pit.img bs=1M iflag=direct status=none
+	bk_pit_setup $SEC
 	dd if=/dev/urandom of=/tmp/new bs=$CH count=1 status=none
 }
 teardown() {
@@ -34,8 +30,6 @@ teardown() {
 	dmsetup remove vol
 }
 sha() { sha256sum | cut -d' ' -f1; }
-chunk_of() { dd if="$1" bs=$CH skip="$2" count=1 iflag=direct status=none | sha; }
-pit_chunk() { dd if=/tmp/pit.img bs=$CH skip="$1" count=1 status=none | sha; }
 # A view read of chunk $1 into /tmp/view.$1, in the background: sets VPID.
 view_read() {
 	dd if=/dev/mapper/vw of=/tmp/view.$1 bs=$CH skip="$1" count=1 iflag=direct status=none &
@@ -84,16 +78,16 @@ dd if=/dev/urandom of=/tmp/new4k bs=4k count=1 status=none
 cp /tmp/new /tmp/both
 dd if=/tmp/new4k of=/tmp/both bs=4k seek=3 conv=notrunc status=none
 check dd if=/tmp/new4k of=/dev/mapper/vol bs=4k seek=$((5 * 16 + 3)) count=1 oflag=direct status=none
-check_eq "$(chunk_of /dev/mapper/vol 5)" "$(sha </tmp/both)" "a second write to the released chunk completes too"
+check_eq "$(bk_chunk /dev/mapper/vol 5)" "$(sha </tmp/both)" "a second write to the released chunk completes too"
 view_read 5
 if still_waits $VPID; then ok "a view read of the chunk waits for the copy"; else not_ok "a view read of the chunk ended while its copy was held"; fi
 bounded dd if=/dev/mapper/vw bs=$CH skip=7 count=1 iflag=direct status=none
-check_eq "$(sha </tmp/out)" "$(pit_chunk 7)" "a view read of an untouched chunk reads the source meanwhile"
+check_eq "$(sha </tmp/out)" "$(bk_pit_chunk 7)" "a view read of an untouched chunk reads the source meanwhile"
 check dmsetup resume tgt
 if wait $VPID; then ok "the held view read completes"; else not_ok "the held view read failed"; fi
-check_eq "$(sha </tmp/view.5)" "$(pit_chunk 5)" "the view read the old data"
-check_eq "$(chunk_of /dev/mapper/tgt 5)" "$(pit_chunk 5)" "the destination holds the old data"
-check_eq "$(chunk_of /dev/mapper/vw 5)" "$(pit_chunk 5)" "the view reads the old data from the destination"
+check_eq "$(sha </tmp/view.5)" "$(bk_pit_chunk 5)" "the view read the old data"
+check_eq "$(bk_chunk /dev/mapper/tgt 5)" "$(bk_pit_chunk 5)" "the destination holds the old data"
+check_eq "$(bk_chunk /dev/mapper/vw 5)" "$(bk_pit_chunk 5)" "the view reads the old data from the destination"
 check_eq "$(bk_state vol)" "running -" "the job goes on"
 check dmsetup message vol 0 cancel
 teardown
@@ -107,11 +101,11 @@ WPID=$!
 PIDS+=($WPID)
 if still_waits $WPID; then ok "the write waits while the copy's write is held"; else not_ok "the write ended before the copy's write"; fi
 bounded dd if=/dev/mapper/vw bs=$CH skip=5 count=1 iflag=direct status=none
-check_eq "$(sha </tmp/out)" "$(pit_chunk 5)" "a view read of the chunk reads the (unchanged) source"
+check_eq "$(sha </tmp/out)" "$(bk_pit_chunk 5)" "a view read of the chunk reads the (unchanged) source"
 check dmsetup resume tgt
 if wait $WPID; then ok "the write completes with the destination back"; else not_ok "the write failed"; fi
-check_eq "$(chunk_of /dev/mapper/vol 5)" "$(sha </tmp/new)" "the write reached the source"
-check_eq "$(chunk_of /dev/mapper/vw 5)" "$(pit_chunk 5)" "the view reads the old data"
+check_eq "$(bk_chunk /dev/mapper/vol 5)" "$(sha </tmp/new)" "the write reached the source"
+check_eq "$(bk_chunk /dev/mapper/vw 5)" "$(bk_pit_chunk 5)" "the view reads the old data"
 check dmsetup message vol 0 cancel
 teardown
 
@@ -153,7 +147,7 @@ else
 	ok "the cancelled job's view answers EIO for the unsaved chunk"
 fi
 check dmsetup resume tgt
-check_eq "$(chunk_of /dev/mapper/vol 5)" "$(sha </tmp/new)" "the write is on the source"
+check_eq "$(bk_chunk /dev/mapper/vol 5)" "$(sha </tmp/new)" "the write is on the source"
 teardown
 check rmmod dm_blockjob
 check_eq "$(lsmod | grep -c dm_blockjob)" 0 "module unloaded"

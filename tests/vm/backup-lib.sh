@@ -14,6 +14,11 @@
 #                                sizes + trims, and write-zeroes ranges (blkdiscard -z),
 #                                over the whole volume or its first BYTES; sets BK_WPIDS
 #   bk_stop_writer               stop them
+#   bk_pit_setup SECTORS         vol (blockjob passthrough over a random pattern on
+#                                /dev/vdb) and tgt (dm-linear on /dev/vdc), SECTORS
+#                                each; the start-time image of vol in /tmp/pit.img
+#   bk_chunk DEV N / bk_pit_chunk N   sha256 of chunk N ($CH bytes) of DEV / of
+#                                /tmp/pit.img
 
 bk_state() {
 	dmsetup status "$1" | awk '{print $5, $6}'
@@ -137,4 +142,19 @@ bk_stop_writer() {
 	done
 	BK_WPIDS=()
 	return 0
+}
+
+bk_pit_setup() {
+	check mk_pattern vdb "$RANDOM" $(($1 * 512))
+	check bk_vol vol /dev/vdb "$1"
+	check bk_linear tgt /dev/vdc 0 "$1"
+	dd if=/dev/mapper/vol of=/tmp/pit.img bs=1M iflag=direct status=none
+}
+
+bk_chunk() {
+	dd if="$1" bs="$CH" skip="$2" count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1
+}
+
+bk_pit_chunk() {
+	dd if=/tmp/pit.img bs="$CH" skip="$1" count=1 status=none | sha256sum | cut -d' ' -f1
 }
