@@ -25,6 +25,7 @@ X=${1:-/xfer}
 . "$X/config"
 : "${VOL_MB:=512}" "${RUNS:=3}" "${FIO_T:=15}" "${CONV_T:=60}" "${PIVOT_T:=10}"
 : "${COPY_LIMIT:=300}" "${SCENARIOS:=1 2 3 4 5 6}" "${MEM_TIB:=2}" "${MEM_EXC:=16384}"
+: "${S3_SYSTEMS:=dm-linear bj-backup-none bj-backup-full dm-snap-P dm-snap-N}" "${S3_CHUNKS:=4 64}"
 OUT=$X/results.txt
 FIOD=$X/fio
 mkdir -p "$FIOD"
@@ -385,12 +386,14 @@ s3_run() {	# SYSTEM CHUNK_KB RUN
 	fio_replay "$tag-first" "$X/iolog-${ck}k" || { WHY="fio (first writes) failed: $(tail -c 200 "$FIOD/$tag-first.err")"; return 1; }
 	quiesce $AUX
 	w1=$(sectors_written $AUX)
-	fio_replay "$tag-rewrite" "$X/iolog-${ck}k-rewrite" || { WHY="fio (rewrites) failed: $(tail -c 200 "$FIOD/$tag-rewrite.err")"; return 1; }
-	w2=$(sectors_written $AUX)
 	echo "F 3 $sys-${ck}k-first $r $tag-first" >>"$OUT"
-	echo "F 3 $sys-${ck}k-rewrite $r $tag-rewrite" >>"$OUT"
 	rec 3 "$sys-${ck}k-first" aux_bytes "$r" $(((w1 - w0) * 512))
-	rec 3 "$sys-${ck}k-rewrite" aux_bytes "$r" $(((w2 - w1) * 512))
+	if [ "$REWRITES" -gt 0 ]; then
+		fio_replay "$tag-rewrite" "$X/iolog-${ck}k-rewrite" || { WHY="fio (rewrites) failed: $(tail -c 200 "$FIOD/$tag-rewrite.err")"; return 1; }
+		w2=$(sectors_written $AUX)
+		echo "F 3 $sys-${ck}k-rewrite $r $tag-rewrite" >>"$OUT"
+		rec 3 "$sys-${ck}k-rewrite" aux_bytes "$r" $(((w2 - w1) * 512))
+	fi
 	case $sys in
 	bj-*) rec 3 "$sys-${ck}k-first" state "$r" "$(dmsetup status bv | awk '{print $5}')" ;;
 	dm-snap-*) rec 3 "$sys-${ck}k-first" snap_status "$r" "$(dmsetup status snap | awk '{print $4}')" ;;
@@ -400,11 +403,12 @@ s3_run() {	# SYSTEM CHUNK_KB RUN
 if has 3; then
 	NIOS=$(grep -c ' write ' "$X/iolog-64k")
 	info s3_writes "$NIOS"
-	info s3_rewrites "$(grep -c ' write ' "$X/iolog-64k-rewrite")"
+	REWRITES=$(($(grep -c ' write ' "$X/iolog-64k-rewrite") / NIOS))
+	info s3_rewrites $((REWRITES * NIOS))
 	log "scenario 3: $NIOS 4k writes (qd16) to distinct chunks during a backup/snapshot, then again"
 	for r in $(seq 1 "$RUNS"); do
-		for ck in 4 64; do
-			for sys in dm-linear bj-backup-none bj-backup-full dm-snap-P dm-snap-N; do
+		for ck in $S3_CHUNKS; do
+			for sys in $S3_SYSTEMS; do
 				settle
 				s3_run $sys $ck "$r" || na 3 "$sys-${ck}k-first" iops "run $r: $WHY"
 				log "  $sys ${ck}k run $r done"
