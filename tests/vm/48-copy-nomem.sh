@@ -5,10 +5,10 @@
 # the "bj_copy_req" slab cache; when that fails it falls back to a small
 # reserve of full-size requests, and waits for one if all are in use. On a
 # kernel with failslab (the debug kernel) the boot marks that cache for
-# failslab's cache filter, and half of its allocations fail, sleeping ones
-# too: a mirror under a writer still reaches ready with the source's data
-# and pivots, a backup under a writer still equals the volume at the start,
-# and every write lands. A table load when no request can be allocated is
+# failslab's cache filter, and its allocations fail, sleeping ones too:
+# with half failing a mirror under a writer still reaches ready with the
+# source's data and pivots; with all failing a backup under a writer still
+# equals the volume at the start; and every write lands. A table load when no request can be allocated is
 # refused and leaves the device as it was. On a kernel without failslab the
 # same runs go without injection.
 . "$BJ_TESTS/vm/lib.sh"
@@ -101,17 +101,24 @@ check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough 254:32" "mir
 check fio_verify_check vol --size=$BYTES --rw=randwrite --bs=4k --iodepth=8
 check dmsetup remove vol
 
-echo "# backup under a writer"
-for chunk in 64K 1M; do
+echo "# backup under a writer, every copy from the reserve"
+# Every allocation fails here, not half: a backup's copies reuse their
+# requests (kept and spare ones), so with half failing a run can make only
+# a few new ones and see none fail. Loaded paused, so that none exists when
+# injection starts; copy-before-write runs while paused.
+for cs in 128 2048; do
+	chunk=$((cs / 2))K
 	check mk_pattern vdb "$RANDOM" $BYTES
 	check bk_vol vol /dev/vdb $SEC
 	check bk_linear tgt /dev/vdc 0 $SEC
 	want=$(dev_sha vol)
-	check blockjob backup vol /dev/mapper/tgt --chunk-size $chunk --speed 2M
-	inject 50
+	check dmsetup load vol --table "0 $SEC blockjob backup /dev/vdb 0 /dev/mapper/tgt 0 $cs 1 start_paused"
+	check dmsetup suspend vol
+	check dmsetup resume vol
+	inject 100
 	fio_verify_write vol --size=$BYTES --rw=randwrite --bs=4k --iodepth=8
 	check_eq "$?" 0 "backup $chunk: every write succeeded"
-	blockjob set-speed vol 0 >/dev/null 2>&1	# no-op if the job has completed
+	check dmsetup message vol 0 resume
 	res=$(bk_wait vol 300)
 	check_eq "$res" completed "backup $chunk: job completed ($(dmsetup status vol))"
 	injected "backup $chunk"
