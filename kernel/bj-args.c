@@ -392,6 +392,7 @@ static const struct msg_def msg_defs[] = {
 	{ "set-speed", BJ_MSG_SET_SPEED, 1 },
 	{ "copy-mode", BJ_MSG_COPY_MODE, 1 },
 	{ "set-dirty", BJ_MSG_SET_DIRTY, 2 },
+	{ "memory", BJ_MSG_MEMORY, 0 },
 };
 
 static const struct msg_def bitmap_defs[] = {

@@ -126,6 +126,7 @@ enum bj_msg_type {
 	BJ_MSG_BITMAP_MERGE,	/* name (dst), src */
 	BJ_MSG_BITMAP_LIST,	/* (result in the message's reply) */
 	BJ_MSG_BITMAP_DUMP,	/* name */
+	BJ_MSG_MEMORY,		/* (result in the message's reply) */
 };
 
 struct bj_msg {

@@ -995,14 +995,13 @@ static void backup_status(struct bj_target *bt, char *result, unsigned int maxle
 	*szp = sz;
 }
 
-static size_t backup_mem_bytes(struct bj_target *bt)
+static void backup_mem_bytes(struct bj_target *bt, size_t *state, size_t *copies)
 {
 	struct bj_backup *b = bt->mode;
 
-	return sizeof(*b) + BITS_TO_LONGS(b->nr_chunks) * sizeof(long) +
-	       bj_runs_mem_bytes(&b->runs) +
-	       BITS_TO_LONGS(b->taken.nr_bits) * sizeof(long) +
-	       BITS_TO_LONGS(b->member.nr_bits) * sizeof(long);
+	*state = sizeof(*b) + bj_bitmap_bytes(&b->need) + bj_bitmap_bytes(&b->taken) +
+		 bj_bitmap_bytes(&b->member) + bj_runs_mem_bytes(&b->runs);
+	*copies = bj_copier_mem_bytes(&b->copier);
 }
 
 const struct bj_mode_ops bj_backup_ops = {

@@ -25,6 +25,11 @@ int bj_bitmap_init(struct bj_bitmap *bm, u64 nr_bits, gfp_t gfp)
 	return 0;
 }
 
+size_t bj_bitmap_bytes(const struct bj_bitmap *bm)
+{
+	return BITS_TO_LONGS(bm->nr_bits) * sizeof(unsigned long);
+}
+
 void bj_bitmap_free(struct bj_bitmap *bm)
 {
 	kvfree(bm->bits);

@@ -24,6 +24,8 @@ struct bj_bitmap {
 
 int bj_bitmap_init(struct bj_bitmap *bm, u64 nr_bits, gfp_t gfp);
 void bj_bitmap_free(struct bj_bitmap *bm);
+/* Bytes of bits @bm holds (0 when empty or freed). */
+size_t bj_bitmap_bytes(const struct bj_bitmap *bm);
 
 /* Number of regions of @granule sectors needed to cover @len sectors. */
 u64 bj_regions_for(sector_t len, sector_t granule);

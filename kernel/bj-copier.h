@@ -106,6 +106,11 @@ unsigned int bj_copier_busy(struct bj_copier *c);
 
 /* Copy @region now, outside the limits; ops->done() reports it (urgent). */
 void bj_copier_copy_now(struct bj_copier *c, u64 region);
+/* Bytes the copier's requests and buffers hold now. */
+static inline size_t bj_copier_mem_bytes(struct bj_copier *c)
+{
+	return bj_copyio_mem_bytes(&c->io);
+}
 
 /* Sector range of @region on the volume (target-relative). */
 static inline sector_t bj_region_start(struct bj_copier *c, u64 region)

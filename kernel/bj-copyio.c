@@ -98,8 +98,20 @@ static int alloc_blocks(struct copy_req *req, unsigned int bytes, gfp_t gfp)
  */
 static struct kmem_cache *req_cache;
 
+/* What @req holds: itself and its buffer's blocks. */
+static long req_mem_bytes(struct copy_req *req)
+{
+	long bytes = sizeof(*req);
+	unsigned int i;
+
+	for (i = 0; i < req->nr_blocks; i++)
+		bytes += PAGE_SIZE << req->order[i];
+	return bytes;
+}
+
 /* A request with a buffer for @bytes; NULL if @gfp could not get one. */
-static struct copy_req *new_req(unsigned int bytes, gfp_t gfp, enum req_origin origin)
+static struct copy_req *new_req(struct bj_copyio *io, unsigned int bytes, gfp_t gfp,
+				enum req_origin origin)
 {
 	struct copy_req *req = kmem_cache_alloc(req_cache, gfp);
 
@@ -110,13 +122,16 @@ static struct copy_req *new_req(unsigned int bytes, gfp_t gfp, enum req_origin o
 		kmem_cache_free(req_cache, req);
 		return NULL;
 	}
+	req->io = io;
 	req->size = bytes;
 	req->origin = origin;
+	atomic_long_add(req_mem_bytes(req), &io->mem_bytes);
 	return req;
 }
 
 static void free_req(struct copy_req *req)
 {
+	atomic_long_sub(req_mem_bytes(req), &req->io->mem_bytes);
 	free_blocks(req);
 	kmem_cache_free(req_cache, req);
 }
@@ -124,7 +139,7 @@ static void free_req(struct copy_req *req)
 /* The reserve's elements: requests with a full-size buffer. */
 static void *reserve_alloc(gfp_t gfp, void *pool_data)
 {
-	return new_req(BJ_COPYIO_MAX_BYTES, gfp, REQ_RESERVE);
+	return new_req(pool_data, BJ_COPYIO_MAX_BYTES, gfp, REQ_RESERVE);
 }
 
 static void reserve_free(void *element, void *pool_data)
@@ -160,7 +175,7 @@ static struct copy_req *get_req(struct bj_copyio *io, unsigned int bytes, bool g
 	if (req)
 		return req;
 
-	req = new_req(origin == REQ_KEPT ? BJ_COPYIO_MAX_BYTES : bytes, light, origin);
+	req = new_req(io, origin == REQ_KEPT ? BJ_COPYIO_MAX_BYTES : bytes, light, origin);
 	if (req)
 		return req;
 	if (origin == REQ_KEPT) {
@@ -366,7 +381,6 @@ void bj_copyio_copy(struct bj_copyio *io, struct block_device *src, sector_t src
 	while (count) {
 		n = min(count, piece);
 		req = get_req(io, n << SECTOR_SHIFT, grow);
-		req->io = io;
 		req->job = job;
 		req->dst = dst;
 		req->dst_sector = dst_sector;
@@ -397,6 +411,7 @@ int bj_copyio_init(struct bj_copyio *io, const char *name, unsigned int keep)
 	io->nr_kept = 0;
 	io->nr_spare = 0;
 	io->spare_bytes = 0;
+	atomic_long_set(&io->mem_bytes, 0);
 	spin_lock_init(&io->lock);
 	INIT_LIST_HEAD(&io->kept_free);
 	INIT_LIST_HEAD(&io->spare_free);
@@ -410,7 +425,7 @@ int bj_copyio_init(struct bj_copyio *io, const char *name, unsigned int keep)
 	r = bioset_init(&io->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
 	if (r)
 		return r;
-	r = mempool_init(&io->reserve, BJ_COPYIO_RESERVE, reserve_alloc, reserve_free, NULL);
+	r = mempool_init(&io->reserve, BJ_COPYIO_RESERVE, reserve_alloc, reserve_free, io);
 	if (r)
 		goto bad_bs;
 	io->wq = alloc_workqueue("bj-copyio-%s", WQ_MEM_RECLAIM, 0, name);
@@ -444,7 +459,13 @@ void bj_copyio_exit(struct bj_copyio *io)
 	}
 	WARN_ON(io->nr_kept || io->nr_spare);
 	mempool_exit(&io->reserve);
+	WARN_ON(atomic_long_read(&io->mem_bytes));
 	bioset_exit(&io->bs);
+}
+
+size_t bj_copyio_mem_bytes(struct bj_copyio *io)
+{
+	return atomic_long_read(&io->mem_bytes);
 }
 
 int bj_copyio_module_init(void)

@@ -30,6 +30,7 @@
 #ifndef DM_BLOCKJOB_COPYIO_H
 #define DM_BLOCKJOB_COPYIO_H
 
+#include <linux/atomic.h>
 #include <linux/bio.h>
 #include <linux/mempool.h>
 #include <linux/sizes.h>
@@ -53,6 +54,7 @@ struct bj_copyio {
 	struct workqueue_struct *wq;	/* runs @work */
 	struct work_struct work;	/* submission and completion */
 	unsigned int keep;		/* kept buffers at most */
+	atomic_long_t mem_bytes;	/* held by requests: kept, spare, reserve, busy */
 
 	spinlock_t queue_lock;		/* protects the queues; taken in bio completion */
 	struct list_head to_write;	/* copies read, to write out */
@@ -74,6 +76,8 @@ void bj_copyio_module_exit(void);
 int bj_copyio_init(struct bj_copyio *io, const char *name, unsigned int keep);
 /* Every copy must have completed (its callback returned). */
 void bj_copyio_exit(struct bj_copyio *io);
+/* Bytes of memory the requests and their buffers hold now. */
+size_t bj_copyio_mem_bytes(struct bj_copyio *io);
 
 /*
  * Optional: every piece of a copy has been read without error, its buffers

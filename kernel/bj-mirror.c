@@ -909,11 +909,12 @@ static void mirror_status(struct bj_target *bt, char *result, unsigned int maxle
 	*szp = sz;
 }
 
-static size_t mirror_mem_bytes(struct bj_target *bt)
+static void mirror_mem_bytes(struct bj_target *bt, size_t *state, size_t *copies)
 {
 	struct bj_mirror *m = to_mirror(bt);
 
-	return sizeof(*m) + BITS_TO_LONGS(m->dirty.nr_bits) * sizeof(long);
+	*state = sizeof(*m) + bj_bitmap_bytes(&m->dirty);
+	*copies = bj_copier_mem_bytes(&m->copier);
 }
 
 const struct bj_mode_ops bj_mirror_ops = {

@@ -327,6 +327,22 @@ static void blockjob_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
+/*
+ * Reply to "memory": "<state bytes> <copy bytes> <bitmap bytes>\n", what the
+ * job's state, its copy requests and buffers, and the volume's named dirty
+ * bitmaps hold now (see Documentation/dm-blockjob.rst).
+ */
+static void memory_reply(struct bj_target *bt, char *result, unsigned int maxlen)
+{
+	size_t state = 0, copies = 0, bitmaps = 0;
+	unsigned int sz = 0, nr_bitmaps;
+
+	if (bt->ops->mem_bytes)
+		bt->ops->mem_bytes(bt, &state, &copies);
+	bj_volume_stats(bt->vol, &nr_bitmaps, &bitmaps);
+	DMEMIT("%zu %zu %zu\n", state, copies, bitmaps);
+}
+
 static int blockjob_message(struct dm_target *ti, unsigned int argc, char **argv,
 			    char *result, unsigned int maxlen)
 {
@@ -354,6 +370,9 @@ static int blockjob_message(struct dm_target *ti, unsigned int argc, char **argv
 		}
 		r = bj_volume_message(bt->vol, &m, result, maxlen, &error);
 		break;
+	case BJ_MSG_MEMORY:
+		memory_reply(bt, result, maxlen);
+		break;
 	default:
 		if (!bt->ops->message) {
 			error = "no job runs on this volume (passthrough mode)";
@@ -367,7 +386,8 @@ static int blockjob_message(struct dm_target *ti, unsigned int argc, char **argv
 	}
 	/* dm-ioctl passes @result back to userspace only when we return 1. */
 	if (!r)
-		return m.type == BJ_MSG_BITMAP_LIST || m.type == BJ_MSG_BITMAP_DUMP;
+		return m.type == BJ_MSG_BITMAP_LIST || m.type == BJ_MSG_BITMAP_DUMP ||
+		       m.type == BJ_MSG_MEMORY;
 	if (r == -ENOMEM)
 		return r;
 bad:

@@ -42,8 +42,11 @@ struct bj_mode_ops {
 	u64 (*dirty_regions)(struct bj_target *bt);
 	/* Mode fields appended to the INFO status line, each with a leading space. */
 	void (*status)(struct bj_target *bt, char *result, unsigned int maxlen, unsigned int *sz);
-	/* Bytes of in-kernel memory the mode uses (for the bench and status). */
-	size_t (*mem_bytes)(struct bj_target *bt);
+	/*
+	 * Bytes of memory the mode holds now: its state (bitmaps, runs) in
+	 * *@state, copy requests and buffers in *@copies (the "memory" message).
+	 */
+	void (*mem_bytes)(struct bj_target *bt, size_t *state, size_t *copies);
 	size_t per_bio_data_size;
 };
 

@@ -246,7 +246,7 @@ void bj_volume_stats(struct bj_volume *vol, unsigned int *nr, size_t *bytes)
 
 	spin_lock_irq(&vol->lock);
 	list_for_each_entry(b, &vol->bitmaps, list)
-		total += sizeof(*b) + BITS_TO_LONGS(b->bm.nr_bits) * sizeof(long);
+		total += sizeof(*b) + bj_bitmap_bytes(&b->bm);
 	*nr = vol->nr_bitmaps;
 	spin_unlock_irq(&vol->lock);
 	*bytes = total;

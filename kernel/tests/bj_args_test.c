@@ -384,6 +384,7 @@ static const char *const msg_type_names[] = {
 	[BJ_MSG_BITMAP_MERGE] = "bitmap-merge",
 	[BJ_MSG_BITMAP_LIST] = "bitmap-list",
 	[BJ_MSG_BITMAP_DUMP] = "bitmap-dump",
+	[BJ_MSG_MEMORY] = "memory",
 };
 
 static const char *render_msg(struct kunit *test, const struct bj_msg *m)
@@ -444,6 +445,7 @@ static const struct table_case msg_cases[] = {
 	GOOD("bitmap merge", "bitmap merge dst src",
 	     "bitmap-merge value=0 count=0 granule=0 background name=dst src=src"),
 	GOOD("bitmap list", "bitmap list", "bitmap-list" M_NONE),
+	GOOD("memory", "memory", "memory" M_NONE),
 
 	BAD("empty message", "", E_EMPTY),
 	BAD("unknown message", "stop", E_MSG_UNKNOWN),
@@ -451,6 +453,7 @@ static const struct table_case msg_cases[] = {
 	BAD("set_speed with an underscore", "set_speed 1", E_MSG_UNKNOWN),
 	BAD("pause with an argument", "pause now", E_MSG_ARGS),
 	BAD("cancel with an argument", "cancel force", E_MSG_ARGS),
+	BAD("memory with an argument", "memory all", E_MSG_ARGS),
 	BAD("set-speed without value", "set-speed", E_MSG_ARGS),
 	BAD("set-speed with two values", "set-speed 1 2", E_MSG_ARGS),
 	BAD("set-speed negative", "set-speed -1", E_SET_SPEED),

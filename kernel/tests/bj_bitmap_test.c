@@ -103,7 +103,9 @@ static void bj_bitmap_init_bounds_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bm.nr_bits, 1ULL);
 	KUNIT_EXPECT_EQ(test, bm.nr_set, 0ULL);
 	KUNIT_EXPECT_FALSE(test, bj_bitmap_test(&bm, 0));
+	KUNIT_EXPECT_EQ(test, bj_bitmap_bytes(&bm), sizeof(long));
 	bj_bitmap_free(&bm);
+	KUNIT_EXPECT_EQ(test, bj_bitmap_bytes(&bm), (size_t)0);
 	KUNIT_EXPECT_NULL(test, bm.bits);
 	KUNIT_EXPECT_EQ(test, bm.nr_bits, 0ULL);
 	/* A freed bitmap is empty and can be freed again. */

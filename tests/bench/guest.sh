@@ -551,6 +551,10 @@ s6_run() {	# SYSTEM RUN TIB
 		a=$(meminfo)
 		rec 6 $sys state "$r" "$(dmsetup status bv | awk '{print $5}')"
 		mem_delta $sys "$r" "@$tib" "$b" "$a"
+		# what the target says it holds: "<state> <copies> <bitmaps>" bytes
+		read -r st cp _ < <(dmsetup message bv 0 memory) || { WHY="memory message failed"; return 1; }
+		rec 6 $sys "msg_state_b@$tib" "$r" "$st"
+		rec 6 $sys "msg_copies_b@$tib" "$r" "$cp"
 		;;
 	dm-raid1)
 		b=$(meminfo)

@@ -264,6 +264,14 @@ if tib > 1:
                 slope = (big[run] - small[run]) / (tib - 1)
                 add("6", s, f"{m}_mib_per_tib", run, slope / 1024)
                 add("6", s, f"{m}_fixed_kib", run, small[run] - slope)
+    # the target's own account ("memory" message), same slope
+    for s in ("bj-mirror", "bj-backup"):
+        small = dict(vals.get(("6", s, "msg_state_b@1"), []))
+        big = dict(vals.get(("6", s, f"msg_state_b@{tib:g}"), []))
+        for run in sorted(set(small) & set(big)):
+            add("6", s, "msg_state_mib_per_tib", run, (big[run] - small[run]) / (tib - 1) / 2**20)
+        for run, v in vals.get(("6", s, "msg_copies_b@1"), []):
+            add("6", s, "msg_copies_kib", run, v / 1024)
     exc = nums("6", "dm-snap-N-exc", "exceptions")
     if exc:
         for run, v in vals.get(("6", "dm-snap-N-exc", "slab_kb"), []):
@@ -279,6 +287,11 @@ if tib > 1:
             higher_better=False, baseline=("dm-raid1", "used_mib_per_tib"))
         row("6", s, "slabvm_fixed_kib", "KiB", label + ": fixed (slab+vmalloc)", fmt="{:.0f}",
             higher_better=False)
+        if s.startswith("bj-"):
+            row("6", s, "msg_state_mib_per_tib", "MiB/TiB", label + ": state per TiB, by its memory message",
+                fmt="{:.2f}", higher_better=False)
+            row("6", s, "msg_copies_kib", "KiB", label + ": copy buffers, by its memory message",
+                fmt="{:.0f}", higher_better=False)
     row("6", "dm-snap-N-exc", "bytes_per_exception", "B",
         f"dm-snapshot transient: slab per exception ({exc[0]:.0f} exceptions)" if exc else
         "dm-snapshot transient: slab per exception", fmt="{:.0f}", higher_better=False)

@@ -23,12 +23,12 @@ check fio --name=fua --filename=/dev/mapper/pt --rw=randwrite --bs=4k --size=1M 
 	--ioengine=psync --fsync=1 --sync=1 --output=/dev/null
 # write-zeroes and discard pass through and land at the offset.
 check blkdiscard -z -o $((4 << 20)) -l $((1 << 20)) /dev/mapper/pt
-ZERO_MIB=$(dd if=/dev/zero bs=1M count=1 status=none | sha256sum | cut -d' ' -f1)
+ZERO_MIB=$(dd if=/dev/zero bs=1M count=1 status=none | sha)
 # volume offset 4 MiB = device offset 5 MiB
-check_eq "$(dd if=$DEV bs=1M skip=5 count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1)" \
+check_eq "$(dd if=$DEV bs=1M skip=5 count=1 iflag=direct status=none | sha)" \
 	"$ZERO_MIB" "write-zeroes reached the device at the offset"
-check_eq "$(dd if=$DEV bs=1M skip=4 count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1)" \
-	"$(dd if=/dev/mapper/pt bs=1M skip=3 count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1)" \
+check_eq "$(dd if=$DEV bs=1M skip=4 count=1 iflag=direct status=none | sha)" \
+	"$(dd if=/dev/mapper/pt bs=1M skip=3 count=1 iflag=direct status=none | sha)" \
 	"data next to the zeroed range untouched"
 dmname=$(dmsetup info -c --noheadings -o blkdevname pt)
 if [ "$(cat /sys/block/$dmname/queue/discard_max_bytes)" -gt 0 ]; then

@@ -30,8 +30,8 @@ swap_table() {
 guest_write_ok() {
 	dd if=/dev/urandom of=/tmp/w bs=64K count=4 status=none
 	if dd if=/tmp/w of=/dev/mapper/vol bs=64K seek=$1 oflag=direct conv=fsync status=none; then
-		check_eq "$(dd if=/dev/mapper/src bs=64K skip=$1 count=4 iflag=direct status=none | sha256sum)" \
-			"$(sha256sum < /tmp/w)" "$2: guest write landed on the source"
+		check_eq "$(dd if=/dev/mapper/src bs=64K skip=$1 count=4 iflag=direct status=none | sha)" \
+			"$(sha </tmp/w)" "$2: guest write landed on the source"
 	else
 		not_ok "$2: guest write failed"
 	fi

@@ -29,7 +29,6 @@ teardown() {
 	dmsetup remove tgt
 	dmsetup remove vol
 }
-sha() { sha256sum | cut -d' ' -f1; }
 # A view read of chunk $1 into /tmp/view.$1, in the background: sets VPID.
 view_read() {
 	dd if=/dev/mapper/vw of=/tmp/view.$1 bs=$CH skip="$1" count=1 iflag=direct status=none &

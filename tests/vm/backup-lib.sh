@@ -152,9 +152,9 @@ bk_pit_setup() {
 }
 
 bk_chunk() {
-	dd if="$1" bs="$CH" skip="$2" count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1
+	dd if="$1" bs="$CH" skip="$2" count=1 iflag=direct status=none | sha
 }
 
 bk_pit_chunk() {
-	dd if=/tmp/pit.img bs="$CH" skip="$1" count=1 status=none | sha256sum | cut -d' ' -f1
+	dd if=/tmp/pit.img bs="$CH" skip="$1" count=1 status=none | sha
 }

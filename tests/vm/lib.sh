@@ -102,20 +102,25 @@ dev_size() {
 	blockdev --getsize64 "$(dev_path "$1")"
 }
 
+# sha: the sha256 of standard input, the digest alone
+sha() {
+	sha256sum | cut -d' ' -f1
+}
+
 dev_sha() {
 	local d
 	d=$(dev_path "$1")
 	if [ -n "${2:-}" ]; then
 		dev_sha_at "$d" 0 "$2"
 	else
-		dd if="$d" bs=1M iflag=direct status=none | sha256sum | cut -d' ' -f1
+		dd if="$d" bs=1M iflag=direct status=none | sha
 	fi
 }
 
 # dev_sha_at DEV OFFSET BYTES: sha256 of BYTES bytes of DEV from byte OFFSET
 dev_sha_at() {
 	dd if="$(dev_path "$1")" bs=1M iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" \
-		status=none | sha256sum | cut -d' ' -f1
+		status=none | sha
 }
 
 # scaled N [DIVISOR]: N, or N / DIVISOR (default 3) on the debug kernel,

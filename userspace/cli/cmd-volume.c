@@ -82,7 +82,9 @@ void usage_status(FILE *f)
 		   "Show the job state of volume NAME. --json prints QEMU query-block-jobs\n"
 		   "fields: device, type, status, len, offset, speed, ready, paused, busy,\n"
 		   "io-status, plus dm-blockjob's own (mode, result, dirty-regions, errors,\n"
-		   "last-error, bitmaps).\n");
+		   "last-error, bitmaps, size, extra, and memory: the bytes the target holds\n"
+		   "for the job's state, its copy buffers and the named bitmaps, or null if\n"
+		   "the module does not say).\n");
 }
 
 /* QEMU's job "type" for a mode. */
@@ -93,7 +95,7 @@ static const char *job_type(const struct bj_status *s)
 	return s->mode;
 }
 
-static void print_json(const char *name, const struct bj_status *s)
+static void print_json(const char *name, const struct bj_status *s, const struct bj_memory *m)
 {
 	bool paused = !strcmp(s->state, "paused") || !strcmp(s->state, "standby");
 	bool ready = !strcmp(s->state, "ready") || !strcmp(s->state, "standby");
@@ -120,6 +122,11 @@ static void print_json(const char *name, const struct bj_status *s)
 	printf(", \"bitmaps\": %u, \"size\": %" PRIu64 ", \"extra\": ", s->nr_bitmaps,
 	       s->sectors * 512);
 	bj_json_str(stdout, s->extra);
+	if (m)
+		printf(", \"memory\": {\"state\": %" PRIu64 ", \"copies\": %" PRIu64
+		       ", \"bitmaps\": %" PRIu64 "}", m->state, m->copies, m->bitmaps);
+	else
+		printf(", \"memory\": null");
 	printf("}\n");
 }
 
@@ -156,6 +163,7 @@ int cmd_status(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[BJ_ERRLEN];
+	struct bj_memory mem;
 	struct bj_status st;
 	bool json = false;
 	int c;
@@ -173,7 +181,7 @@ int cmd_status(int argc, char **argv)
 		return 1;
 	}
 	if (json)
-		print_json(argv[optind], &st);
+		print_json(argv[optind], &st, bj_dm_memory(argv[optind], &mem, err) ? NULL : &mem);
 	else
 		print_human(argv[optind], &st);
 	return 0;

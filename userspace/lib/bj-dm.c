@@ -335,6 +335,37 @@ int bj_dm_status(const char *name, struct bj_status *s, char *err)
 	return r;
 }
 
+int bj_parse_memory(const char *reply, struct bj_memory *m)
+{
+	int n = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (sscanf(reply, "%" SCNu64 " %" SCNu64 " %" SCNu64 "%n", &m->state, &m->copies,
+		   &m->bitmaps, &n) != 3)
+		return -EINVAL;
+	reply += n;
+	while (*reply == ' ' || *reply == '\n')
+		reply++;
+	return *reply ? -EINVAL : 0;
+}
+
+int bj_dm_memory(const char *name, struct bj_memory *m, char *err)
+{
+	char *reply;
+	int r;
+
+	r = bj_dm_message(name, "memory", &reply, err);
+	if (r)
+		return r;
+	if (bj_parse_memory(reply, m)) {
+		seterr(err, "cannot parse the memory reply of %s: \"%s\" (module and CLI versions differ?)",
+		       name, reply);
+		r = -EPROTO;
+	}
+	free(reply);
+	return r;
+}
+
 int bj_dm_event_nr(const char *name, uint32_t *event_nr, char *err)
 {
 	struct dm_task *dmt = task(DM_DEVICE_INFO, name);

@@ -56,6 +56,15 @@ void bj_dm_table_free(struct bj_table *t);
 /* Parse the live table's status; -ENOTTY if it is not a blockjob target. */
 int bj_dm_status(const char *name, struct bj_status *s, char *err);
 int bj_parse_status(const char *line, struct bj_status *s);
+/* What a blockjob target holds now, in bytes (its "memory" message). */
+struct bj_memory {
+	uint64_t state;			/* the job's bitmaps and structures */
+	uint64_t copies;		/* copy requests and buffers */
+	uint64_t bitmaps;		/* the volume's named dirty bitmaps */
+};
+
+int bj_dm_memory(const char *name, struct bj_memory *m, char *err);
+int bj_parse_memory(const char *reply, struct bj_memory *m);
 /* Wait for the device's next dm event after @event_nr; returns the new number. */
 int bj_dm_event_nr(const char *name, uint32_t *event_nr, char *err);
 /* Major:minor of the dm device @name. */
