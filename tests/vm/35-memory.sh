@@ -51,13 +51,9 @@ check dmsetup remove vol
 
 echo "# a paused mirror of a 1 TiB volume"
 TIB=$((1 << 31))
-check dmsetup create zsrc --table "0 $TIB zero"
-on_exit "dmsetup remove --retry zsrc"
-check dmsetup create zdst --table "0 $TIB zero"
-on_exit "dmsetup remove --retry zdst"
-check dm_nodes
-check dmsetup create big --table "0 $TIB blockjob mirror /dev/mapper/zsrc 0 /dev/mapper/zdst 0 128 1 start_paused"
-on_exit "dmsetup remove --retry big"
+check dm_create zsrc "0 $TIB zero"
+check dm_create zdst "0 $TIB zero"
+check dm_create big "0 $TIB blockjob mirror /dev/mapper/zsrc 0 /dev/mapper/zdst 0 128 1 start_paused"
 read -r st cp bm < <(mem big)
 echo "# reply: $st $cp $bm"
 check_eq "$((st >= 2 * MIB && st < 2 * MIB + 65536))" 1 \

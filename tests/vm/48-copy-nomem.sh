@@ -8,9 +8,9 @@
 # failslab's cache filter, and its allocations fail, sleeping ones too:
 # with half failing a mirror under a writer still reaches ready with the
 # source's data and pivots; with all failing a backup under a writer still
-# equals the volume at the start; and every write lands. A table load when no request can be allocated is
-# refused and leaves the device as it was. On a kernel without failslab the
-# same runs go without injection.
+# equals the volume at the start; and every write lands. A table load
+# when no request can be allocated is refused and leaves the device as it
+# was. On a kernel without failslab the same runs go without injection.
 . "$BJ_TESTS/vm/lib.sh"
 . "$BJ_TESTS/vm/backup-lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
