@@ -10,15 +10,11 @@
 # Everything that needs Debian packages installs them first (scripts/setup-deps).
 
 TOP := $(CURDIR)
-STOCK_KVER := $(shell bash -c ". scripts/lib.sh; bj_stock_kver" 2>/dev/null)
-RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
-ifeq ($(origin KDIR), undefined)
-  ifneq ($(wildcard $(RUNNING_KDIR)/Makefile),)
-    KDIR := $(RUNNING_KDIR)
-  else
-    KDIR := /usr/src/linux-headers-$(STOCK_KVER)
-  endif
-endif
+# The kernel build tree is looked up by scripts/kdir when a recipe runs,
+# after deps: on a fresh machine the headers are installed by that step.
+# KDIR=<dir> on the command line wins over the lookup.
+KDIR_OF := KDIR="$(KDIR)" scripts/kdir
+SETUP_DEPS ?= scripts/setup-deps
 BLOCKJOB_CACHE ?= /var/cache/dm-blockjob
 DEBUG_BUILD := $(BLOCKJOB_CACHE)/build-debug
 LINUX_SRC := $(BLOCKJOB_CACHE)/linux-source-6.1
@@ -33,10 +29,11 @@ KSRC := $(wildcard kernel/*.c kernel/*.h kernel/tests/*.c include/uapi/linux/*.h
 all: module userspace
 
 deps:
-	@scripts/setup-deps
+	@$(SETUP_DEPS)
 
 module: deps
-	$(MAKE) -C $(KDIR) M=$(TOP) modules
+	kdir=$$($(KDIR_OF)) && \
+	$(MAKE) -C "$$kdir" M=$(TOP) modules
 
 userspace: deps
 	$(MAKE) -C userspace
@@ -61,8 +58,8 @@ $(LINUX_SRC)/scripts/checkpatch.pl: | deps
 
 # C=2 runs sparse over every source file, rebuilt or not.
 sparse: deps
-	@mkdir -p $(BLOCKJOB_CACHE); \
-	$(MAKE) --no-silent -C $(KDIR) M=$(TOP) C=2 CF="-D__CHECK_ENDIAN__" modules >$(BLOCKJOB_CACHE)/sparse.log 2>&1; \
+	@mkdir -p $(BLOCKJOB_CACHE); kdir=$$($(KDIR_OF)) || exit 1; \
+	$(MAKE) --no-silent -C "$$kdir" M=$(TOP) C=2 CF="-D__CHECK_ENDIAN__" modules >$(BLOCKJOB_CACHE)/sparse.log 2>&1; \
 	rc=$$?; n=$$(grep -c '^  CHECK' $(BLOCKJOB_CACHE)/sparse.log); \
 	if grep -E '(warning|error):' $(BLOCKJOB_CACHE)/sparse.log; then \
 		echo "sparse: warnings above"; exit 1; \
@@ -97,10 +94,11 @@ bench: all
 	@scripts/bench
 
 install: all
-	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
-	depmod -a $(notdir $(patsubst %/build,%,$(KDIR))) 2>/dev/null || depmod -a
+	@kdir=$$($(KDIR_OF)) && set -x && \
+	$(MAKE) -C "$$kdir" M=$(TOP) modules_install && \
+	{ depmod -a "$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//')" 2>/dev/null || depmod -a; }
 	$(MAKE) -C userspace install PREFIX=$(PREFIX)
 
 clean:
-	$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null || true
+	-@kdir=$$($(KDIR_OF) 2>/dev/null) && $(MAKE) -C "$$kdir" M=$(TOP) clean
 	$(MAKE) -C userspace clean

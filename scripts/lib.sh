@@ -4,6 +4,8 @@
 BJ_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BLOCKJOB_CACHE=${BLOCKJOB_CACHE:-/var/cache/dm-blockjob}
 export BLOCKJOB_CACHE
+# Prefixed to the paths where installed kernels are looked up (tests only).
+BJ_KERNEL_ROOT=${BJ_KERNEL_ROOT:-}
 
 bj_die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 bj_log() { echo "[$(basename "$0")] $*" >&2; }
@@ -11,8 +13,8 @@ bj_log() { echo "[$(basename "$0")] $*" >&2; }
 # Newest installed Debian kernel version with both an image and headers.
 bj_stock_kver() {
 	local v best=""
-	for v in $(ls /boot 2>/dev/null | sed -n 's/^vmlinuz-//p' | sort -V); do
-		[ -d "/usr/src/linux-headers-$v" ] && best=$v
+	for v in $(ls "$BJ_KERNEL_ROOT/boot" 2>/dev/null | sed -n 's/^vmlinuz-//p' | sort -V); do
+		[ -d "$BJ_KERNEL_ROOT/usr/src/linux-headers-$v" ] && best=$v
 	done
 	[ -n "$best" ] || return 1
 	echo "$best"
