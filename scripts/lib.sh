@@ -28,3 +28,23 @@ bj_hash() {
 		if [ -f "$f" ]; then sha256sum <"$f"; else echo "$f"; fi
 	done | sha256sum | cut -c1-16
 }
+
+# bj_prune_builds DIR KEEP [SPARE]: delete all but the KEEP newest published
+# entries of DIR (subdirectories holding a "key" file, newest by that file's
+# time) and every "src-*" subdirectory but SPARE. Unpublished entries are
+# left alone: their builder holds DIR/.lock and cleans them up itself.
+bj_prune_builds() {
+	local dir=$1 keep=$2 spare=${3:-} d n=0
+	for d in $(ls -dt "$dir"/*/key 2>/dev/null); do
+		d=${d%/key}
+		n=$((n + 1))
+		[ $n -le "$keep" ] && continue
+		bj_log "removing old build $d"
+		rm -rf "$d"
+	done
+	for d in "$dir"/src-*; do
+		[ -d "$d" ] && [ "$d" != "$spare" ] || continue
+		bj_log "removing old source tree $d"
+		rm -rf "$d"
+	done
+}
