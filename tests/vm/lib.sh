@@ -3,7 +3,9 @@
 # Helpers for VM tests (tests/vm/NN-*.sh), which run inside the guest as root
 # (scripts/vm-run). Source it:  . "$BJ_TESTS/vm/lib.sh"
 #
-#   ok WHAT / not_ok WHAT    print "ok - WHAT" / "not ok - WHAT", count
+#   ok WHAT / not_ok WHAT    print "ok - WHAT [@T]" / "not ok - WHAT [@T]", count
+#                            (T: seconds since the test started, to see where
+#                            a test spends its time)
 #   check CMD...             run CMD; ok/not_ok "CMD" by its status (output shown on failure)
 #   check_eq A B WHAT        ok if A = B
 #   die MSG                  "not ok - MSG", "Bail out!", exit 1 (cleanups run)
@@ -33,15 +35,21 @@ BJ_PASS=0
 BJ_FAIL=0
 BJ_EXIT_CMDS=()
 BJ_LOG=$(mktemp /tmp/bjlog.XXXXXX)
+BJ_T0=${EPOCHREALTIME/./}
+
+_bj_at() {
+	local us=$((${EPOCHREALTIME/./} - BJ_T0))
+	printf '[@%d.%ds]' $((us / 1000000)) $((us / 100000 % 10))
+}
 
 ok() {
 	BJ_PASS=$((BJ_PASS + 1))
-	echo "ok - $*"
+	echo "ok - $* $(_bj_at)"
 }
 
 not_ok() {
 	BJ_FAIL=$((BJ_FAIL + 1))
-	echo "not ok - $*"
+	echo "not ok - $* $(_bj_at)"
 }
 
 check() {
@@ -86,7 +94,7 @@ die() {
 }
 
 finish() {
-	echo "# $BJ_PASS ok, $BJ_FAIL not ok"
+	echo "# $BJ_PASS ok, $BJ_FAIL not ok $(_bj_at)"
 	[ "$BJ_FAIL" -eq 0 ] || exit 1
 	exit 0
 }
