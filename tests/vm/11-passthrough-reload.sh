@@ -8,14 +8,20 @@ LEN=$(( (48 << 20) / 512 ))
 dm_create vol "0 $LEN blockjob passthrough /dev/vdb 0"
 dmsetup message vol 0 bitmap add bm 128    # the volume's state must survive reloads
 
+# fio writes for 24 s (48 MiB at 2 MiB/s), then reads everything back. The
+# 12 reloads are spread over the first 18 s of it, one every 1.5 s, with no
+# pause when they run behind: on a slow debug kernel each one takes over a
+# second by itself, and the old fixed pause between them let fio finish first.
 fio --name=reload --filename=/dev/mapper/vol --rw=randwrite --size=48M \
 	--bssplit=4k/50:16k/25:128k/25 --direct=1 --ioengine=libaio --iodepth=16 \
-	--rate=4m --verify=crc32c --verify_fatal=1 --do_verify=1 --randseed=77 \
+	--rate=2m --verify=crc32c --verify_fatal=1 --do_verify=1 --randseed=77 \
 	--output=/tmp/fio.out >/dev/null 2>&1 &
 pid=$!
 n=0
+t0=${EPOCHREALTIME/./}
 while kill -0 $pid 2>/dev/null && [ $n -lt 12 ]; do
-	sleep 0.7
+	wait_us=$((t0 + (n + 1) * 1500000 - ${EPOCHREALTIME/./}))
+	[ $wait_us -le 0 ] || sleep "$((wait_us / 1000000)).$(printf %06d $((wait_us % 1000000)))"
 	if [ $((n % 2)) -eq 0 ]; then
 		dmsetup suspend vol && dmsetup resume vol || not_ok "suspend/resume $n"
 	else
