@@ -9,17 +9,8 @@
 # Last line: "N passed, N failed".
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d /tmp/cache-hygiene.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
-expect() {	# WHAT COND...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-not() { ! "$@"; }
+. "$TOP/tests/host/tap.bash"
+tap_begin cache-hygiene
 present() { local f; for f; do [ -e "$f" ] || return 1; done; }
 gone() { local f; for f; do [ ! -e "$f" ] || return 1; done; }
 same() { [ -n "$1" ] && [ "$1" = "$2" ]; }
@@ -73,5 +64,4 @@ else
 	not_ok "no stock kernel installed (scripts/setup-deps)"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+tap_end

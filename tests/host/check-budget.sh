@@ -8,14 +8,8 @@
 # Last line: "N passed, N failed".
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d /tmp/check-budget.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
-expect_eq() {	# GOT WANT WHAT
-	if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3 (got '$1', want '$2')"; fi
-}
+. "$TOP/tests/host/tap.bash"
+tap_begin check-budget
 . "$TOP/scripts/check-budget"
 
 expect_eq "$(echo "$BJ_BUDGET_WARM $BJ_BUDGET_COLD" | grep -cE '^[0-9]+ [0-9]+$')" 1 \
@@ -67,5 +61,4 @@ expect_eq "$?" 1 "a cold run over the cold budget fails"
 expect_eq "$(grep -c 'bj_test_times\|bj_check_budget' "$TOP/scripts/check")" 2 \
 	"scripts/check calls bj_test_times and bj_check_budget"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+tap_end

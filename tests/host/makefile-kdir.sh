@@ -11,18 +11,12 @@
 # Last line: "N passed, N failed".
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d /tmp/makefile-kdir.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
-expect() {	# WHAT COND...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; sed 's/^/#   /' "$T/out" | tail -n 15; fi
+. "$TOP/tests/host/tap.bash"
+tap_begin makefile-kdir
+# expect, showing make's output when it fails
+expect_mk() {	# WHAT COND...
+	expect "$@" || sed 's/^/#   /' "$T/out" | tail -n 15
 }
-
-not() { ! "$@"; }
 
 LOG=$T/kbuild.log
 printf 'modules modules_install clean:\n\t@echo "$(CURDIR) $@ M=$(M)" >>%s\n' "$LOG" >"$T/fake.mk"
@@ -60,44 +54,43 @@ used() { [ "$(cut -d' ' -f1-2 "$LOG")" = "$1" ]; }
 # 1. Fresh root: no headers when make starts; deps installs them.
 R=$T/root1
 mkdir -p "$R"
-expect "fresh root: make module succeeds once deps installed the headers" \
+expect_mk "fresh root: make module succeeds once deps installed the headers" \
 	mk "$R" module SETUP_DEPS="$T/setup-deps"
-expect "fresh root: kbuild entered in the headers deps installed (newest with an image)" \
+expect_mk "fresh root: kbuild entered in the headers deps installed (newest with an image)" \
 	used "$R/usr/src/linux-headers-6.1.0-10-amd64 modules"
-expect "kbuild was given M=<checkout>" grep -qx ".* M=$TOP" "$LOG"
-expect "no empty headers path tried" not grep -q 'linux-headers-[:/ ]\|linux-headers-$' "$T/out"
+expect_mk "kbuild was given M=<checkout>" grep -qx ".* M=$TOP" "$LOG"
+expect_mk "no empty headers path tried" not grep -q 'linux-headers-[:/ ]\|linux-headers-$' "$T/out"
 
 # 2. The same for sparse (make install takes the same lookup).
 R=$T/root2
 mkdir -p "$R"
 mk "$R" sparse SETUP_DEPS="$T/setup-deps" BLOCKJOB_CACHE="$T/cache"
-expect "fresh root: make sparse enters the installed headers" \
+expect_mk "fresh root: make sparse enters the installed headers" \
 	used "$R/usr/src/linux-headers-6.1.0-10-amd64 modules"
 # 3. Nothing installed: one clear line, no kbuild run in an empty path.
 R=$T/root4
 mkdir -p "$R"
 mk "$R" module SETUP_DEPS="$T/no-deps"
 rc=$?
-expect "no headers at all: make module fails" [ $rc -ne 0 ]
-expect "no headers at all: the error says to run scripts/setup-deps or give KDIR" \
+expect_mk "no headers at all: make module fails" [ $rc -ne 0 ]
+expect_mk "no headers at all: the error says to run scripts/setup-deps or give KDIR" \
 	grep -q 'no kernel build tree.*scripts/setup-deps.*KDIR=' "$T/out"
-expect "no headers at all: kbuild never entered" not [ -s "$LOG" ]
+expect_mk "no headers at all: kbuild never entered" not [ -s "$LOG" ]
 
 # 4. Precedence: the running kernel's build tree beats the headers...
 R=$T/root5
 mkdir -p "$R"
 fake_tree "$R/lib/modules/$(uname -r)/build"
 mk "$R" module SETUP_DEPS="$T/setup-deps"
-expect "the running kernel's build tree wins over Debian headers" \
+expect_mk "the running kernel's build tree wins over Debian headers" \
 	used "$R/lib/modules/$(uname -r)/build modules"
 # ...and KDIR= beats both.
 fake_tree "$T/given"
 mk "$R" module SETUP_DEPS="$T/setup-deps" KDIR="$T/given"
-expect "KDIR= on the command line wins" used "$T/given modules"
+expect_mk "KDIR= on the command line wins" used "$T/given modules"
 : >"$LOG"
 (cd "$TOP" && KDIR=$T/given BJ_KERNEL_ROOT=$R make --no-print-directory module \
 	SETUP_DEPS="$T/setup-deps") >"$T/out" 2>&1
-expect "KDIR in the environment wins" used "$T/given modules"
+expect_mk "KDIR in the environment wins" used "$T/given modules"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+tap_end

@@ -9,14 +9,8 @@
 # test asks. Last line: "N passed, N failed".
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d /tmp/run-vm-tests-order.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
-expect_eq() {	# GOT WANT WHAT
-	if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3 (got '$1', want '$2')"; fi
-}
+. "$TOP/tests/host/tap.bash"
+tap_begin run-vm-tests-order
 
 mkdir -p "$T/top/scripts" "$T/top/tests/vm"
 cp "$TOP/scripts/run-vm-tests" "$TOP/scripts/lib.sh" "$T/top/scripts/"
@@ -69,5 +63,4 @@ expect_eq "$(order)" "10-short 40-tiny 20-long 30-mid " \
 expect_eq "$(awk '$1 == "10-short" {print ($2 >= 2)}' "$T/cache/vm-times/stock")" 1 \
 	"the times file is updated with this run's times"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+tap_end

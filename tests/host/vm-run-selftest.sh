@@ -12,20 +12,11 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 VMRUN=$TOP/scripts/vm-run
 export BJ_NO_BUILD=1
-T=$(mktemp -d /tmp/vm-run-selftest.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+. "$TOP/tests/host/tap.bash"
+tap_begin vm-run-selftest
 export BJ_TMPDIR=$T/tmp
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
-expect() {	# WHAT COND...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 show() { sed 's/^/#   /' "$1" | tail -n 25; }
 no_qemu() { ! pgrep -f "bj.selftest=$1" >/dev/null; }
-not() { ! "$@"; }
 
 # (the --timeout case runs in the background meanwhile: it only waits)
 printf '#!/bin/bash\necho sleeping\nsleep infinity\n' >"$T/sleep.sh"
@@ -139,5 +130,4 @@ sleep 0.5
 expect "no qemu left after SIGTERM" no_qemu "$$-term"
 expect "no temp dir left" test -z "$(ls -A "$T/tmp" 2>/dev/null)"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+tap_end
