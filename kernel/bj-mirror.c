@@ -179,6 +179,18 @@ static void redirty_locked(struct bj_mirror *m, u64 nr)
 	}
 }
 
+/*
+ * Does the copier run in job state @state? In running it copies the dirty
+ * regions; in ready it idles, but must already be running when a region
+ * becomes dirty again (a failed write to either device), because that
+ * moves the job back to running from end_io, where nothing else would
+ * start it. Paused, standby and concluded jobs copy nothing.
+ */
+static bool copier_wanted(enum dm_blockjob_state state)
+{
+	return state == DM_BLOCKJOB_STATE_RUNNING || state == DM_BLOCKJOB_STATE_READY;
+}
+
 /* Errors and policies --------------------------------------------------- */
 
 /*
@@ -347,10 +359,21 @@ static int mirror_map(struct bj_target *bt, struct bio *bio)
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		/* Empty flush: bio 0 to the source, bio 1 to the destination. */
-		if (dm_bio_get_target_bio_nr(bio) == 1)
-			bio_set_dev(bio, bt->dst->bdev);
-		else
+		if (dm_bio_get_target_bio_nr(bio) == 0) {
 			bio_set_dev(bio, bt->src->bdev);
+			return DM_MAPIO_REMAPPED;
+		}
+		/*
+		 * Once writes are no longer duplicated (cancel, a failure
+		 * under "report"), the destination holds nothing this flush
+		 * must make durable, and a dead destination (the usual reason
+		 * to cancel) must not hold up the guest's flush.
+		 */
+		if (!READ_ONCE(m->mirroring)) {
+			bio_endio(bio);
+			return DM_MAPIO_SUBMITTED;
+		}
+		bio_set_dev(bio, bt->dst->bdev);
 		return DM_MAPIO_REMAPPED;
 	}
 
@@ -767,7 +790,7 @@ static void mirror_resume(struct bj_target *bt)
 		m->completing = false;
 	m->sync_pending = true;
 	spin_unlock_irqrestore(&m->lock, flags);
-	if (READ_ONCE(bt->job.state) == DM_BLOCKJOB_STATE_RUNNING)
+	if (copier_wanted(READ_ONCE(bt->job.state)))
 		bj_copier_start(&m->copier);
 	queue_work(m->wq, &m->work);
 }
@@ -793,7 +816,7 @@ static int mirror_message(struct bj_target *bt, struct bj_msg *msg, char *result
 			bt->job.io_error_pending = false;
 		state = bt->job.state;
 		spin_unlock_irqrestore(&bt->job.lock, flags);
-		if (!r && state == DM_BLOCKJOB_STATE_RUNNING) {
+		if (!r && copier_wanted(state)) {
 			spin_lock_irqsave(&m->lock, flags);
 			m->sync_pending = true;
 			spin_unlock_irqrestore(&m->lock, flags);
