@@ -476,6 +476,16 @@ int bj_parse_message(unsigned int argc, char **argv, struct bj_msg *m, const cha
 			"unknown message; see Documentation/dm-blockjob.rst";
 		return -EINVAL;
 	}
+	/* "cancel force" (QEMU's force=true): give the destination up. */
+	if (d->type == BJ_MSG_CANCEL && argc == 2) {
+		if (strcmp(argv[1], "force")) {
+			*error = "cancel: the only option is force";
+			return -EINVAL;
+		}
+		m->type = d->type;
+		m->value = 1;
+		return 0;
+	}
 	if (argc - 1 != d->nargs) {
 		*error = "wrong number of message arguments";
 		return -EINVAL;

@@ -131,7 +131,7 @@ enum bj_msg_type {
 
 struct bj_msg {
 	enum bj_msg_type type;
-	u64 value;		/* speed, start */
+	u64 value;		/* speed, start; cancel: 1 = force */
 	u64 count;		/* set-dirty count */
 	sector_t granule;	/* bitmap add */
 	enum bj_copy_mode copy_mode;

@@ -399,7 +399,11 @@ static u64 backup_next(struct bj_copier *c, u64 *region, u64 max)
 	if (b->sync == BJ_SYNC_NONE)
 		return 0;
 	spin_lock_irq(&b->lock);
-	if (b->concluded || !bj_runs_room(&b->runs))
+	/*
+	 * Suspended: a "resume" message may start the copier, but nothing is
+	 * copied until the table is resumed (it may be swapped out instead).
+	 */
+	if (b->concluded || b->suspended || !bj_runs_room(&b->runs))
 		goto out;
 	max = min_t(u64, max, BJ_RUN_MAX_CHUNKS);
 	chunk = bj_bitmap_next_set(&b->need, b->cursor);

@@ -9,8 +9,11 @@
  *   complete: running or ready -> concluded (backup done; mirror pivoted)
  *   cancel:   any live state -> concluded (cancelled)
  *   fail:     any live state -> concluded (failed)
+ *   reopen:   concluded -> ready (mirror: the suspend before a pivot
+ *             concluded it completed, then the same table was resumed: no
+ *             pivot happened; the caller checks it was that conclusion)
  *
- * idle (no job) and concluded take no events.
+ * idle (no job) takes no events; concluded takes only reopen.
  */
 #include <linux/errno.h>
 #include <linux/kernel.h>
@@ -23,7 +26,12 @@ int bj_job_next_state(enum dm_blockjob_state cur, enum bj_job_event ev,
 	enum dm_blockjob_state n = cur;
 	enum bj_job_result r = BJ_RESULT_NONE;
 
-	if (cur == DM_BLOCKJOB_STATE_IDLE || cur == DM_BLOCKJOB_STATE_CONCLUDED)
+	if (cur == DM_BLOCKJOB_STATE_IDLE)
+		return -EINVAL;
+	/* Concluded takes reopen only, and only concluded takes it. */
+	if (cur == DM_BLOCKJOB_STATE_CONCLUDED && ev != BJ_EV_REOPEN)
+		return -EINVAL;
+	if (cur != DM_BLOCKJOB_STATE_CONCLUDED && ev == BJ_EV_REOPEN)
 		return -EINVAL;
 
 	switch (ev) {
@@ -69,6 +77,9 @@ int bj_job_next_state(enum dm_blockjob_state cur, enum bj_job_event ev,
 	case BJ_EV_FAIL:
 		n = DM_BLOCKJOB_STATE_CONCLUDED;
 		r = BJ_RESULT_FAILED;
+		break;
+	case BJ_EV_REOPEN:
+		n = DM_BLOCKJOB_STATE_READY;
 		break;
 	default:
 		return -EINVAL;
@@ -119,6 +130,7 @@ const char *bj_event_name(enum bj_job_event ev)
 		[BJ_EV_COMPLETE] = "complete",
 		[BJ_EV_CANCEL] = "cancel",
 		[BJ_EV_FAIL] = "fail",
+		[BJ_EV_REOPEN] = "reopen",
 	};
 
 	if ((unsigned int)ev >= ARRAY_SIZE(names))

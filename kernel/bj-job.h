@@ -18,6 +18,7 @@ enum bj_job_event {
 	BJ_EV_COMPLETE,		/* mirror: pivot done; backup: every chunk saved */
 	BJ_EV_CANCEL,		/* "cancel" message */
 	BJ_EV_FAIL,		/* an error under policy "report" */
+	BJ_EV_REOPEN,		/* mirror: the table a pivot concluded was resumed */
 	BJ_EV_NR,
 };
 

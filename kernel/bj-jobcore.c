@@ -126,10 +126,9 @@ int bj_job_apply_locked(struct bj_target *bt, enum bj_job_event ev)
 	if (next == job->state)
 		return 0;
 	job->state = next;
-	if (next == DM_BLOCKJOB_STATE_CONCLUDED)
-		job->result = result;
+	job->result = result;	/* none unless concluded */
 	bj_job_queue_event_locked(bt, DM_BLOCKJOB_EVENT_STATUS_CHANGE);
-	if (ev == BJ_EV_SYNCED)
+	if (ev == BJ_EV_SYNCED || ev == BJ_EV_REOPEN)
 		bj_job_queue_event_locked(bt, DM_BLOCKJOB_EVENT_READY);
 	if (next == DM_BLOCKJOB_STATE_CONCLUDED)
 		bj_job_queue_event_locked(bt, result == BJ_RESULT_CANCELLED ?

@@ -41,7 +41,10 @@
  * suspend that precedes the pivot reload drains I/O, then postsuspend
  * re-checks that no region is dirty and flushes the destination before the
  * job concludes as completed. Only then does userspace resume the
- * passthrough table on the destination.
+ * passthrough table on the destination. That conclusion holds only for the
+ * table that replaces this one: if this table is resumed instead (the
+ * suspend was not the pivot's, or the pivot was abandoned), nothing was
+ * pivoted and the job is ready again, tracking every write as before.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -93,6 +96,7 @@ struct bj_mirror {
 	enum bj_copy_mode copy_mode;
 	bool mirroring;			/* duplicate writes to the destination */
 	bool completing;		/* "complete" received: pivot at postsuspend */
+	bool pivot_concluded;		/* concluded at postsuspend; undone by resume */
 	bool sync_pending;		/* @work must try to become ready */
 	bool suspended;
 	unsigned int copying;		/* regions with a copy in flight */
@@ -747,6 +751,30 @@ static void mirror_presuspend(struct bj_target *bt)
 	bj_copier_pause(&m->copier);
 }
 
+/* Copying and readiness go on as before a suspend. */
+static void mirror_restart(struct bj_mirror *m)
+{
+	struct bj_target *bt = m->bt;
+	unsigned long flags;
+
+	spin_lock_irqsave(&m->lock, flags);
+	m->suspended = false;
+	m->sync_pending = true;
+	spin_unlock_irqrestore(&m->lock, flags);
+	if (copier_wanted(READ_ONCE(bt->job.state)))
+		bj_copier_start(&m->copier);
+	queue_work(m->wq, &m->work);
+}
+
+/*
+ * The suspend did not happen (a signal while dm waited for I/O, or the
+ * filesystem could not be frozen): dm calls this instead of postsuspend.
+ */
+static void mirror_presuspend_undo(struct bj_target *bt)
+{
+	mirror_restart(to_mirror(bt));
+}
+
 /*
  * Every guest write has completed (dm drained them). If "complete" was
  * asked, this is the pivot point: conclude only if no region is dirty and
@@ -757,6 +785,7 @@ static void mirror_postsuspend(struct bj_target *bt)
 	struct bj_mirror *m = to_mirror(bt);
 	unsigned long flags;
 	bool clean;
+	int r;
 
 	bj_copier_drain(&m->copier);
 	flush_workqueue(m->wq);
@@ -773,26 +802,37 @@ static void mirror_postsuspend(struct bj_target *bt)
 	spin_unlock_irqrestore(&m->lock, flags);
 	if (!clean || READ_ONCE(bt->job.state) != DM_BLOCKJOB_STATE_READY)
 		return;
-	if (blkdev_issue_flush(bt->dst->bdev))
+	r = blkdev_issue_flush(bt->dst->bdev);
+	if (r) {
+		/* No pivot: the status says why. */
+		bj_job_error(bt, r, "target-flush");
 		return;
-	bj_job_apply(bt, BJ_EV_COMPLETE);
+	}
+	spin_lock_irqsave(&m->lock, flags);
+	if (!bj_job_apply(bt, BJ_EV_COMPLETE))
+		m->pivot_concluded = true;
+	spin_unlock_irqrestore(&m->lock, flags);
 }
 
+/*
+ * This table goes on: whatever suspended it was not a pivot (that replaces
+ * the table), so a "complete" asked before it is forgotten, and a job the
+ * suspend concluded as completed is ready again. Nothing was written while
+ * suspended, so the regions it tracked are still exact.
+ */
 static void mirror_resume(struct bj_target *bt)
 {
 	struct bj_mirror *m = to_mirror(bt);
 	unsigned long flags;
 
 	spin_lock_irqsave(&m->lock, flags);
-	m->suspended = false;
-	/* A pivot that did not happen: the job goes on. */
-	if (bt->job.state != DM_BLOCKJOB_STATE_CONCLUDED)
-		m->completing = false;
-	m->sync_pending = true;
+	m->completing = false;
+	if (m->pivot_concluded) {
+		m->pivot_concluded = false;
+		bj_job_apply(bt, BJ_EV_REOPEN);
+	}
 	spin_unlock_irqrestore(&m->lock, flags);
-	if (copier_wanted(READ_ONCE(bt->job.state)))
-		bj_copier_start(&m->copier);
-	queue_work(m->wq, &m->work);
+	mirror_restart(m);
 }
 
 static int mirror_message(struct bj_target *bt, struct bj_msg *msg, char *result,
@@ -838,6 +878,14 @@ static int mirror_message(struct bj_target *bt, struct bj_msg *msg, char *result
 			m->mirroring = false;
 			if (state != DM_BLOCKJOB_STATE_READY && state != DM_BLOCKJOB_STATE_STANDBY)
 				bt->job.dest_invalid = true;
+		}
+		/*
+		 * "cancel force" gives the destination up, also after a plain
+		 * cancel: nothing waits for it any more (no flush at suspend).
+		 */
+		if (msg->value && (!r || bt->job.result == BJ_RESULT_CANCELLED)) {
+			bt->job.dest_invalid = true;
+			r = 0;
 		}
 		spin_unlock(&bt->job.lock);
 		spin_unlock_irqrestore(&m->lock, flags);
@@ -947,6 +995,7 @@ const struct bj_mode_ops bj_mirror_ops = {
 	.map = mirror_map,
 	.end_io = mirror_end_io,
 	.presuspend = mirror_presuspend,
+	.presuspend_undo = mirror_presuspend_undo,
 	.postsuspend = mirror_postsuspend,
 	.resume = mirror_resume,
 	.message = mirror_message,

@@ -230,6 +230,14 @@ static void blockjob_presuspend(struct dm_target *ti)
 		bt->ops->presuspend(bt);
 }
 
+static void blockjob_presuspend_undo(struct dm_target *ti)
+{
+	struct bj_target *bt = ti->private;
+
+	if (bt->ops->presuspend_undo)
+		bt->ops->presuspend_undo(bt);
+}
+
 static void blockjob_postsuspend(struct dm_target *ti)
 {
 	struct bj_target *bt = ti->private;
@@ -432,6 +440,7 @@ static struct target_type blockjob_target = {
 	.map = blockjob_map,
 	.end_io = blockjob_end_io,
 	.presuspend = blockjob_presuspend,
+	.presuspend_undo = blockjob_presuspend_undo,
 	.postsuspend = blockjob_postsuspend,
 	.preresume = blockjob_preresume,
 	.resume = blockjob_resume,

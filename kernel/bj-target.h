@@ -33,6 +33,8 @@ struct bj_mode_ops {
 	int (*map)(struct bj_target *bt, struct bio *bio);
 	int (*end_io)(struct bj_target *bt, struct bio *bio, blk_status_t *error);
 	void (*presuspend)(struct bj_target *bt);
+	/* The suspend was abandoned after presuspend (postsuspend never runs). */
+	void (*presuspend_undo)(struct bj_target *bt);
 	void (*postsuspend)(struct bj_target *bt);
 	int (*preresume)(struct bj_target *bt);
 	void (*resume)(struct bj_target *bt);

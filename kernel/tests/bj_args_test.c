@@ -406,6 +406,7 @@ static const char *render_msg(struct kunit *test, const struct bj_msg *m)
 #define E_EMPTY		"empty message"
 #define E_MSG_UNKNOWN	"unknown message; see Documentation/dm-blockjob.rst"
 #define E_MSG_ARGS	"wrong number of message arguments"
+#define E_CANCEL	"cancel: the only option is force"
 #define E_SET_SPEED	"set-speed: expected bytes per second (0 = unlimited)"
 #define E_COPY_MODE_MSG	"copy-mode: expected background or write_blocking"
 #define E_SET_DIRTY	"set-dirty: expected <first region> <number of regions>"
@@ -420,6 +421,8 @@ static const struct table_case msg_cases[] = {
 	GOOD("pause", "pause", "pause" M_NONE),
 	GOOD("resume", "resume", "resume" M_NONE),
 	GOOD("cancel", "cancel", "cancel" M_NONE),
+	GOOD("cancel force", "cancel force",
+	     "cancel value=1 count=0 granule=0 background name=- src=-"),
 	GOOD("complete", "complete", "complete" M_NONE),
 	GOOD("set-speed 0", "set-speed 0", "set-speed" M_NONE),
 	GOOD("set-speed largest", "set-speed 18446744073709551615",
@@ -452,7 +455,9 @@ static const struct table_case msg_cases[] = {
 	BAD("messages are case-sensitive", "Pause", E_MSG_UNKNOWN),
 	BAD("set_speed with an underscore", "set_speed 1", E_MSG_UNKNOWN),
 	BAD("pause with an argument", "pause now", E_MSG_ARGS),
-	BAD("cancel with an argument", "cancel force", E_MSG_ARGS),
+	BAD("cancel with another word", "cancel now", E_CANCEL),
+	BAD("cancel force with more", "cancel force now", E_MSG_ARGS),
+	BAD("cancel force twice", "cancel force force", E_MSG_ARGS),
 	BAD("memory with an argument", "memory all", E_MSG_ARGS),
 	BAD("set-speed without value", "set-speed", E_MSG_ARGS),
 	BAD("set-speed with two values", "set-speed 1 2", E_MSG_ARGS),

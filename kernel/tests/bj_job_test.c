@@ -40,6 +40,7 @@ static const struct transition transitions[] = {
 	NO(IDLE, BJ_EV_COMPLETE),
 	NO(IDLE, BJ_EV_CANCEL),
 	NO(IDLE, BJ_EV_FAIL),
+	NO(IDLE, BJ_EV_REOPEN),
 
 	OK(RUNNING, BJ_EV_PAUSE, PAUSED),
 	NO(RUNNING, BJ_EV_RESUME),
@@ -48,6 +49,7 @@ static const struct transition transitions[] = {
 	END(RUNNING, BJ_EV_COMPLETE, BJ_RESULT_COMPLETED),
 	END(RUNNING, BJ_EV_CANCEL, BJ_RESULT_CANCELLED),
 	END(RUNNING, BJ_EV_FAIL, BJ_RESULT_FAILED),
+	NO(RUNNING, BJ_EV_REOPEN),
 
 	NO(PAUSED, BJ_EV_PAUSE),
 	OK(PAUSED, BJ_EV_RESUME, RUNNING),
@@ -56,6 +58,7 @@ static const struct transition transitions[] = {
 	NO(PAUSED, BJ_EV_COMPLETE),
 	END(PAUSED, BJ_EV_CANCEL, BJ_RESULT_CANCELLED),
 	END(PAUSED, BJ_EV_FAIL, BJ_RESULT_FAILED),
+	NO(PAUSED, BJ_EV_REOPEN),
 
 	OK(READY, BJ_EV_PAUSE, STANDBY),
 	NO(READY, BJ_EV_RESUME),
@@ -64,6 +67,7 @@ static const struct transition transitions[] = {
 	END(READY, BJ_EV_COMPLETE, BJ_RESULT_COMPLETED),
 	END(READY, BJ_EV_CANCEL, BJ_RESULT_CANCELLED),
 	END(READY, BJ_EV_FAIL, BJ_RESULT_FAILED),
+	NO(READY, BJ_EV_REOPEN),
 
 	NO(STANDBY, BJ_EV_PAUSE),
 	OK(STANDBY, BJ_EV_RESUME, READY),
@@ -72,8 +76,9 @@ static const struct transition transitions[] = {
 	NO(STANDBY, BJ_EV_COMPLETE),
 	END(STANDBY, BJ_EV_CANCEL, BJ_RESULT_CANCELLED),
 	END(STANDBY, BJ_EV_FAIL, BJ_RESULT_FAILED),
+	NO(STANDBY, BJ_EV_REOPEN),
 
-	/* concluded: final */
+	/* concluded: final, but for a pivot's conclusion undone by a resume */
 	NO(CONCLUDED, BJ_EV_PAUSE),
 	NO(CONCLUDED, BJ_EV_RESUME),
 	NO(CONCLUDED, BJ_EV_SYNCED),
@@ -81,6 +86,7 @@ static const struct transition transitions[] = {
 	NO(CONCLUDED, BJ_EV_COMPLETE),
 	NO(CONCLUDED, BJ_EV_CANCEL),
 	NO(CONCLUDED, BJ_EV_FAIL),
+	OK(CONCLUDED, BJ_EV_REOPEN, READY),
 };
 
 static void transition_desc(const struct transition *t, char *desc)

@@ -9,7 +9,8 @@
 #  - after a cancel (after ready, before ready) or a failure under policy
 #    report, the guest's flushes no longer wait for the destination: a
 #    destination that stops answering (suspended with --noflush) does not
-#    hold up `dd conv=fsync` on the volume.
+#    hold up `dd conv=fsync` on the volume; `blockjob cancel --force` puts
+#    the volume back on its source without waiting for such a destination.
 . "$BJ_TESTS/vm/lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 SRC=/dev/vdb DST=/dev/vdc
@@ -76,7 +77,7 @@ dirty_by_destination() {
 # --- 1. the copier after a suspend/resume and a pause/resume while ready -----
 for how in "suspend/resume" "pause/resume" "both"; do
 	setup 31
-	check blockjob mirror vol /dev/mapper/dst --on-target-error ignore --wait
+	check blockjob mirror vol /dev/mapper/dst --on-source-error ignore --on-target-error ignore --wait
 	case $how in
 	suspend/resume|both) check dmsetup suspend vol; check dmsetup resume vol ;;
 	esac
@@ -130,6 +131,20 @@ for how in cancel-after-ready cancel-before-ready report-failure; do
 		conv=fsync status=none
 	check_eq "$?" 0 "$how: a write and flush to the volume complete with the destination dead"
 	check dmsetup resume dst
+	teardown
+done
+# --- cancel --force: the reload to passthrough does not wait for a dead
+# destination (a plain cancel after ready flushes it: Known issues) ---------
+for how in force plain-then-force; do
+	setup 33
+	check blockjob mirror vol /dev/mapper/dst --wait
+	[ $how = plain-then-force ] && check dmsetup message vol 0 cancel
+	check dmsetup suspend --noflush dst
+	timeout 60 blockjob cancel vol --force
+	check_eq "$?" 0 "cancel --force ($how) with the destination dead ends in time"
+	check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough $(dmsetup info -c --noheadings -o major,minor --separator : src)" \
+		"cancel --force ($how): back on the source"
+	check dd if=/dev/urandom of=/dev/mapper/vol bs=64K count=4 seek=40 oflag=direct conv=fsync status=none
 	teardown
 done
 check rmmod dm_blockjob

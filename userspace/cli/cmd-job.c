@@ -157,11 +157,15 @@ int cmd_set_speed(int argc, char **argv)
 
 void usage_cancel(FILE *f)
 {
-	fprintf(f, "Usage: blockjob cancel NAME [--no-wait]\n\n"
+	fprintf(f, "Usage: blockjob cancel NAME [--force] [--no-wait]\n\n"
 		   "Cancel the job on volume NAME, wait for it to conclude, and put the volume\n"
 		   "back in passthrough mode on its source. A mirror cancelled while ready\n"
-		   "leaves a consistent copy as of the cancel; cancelled earlier, the\n"
-		   "destination is not a copy of anything.\n\n"
+		   "leaves a consistent copy as of the cancel, flushed when the volume goes\n"
+		   "back to passthrough; cancelled earlier, the destination is not a copy of\n"
+		   "anything.\n\n"
+		   "  --force      give the destination up (it stopped answering): nothing\n"
+		   "               waits for it, and a mirror's copy is not kept; also\n"
+		   "               after a plain cancel that has not finished\n"
 		   "  --no-wait    only send the cancel request; the volume stays in the\n"
 		   "               concluded job until 'blockjob cancel NAME' runs again\n");
 }
@@ -170,22 +174,28 @@ int cmd_cancel(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "no-wait", no_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bj_events *ev = NULL;
 	char err[BJ_ERRLEN];
 	struct bj_status st;
-	bool no_wait = false;
+	bool no_wait = false, force = false;
+	const char *msg = "cancel";
 	sigset_t waitmask;
 	const char *name;
 	int c, r, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "nf", opts, NULL)) != -1) {
 		if (c == 'n')
 			no_wait = true;
+		else if (c == 'f')
+			force = true;
 		else
 			return bj_usage_error("cancel", "unknown option");
 	}
+	if (force)
+		msg = "cancel force";
 	if (argc - optind != 1)
 		return bj_usage_error("cancel", "expected NAME");
 	name = argv[optind];
@@ -193,12 +203,13 @@ int cmd_cancel(int argc, char **argv)
 	if (job_status(name, &st))
 		return 1;
 	if (no_wait) {
-		if (!strcmp(st.state, "concluded")) {
+		if (!strcmp(st.state, "concluded") &&
+		    !(force && !strcmp(st.result, "cancelled"))) {
 			bj_err("%s: the %s job has already concluded (%s); run 'blockjob cancel %s' to put the volume back in passthrough mode",
 			       name, st.mode, st.result, name);
 			return 1;
 		}
-		return job_message(name, "cancel", "cancel");
+		return job_message(name, "cancel", msg);
 	}
 
 	catch_signals(&waitmask);
@@ -207,8 +218,8 @@ int cmd_cancel(int argc, char **argv)
 		bj_err("%s", err);
 		return 1;
 	}
-	if (strcmp(st.state, "concluded")) {
-		r = bj_dm_message(name, "cancel", NULL, err);
+	if (strcmp(st.state, "concluded") || (force && !strcmp(st.result, "cancelled"))) {
+		r = bj_dm_message(name, msg, NULL, err);
 		if (r == -EINVAL) {
 			/* Concluded meanwhile? Then there is only the switch back left to do. */
 			if (bj_dm_status(name, &st, err) || strcmp(st.state, "concluded")) {

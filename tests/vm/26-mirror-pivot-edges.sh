@@ -1,0 +1,156 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vm-run: --disks 3 --disk-size 64M --timeout 600
+# The pivot and the suspends around it (issue 16, items 3 and 4):
+#  - "complete", then a suspend/resume of the same table (fsfreeze, an
+#    LVM-like stack, a pivot abandoned after its suspend): the job is ready
+#    again, not concluded, so a duplicated write the destination then fails
+#    is tracked, and the next pivot waits for its region to be copied again
+#    and lands on a destination that holds that write;
+#  - the pivot itself still concludes at the suspend and the destination's
+#    passthrough table then serves the volume's data;
+#  - a suspend interrupted by a signal while dm waits for I/O (the suspend
+#    is undone) leaves the mirror copying: it still becomes ready.
+. "$BJ_TESTS/vm/lib.sh"
+load_blockjob || die "modprobe dm-blockjob"
+SRC=/dev/vdb DST=/dev/vdc
+SIZE=$((16 << 20)); SECT=$((SIZE / 512))
+
+# wait_job_state VOL STATE SECONDS
+wait_job_state() {
+	local i=0
+	while [ $i -lt $(($3 * 10)) ]; do
+		case "$(dmsetup status "$1")" in *" $2 "*) return 0 ;; esac
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+devnum() {
+	dmsetup info -c --noheadings -o major,minor --separator : "$1"
+}
+
+state() {
+	dmsetup status vol | awk '{print $5, $6}'
+}
+
+swap_table() {
+	dmsetup load "$1" --table "$2" && dmsetup suspend --noflush "$1" && dmsetup resume "$1"
+}
+
+setup() {
+	mk_pattern $SRC "$1" $SIZE
+	dd if=/dev/urandom of=$DST bs=1M count=16 status=none	# garbage destination
+	dmsetup create src --table "0 $SECT linear $SRC 0" &&
+		dmsetup create dst --table "0 $SECT linear $DST 0" || die "dm-linear"
+	dm_nodes
+	blockjob create vol /dev/mapper/src || die "create"
+}
+
+teardown() {
+	dmsetup resume src 2>/dev/null
+	dmsetup resume dst 2>/dev/null
+	dmsetup remove --retry vol; dmsetup remove --retry src; dmsetup remove --retry dst
+}
+on_exit teardown
+
+# lost_write WHAT: a duplicated write that the destination fails; its data
+# stays in /tmp/w (256 KiB at 2 MiB)
+lost_write() {
+	dd if=/dev/urandom of=/tmp/w bs=64K count=4 status=none
+	swap_table dst "0 $SECT error"
+	if dd if=/tmp/w of=/dev/mapper/vol bs=64K seek=32 oflag=direct conv=fsync status=none; then
+		ok "$1: the guest write succeeded"
+	else
+		not_ok "$1: the guest write failed"
+	fi
+	swap_table dst "0 $SECT linear $DST 0"
+}
+
+# pivot_keeps_write WHAT: blockjob complete, then the volume (now on the
+# destination) holds the write of lost_write
+pivot_keeps_write() {
+	if wait_job_state vol ready 60; then
+		ok "$1: ready again ($(state))"
+	else
+		not_ok "$1: not ready after 60 s ($(dmsetup status vol))"
+	fi
+	check blockjob complete vol
+	check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough $(devnum dst)" "$1: pivoted to dst"
+	check_eq "$(dev_sha_at /dev/mapper/vol $((2 << 20)) $((256 << 10)))" "$(sha </tmp/w)" \
+		"$1: the pivoted volume holds the write the destination failed before"
+	check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "$1: destination equals source"
+}
+
+# --- 3. a conclusion by a suspend that was not the pivot's ------------------
+for how in suspend-resume abandoned-pivot; do
+	setup 41
+	check blockjob mirror vol /dev/mapper/dst --on-target-error ignore --wait
+	check dmsetup message vol 0 complete
+	case $how in
+	suspend-resume)
+		check dmsetup suspend vol
+		;;
+	abandoned-pivot)
+		# What "blockjob complete" does, up to a kill after the suspend.
+		check dmsetup load vol --table "0 $SECT blockjob passthrough /dev/mapper/dst 0"
+		check dmsetup suspend vol
+		check_eq "$(state)" "concluded completed" "$how: the suspend concluded the job"
+		check dmsetup clear vol
+		;;
+	esac
+	check dmsetup resume vol
+	check_eq "$(state)" "ready -" "$how: resuming the same table makes the job ready again"
+	lost_write "$how"
+	pivot_keeps_write "$how"
+	teardown
+done
+
+# --- the pivot still concludes at the suspend ------------------------------
+setup 42
+check blockjob mirror vol /dev/mapper/dst --wait
+check dd if=/dev/urandom of=/dev/mapper/vol bs=64K count=4 seek=64 oflag=direct status=none
+check dmsetup message vol 0 complete
+check dmsetup load vol --table "0 $SECT blockjob passthrough /dev/mapper/dst 0"
+check dmsetup suspend vol
+check_eq "$(state)" "concluded completed" "pivot: the suspend concluded the job"
+check dmsetup resume vol
+check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough $(devnum dst)" "pivot: on dst"
+check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "pivot: the volume's data on dst"
+teardown
+
+# --- 4. a suspend undone by a signal ---------------------------------------
+setup 43
+check blockjob mirror vol /dev/mapper/dst --speed 256K
+# A guest write held in the source (suspended without flushing) keeps the
+# volume's suspend waiting for it; a signal then makes dm give up.
+check dmsetup suspend --noflush src
+dd if=/dev/urandom of=/dev/mapper/vol bs=4K count=1 seek=100 oflag=direct status=none &
+dd_pid=$!
+dmsetup suspend vol &
+sus_pid=$!
+for ((i = 0; i < 300; i++)); do
+	grep -q dm_wait_for_completion "/proc/$sus_pid/stack" 2>/dev/null && break
+	sleep 0.1
+done
+check_eq "$(grep -c dm_wait_for_completion "/proc/$sus_pid/stack" 2>/dev/null)" 1 \
+	"the volume's suspend waits for the held write"
+kill -KILL $sus_pid
+wait $sus_pid
+check_eq "$(dmsetup info -c --noheadings -o suspended vol)" Active "the interrupted suspend left vol active"
+check dmsetup resume src
+wait $dd_pid
+check_eq "$?" 0 "the held write completed"
+check dmsetup message vol 0 set-speed 0
+if wait_job_state vol ready 60; then
+	ok "the mirror still copies after the undone suspend: ready"
+else
+	not_ok "not ready 60 s after the undone suspend ($(dmsetup status vol))"
+fi
+check blockjob complete vol
+check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "undone suspend: pivoted data"
+teardown
+
+check rmmod dm_blockjob
+finish
