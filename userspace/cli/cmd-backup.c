@@ -206,10 +206,8 @@ int cmd_backup(int argc, char **argv)
 		bj_err("%s", err);
 		return 1;
 	}
-	if (strcmp(vt.mode, "passthrough")) {
-		bj_err("a %s job is already on %s; cancel it or let it finish first", vt.mode, name);
+	if (bj_auto_dismiss(name, &vt))
 		return 1;
-	}
 	/* a qcow2 TARGET is attached as a dm device (detached at exit if --wait) */
 	if (bj_qcow2_is_target(target) &&
 	    bj_qcow2_job_target(name, &target, vt.sectors * 512, reuse, err)) {

@@ -263,6 +263,59 @@ out:
 	return ret;
 }
 
+int bj_auto_dismiss(const char *name, struct bj_vtable *vt)
+{
+	char err[BJ_ERRLEN];
+	struct bj_status st;
+	int r;
+
+	if (!strcmp(vt->mode, "passthrough"))
+		return 0;
+	r = bj_job_dismiss(name, &st, err);
+	if (r < 0) {
+		if (r == -EBUSY)
+			bj_err("%s: a job is on the volume: %s", name, err);
+		else
+			bj_err("%s", err);
+		return 1;
+	}
+	fprintf(stderr, "%s: %s: dismissed the concluded %s job (%s)\n", bj_progname, name,
+		st.mode, st.result);
+	if (bj_vtable_get(name, vt, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	return 0;
+}
+
+void usage_dismiss(FILE *f)
+{
+	fprintf(f, "Usage: blockjob dismiss NAME\n\n"
+		   "The job on volume NAME has concluded (cancelled, failed, or a backup that\n"
+		   "completed): remove its views and put the volume back in passthrough mode\n"
+		   "on its source. Starting a job does this by itself. A mirror that\n"
+		   "completed is finished by 'blockjob complete NAME' instead. Nothing to do\n"
+		   "on a volume in passthrough mode.\n");
+}
+
+int cmd_dismiss(int argc, char **argv)
+{
+	char err[BJ_ERRLEN];
+	int r;
+
+	if (getopt_long(argc, argv, "", (const struct option[]){ { NULL, 0, NULL, 0 } },
+			NULL) != -1)
+		return bj_usage_error("dismiss", "unknown option");
+	if (argc - optind != 1)
+		return bj_usage_error("dismiss", "expected NAME");
+	r = bj_job_dismiss(argv[optind], NULL, err);
+	if (r < 0) {
+		bj_err("%s", err);
+		return 1;
+	}
+	return 0;
+}
+
 void usage_wait(FILE *f)
 {
 	fprintf(f, "Usage: blockjob wait NAME --for ready|concluded [--timeout SECONDS]\n\n"

@@ -153,10 +153,8 @@ int cmd_mirror(int argc, char **argv)
 		bj_err("%s", err);
 		return 1;
 	}
-	if (strcmp(vt.mode, "passthrough")) {
-		bj_err("a %s job is already on %s; cancel it or let it finish first", vt.mode, name);
+	if (bj_auto_dismiss(name, &vt))
 		return 1;
-	}
 	/* qcow2: the regions of sync top; a qcow2 TARGET is attached as a dm device */
 	if ((!strcmp(sync, "top") && bj_qcow2_top_prepare(vt.src, granularity, &top, err)) ||
 	    (bj_qcow2_is_target(target) &&

@@ -32,6 +32,14 @@ int bj_usage_error(const char *cmd, const char *fmt, ...)
 /* True when argv holds --help or -h before any "--". */
 int bj_wants_help(int argc, char **argv);
 
+struct bj_vtable;
+/*
+ * Before a job starts on volume @name: dismiss a concluded job on it
+ * (QEMU's auto-dismiss; a note on stderr says so) and re-read @vt. Returns
+ * 0 when @vt is in passthrough, else 1 with one line on stderr.
+ */
+int bj_auto_dismiss(const char *name, struct bj_vtable *vt);
+
 #define BJ_DECLARE_COMMAND(n) \
 	int cmd_##n(int argc, char **argv); \
 	void usage_##n(FILE *f)
@@ -44,6 +52,7 @@ BJ_DECLARE_COMMAND(pause);
 BJ_DECLARE_COMMAND(resume);
 BJ_DECLARE_COMMAND(set_speed);
 BJ_DECLARE_COMMAND(cancel);
+BJ_DECLARE_COMMAND(dismiss);
 BJ_DECLARE_COMMAND(wait);
 BJ_DECLARE_COMMAND(events);
 BJ_DECLARE_COMMAND(mirror);

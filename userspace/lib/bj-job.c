@@ -143,6 +143,39 @@ int bj_job_finish(const char *name, char *err)
 	return bj_volume_switch(name, params, NULL, err);
 }
 
+int bj_job_dismiss(const char *name, struct bj_status *stp, char *err)
+{
+	struct bj_status st;
+	struct bj_vtable t;
+	int r;
+
+	r = bj_vtable_get(name, &t, err);
+	if (r)
+		return r;
+	if (!strcmp(t.mode, "passthrough"))
+		return 0;
+	r = bj_dm_status(name, &st, err);
+	if (r)
+		return r;
+	if (strcmp(st.state, "concluded")) {
+		snprintf(err, BJ_ERRLEN, "the %s job on %s is %s; cancel it first ('blockjob cancel %s')",
+			 t.mode, name, st.state, name);
+		return -EBUSY;
+	}
+	if (!strcmp(t.mode, "mirror") && !strcmp(st.result, "completed")) {
+		snprintf(err, BJ_ERRLEN,
+			 "the mirror on %s completed: 'blockjob complete %s' switches it to the destination",
+			 name, name);
+		return -EBUSY;
+	}
+	r = bj_job_finish(name, err);
+	if (r)
+		return r;
+	if (stp)
+		*stp = st;
+	return 1;
+}
+
 int bj_job_check_target(const char *name, const struct bj_vtable *vt, const char *target,
 			unsigned int *tmaj, unsigned int *tmin, char *err)
 {

@@ -49,6 +49,16 @@ int bj_job_start(const char *name, const char *params, char *err);
 int bj_job_finish(const char *name, char *err);
 
 /*
+ * Dismiss the concluded job on @name (QEMU's job-dismiss): its views are
+ * removed and the volume goes back to passthrough on its source. Returns
+ * 0 on a passthrough volume, 1 if a job was dismissed (its result in
+ * @result, BJ_FIELD bytes, if not NULL); -EBUSY (with why in @err) if the
+ * job has not concluded, or is a mirror that concluded completed, which
+ * only 'complete' finishes (it is never put back on the source silently).
+ */
+int bj_job_dismiss(const char *name, struct bj_status *st, char *err);
+
+/*
  * Check that block device @target can receive a job of volume @name (table
  * @vt): not the volume or its device, at least as large, not in use. Sets
  * *@tmaj:*@tmin to its device number.
