@@ -724,6 +724,7 @@ static void mirror_dtr(struct bj_target *bt)
 	struct hlist_node *tmp;
 	int bkt;
 
+	bj_volume_unset_mirror(bt->vol, bt);
 	bj_copier_destroy(&m->copier);
 	flush_workqueue(m->wq);
 	destroy_workqueue(m->wq);
@@ -814,6 +815,26 @@ static void mirror_postsuspend(struct bj_target *bt)
 	spin_unlock_irqrestore(&m->lock, flags);
 }
 
+bool bj_mirror_may_pivot(struct bj_target *bt, bool loading)
+{
+	struct bj_mirror *m = to_mirror(bt);
+	enum dm_blockjob_state state;
+	enum bj_job_result result;
+	unsigned long flags;
+	bool completing;
+
+	spin_lock_irqsave(&m->lock, flags);
+	completing = m->completing;
+	spin_lock(&bt->job.lock);
+	state = bt->job.state;
+	result = bt->job.result;
+	spin_unlock(&bt->job.lock);
+	spin_unlock_irqrestore(&m->lock, flags);
+	if (state == DM_BLOCKJOB_STATE_CONCLUDED)
+		return result == BJ_RESULT_COMPLETED;
+	return loading && state == DM_BLOCKJOB_STATE_READY && completing;
+}
+
 /*
  * This table goes on: whatever suspended it was not a pivot (that replaces
  * the table), so a "complete" asked before it is forgotten, and a job the
@@ -832,6 +853,7 @@ static void mirror_resume(struct bj_target *bt)
 		bj_job_apply(bt, BJ_EV_REOPEN);
 	}
 	spin_unlock_irqrestore(&m->lock, flags);
+	bj_volume_set_mirror(bt->vol, bt);
 	mirror_restart(m);
 }
 

@@ -21,7 +21,37 @@ static int passthrough_map(struct bj_target *bt, struct bio *bio)
 	return DM_MAPIO_REMAPPED;
 }
 
+/*
+ * A passthrough table on the destination of the volume's mirror is the
+ * pivot: it must not serve the volume unless the mirror completed, or a
+ * write the destination lacks would be lost. Checked when the table is
+ * loaded (a clear error for a manual reload) and again before it goes
+ * live, when the old table's suspend has decided (a refusal then leaves
+ * the device suspended: load the source's table and resume).
+ */
+static int passthrough_ctr(struct bj_target *bt, char **error)
+{
+	return bj_volume_may_take_over(bt->vol, bt->src->bdev->bd_dev, true, error);
+}
+
+static int passthrough_preresume(struct bj_target *bt)
+{
+	char *error;
+	int r;
+
+	r = bj_volume_may_take_over(bt->vol, bt->src->bdev->bd_dev, false, &error);
+	if (r) {
+		DMERR("%s: refusing to resume: %s",
+		      dm_device_name(dm_table_get_md(bt->ti->table)), error);
+		bt->refused = true;
+	}
+	/* Once refused, always: the mirror may be gone by the next resume. */
+	return bt->refused ? -EBUSY : 0;
+}
+
 const struct bj_mode_ops bj_passthrough_ops = {
 	.type = DM_BLOCKJOB_TYPE_NONE,
+	.ctr = passthrough_ctr,
 	.map = passthrough_map,
+	.preresume = passthrough_preresume,
 };

@@ -90,6 +90,7 @@ struct bj_target {
 	 * dm frees the argv strings once the constructor returns.
 	 */
 	char *features;
+	bool refused;		/* passthrough: refused to take over a mirror */
 };
 
 extern const struct bj_mode_ops bj_passthrough_ops;
@@ -100,6 +101,13 @@ extern const struct bj_mode_ops bj_view_ops;
 /* Mode-wide set-up at module load (slab caches). */
 int bj_mirror_init(void);
 void bj_mirror_exit(void);
+
+/*
+ * May a passthrough table on the destination of mirror @bt replace it? Yes
+ * once the job concluded completed; while @loading also when it is ready
+ * and "complete" was asked (the suspend that follows concludes it).
+ */
+bool bj_mirror_may_pivot(struct bj_target *bt, bool loading);
 
 /* bj-jobcore.c: state changes and events. */
 void bj_job_init(struct bj_target *bt, u64 len, u64 speed);

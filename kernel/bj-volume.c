@@ -10,9 +10,8 @@
 #include <linux/string.h>
 
 #include "bj-args.h"
+#include "bj-target.h"
 #include "bj-volume.h"
-
-#define DM_MSG_PREFIX "blockjob"
 
 static DEFINE_MUTEX(bj_registry_lock);	/* protects bj_registry and bj_volume.refs */
 static LIST_HEAD(bj_registry);
@@ -74,6 +73,37 @@ void bj_volume_put(struct bj_volume *vol)
 	list_for_each_entry_safe(b, tmp, &vol->bitmaps, list)
 		free_bitmap(b);
 	kfree(vol);
+}
+
+void bj_volume_set_mirror(struct bj_volume *vol, struct bj_target *bt)
+{
+	mutex_lock(&bj_registry_lock);
+	vol->mirror = bt;
+	mutex_unlock(&bj_registry_lock);
+}
+
+void bj_volume_unset_mirror(struct bj_volume *vol, struct bj_target *bt)
+{
+	mutex_lock(&bj_registry_lock);
+	if (vol->mirror == bt)
+		vol->mirror = NULL;
+	mutex_unlock(&bj_registry_lock);
+}
+
+int bj_volume_may_take_over(struct bj_volume *vol, dev_t dev, bool loading, char **error)
+{
+	int r = 0;
+
+	/* The mutex keeps the mirror's table from going away meanwhile. */
+	mutex_lock(&bj_registry_lock);
+	if (vol->mirror && vol->mirror->dst->bdev->bd_dev == dev &&
+	    !bj_mirror_may_pivot(vol->mirror, loading)) {
+		*error =
+			"Destination of an unfinished mirror: pivot with 'blockjob complete'";
+		r = -EBUSY;
+	}
+	mutex_unlock(&bj_registry_lock);
+	return r;
 }
 
 void bj_volume_mark(struct bj_volume *vol, sector_t offset, sector_t nr)

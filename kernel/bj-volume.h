@@ -50,6 +50,12 @@ struct bj_volume {
 	spinlock_t lock;
 	struct list_head bitmaps;
 	unsigned int nr_bitmaps;
+	/*
+	 * The mirror table that last became live on this volume, until its
+	 * destructor (registry mutex). A passthrough table on its destination
+	 * may replace it only once the mirror allows (bj_mirror_may_pivot()).
+	 */
+	struct bj_target *mirror;
 };
 
 /*
@@ -60,6 +66,19 @@ struct bj_volume {
 struct bj_volume *bj_volume_get(struct mapped_device *md, sector_t begin, sector_t len,
 				char **error);
 void bj_volume_put(struct bj_volume *vol);
+
+/* A mirror table becomes live on @vol / goes away. Process context. */
+void bj_volume_set_mirror(struct bj_volume *vol, struct bj_target *bt);
+void bj_volume_unset_mirror(struct bj_volume *vol, struct bj_target *bt);
+
+/*
+ * May a passthrough table on device @dev replace the volume's live mirror?
+ * Only if @dev is not the mirror's destination, or the mirror completed
+ * (@loading: or is ready and asked to complete, since the pivot's table is
+ * loaded before the suspend that concludes it). Otherwise -EBUSY with
+ * *@error set. Process context.
+ */
+int bj_volume_may_take_over(struct bj_volume *vol, dev_t dev, bool loading, char **error);
 
 /* Record a write of @nr sectors at @offset (target-relative). Any context. */
 void bj_volume_mark(struct bj_volume *vol, sector_t offset, sector_t nr);

@@ -10,7 +10,11 @@
 #  - the pivot itself still concludes at the suspend and the destination's
 #    passthrough table then serves the volume's data;
 #  - a suspend interrupted by a signal while dm waits for I/O (the suspend
-#    is undone) leaves the mirror copying: it still becomes ready.
+#    is undone) leaves the mirror copying: it still becomes ready;
+#  - the kernel refuses a passthrough table on the destination of a mirror
+#    that has not completed (at load, and at resume if the suspend did not
+#    conclude the mirror), so no reload by hand can pivot onto a
+#    destination that lacks a write.
 . "$BJ_TESTS/vm/lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 SRC=/dev/vdb DST=/dev/vdc
@@ -128,14 +132,30 @@ check blockjob mirror vol /dev/mapper/dst --speed 256K
 check dmsetup suspend --noflush src
 dd if=/dev/urandom of=/dev/mapper/vol bs=4K count=1 seek=100 oflag=direct status=none &
 dd_pid=$!
-dmsetup suspend vol &
-sus_pid=$!
-for ((i = 0; i < 300; i++)); do
-	grep -q dm_wait_for_completion "/proc/$sus_pid/stack" 2>/dev/null && break
+# The write must be in flight in vol before the suspend starts, or the
+# suspend would not wait for it.
+inflight=/sys/block/dm-$(dmsetup info -c --noheadings -o minor vol)/inflight
+for ((i = 0; i < 600; i++)); do
+	[ "$(awk '{print $2}' "$inflight")" -ge 1 ] && break
 	sleep 0.1
 done
-check_eq "$(grep -c dm_wait_for_completion "/proc/$sus_pid/stack" 2>/dev/null)" 1 \
-	"the volume's suspend waits for the held write"
+check_eq "$(awk '{print $2}' "$inflight")" 1 "a guest write is held in flight"
+dmsetup suspend vol &
+sus_pid=$!
+# waiting: asleep (interruptibly, state S) in dm_suspend
+waiting() {
+	[ "$(awk '{print $3}' "/proc/$sus_pid/stat" 2>/dev/null)" = S ] &&
+		grep -q dm_suspend "/proc/$sus_pid/stack" 2>/dev/null
+}
+for ((i = 0; i < 600; i++)); do
+	waiting && break
+	sleep 0.1
+done
+if waiting; then
+	ok "the volume's suspend waits for the held write"
+else
+	not_ok "the volume's suspend is not waiting: $(cat "/proc/$sus_pid/stack" 2>&1 | tr '\n' ' ')"
+fi
 kill -KILL $sus_pid
 wait $sus_pid
 check_eq "$(dmsetup info -c --noheadings -o suspended vol)" Active "the interrupted suspend left vol active"
@@ -150,6 +170,54 @@ else
 fi
 check blockjob complete vol
 check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "undone suspend: pivoted data"
+teardown
+
+# --- 10 (kernel): a passthrough table on the destination of a mirror that
+# has not completed never serves the volume --------------------------------
+setup 44
+PT_DST="0 $SECT blockjob passthrough /dev/mapper/dst 0"
+check blockjob mirror vol /dev/mapper/dst --speed 256K --on-target-error ignore
+if dmsetup load vol --table "$PT_DST" 2>/tmp/err; then
+	not_ok "load of passthrough on the destination of a running mirror accepted"
+	dmsetup clear vol
+else
+	ok "load on the destination of a running mirror refused"
+fi
+check_eq "$(dmesg | grep -c 'Destination of an unfinished mirror')" 1 "the kernel log says why"
+check dmsetup message vol 0 set-speed 0
+check blockjob wait vol --for ready
+if dmsetup load vol --table "$PT_DST" 2>/dev/null; then
+	not_ok "load on the destination of a ready mirror without complete accepted"
+	dmsetup clear vol
+else
+	ok "load on the destination of a ready mirror without complete refused"
+fi
+# Asked to complete, the load is taken; a duplicate the destination then
+# fails keeps the suspend from concluding, and the resume is refused.
+# The destination keeps failing until after the suspend, so that the
+# region cannot be copied again meanwhile.
+check dmsetup message vol 0 complete
+check dmsetup load vol --table "$PT_DST"
+dd if=/dev/urandom of=/tmp/w bs=64K count=4 status=none
+check swap_table dst "0 $SECT error"
+check dd if=/tmp/w of=/dev/mapper/vol bs=64K seek=32 oflag=direct conv=fsync status=none
+check dmsetup suspend vol
+check_eq "$(state)" "running -" "the failed duplicate kept the suspend from concluding"
+if dmsetup resume vol 2>/dev/null; then
+	not_ok "resume onto a destination that lacks a write accepted"
+else
+	ok "resume onto a destination that lacks a write refused"
+fi
+if dmsetup resume vol 2>/dev/null; then
+	not_ok "a second resume of the refused table accepted"
+else
+	ok "a second resume of the refused table refused too"
+fi
+check swap_table dst "0 $SECT linear $DST 0"
+check dmsetup load vol --table "0 $SECT blockjob passthrough /dev/mapper/src 0"
+check dmsetup resume vol
+check_eq "$(dev_sha_at /dev/mapper/vol $((2 << 20)) $((256 << 10)))" "$(sha </tmp/w)" \
+	"back on the source, the volume holds the write"
 teardown
 
 check rmmod dm_blockjob

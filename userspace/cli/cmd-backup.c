@@ -15,6 +15,7 @@
 #include "bj-dm.h"
 #include "bj-events.h"
 #include "bj-job.h"
+#include "bj-lock.h"
 #include "bj-util.h"
 #include "commands.h"
 #include "qcow2-table.h"
@@ -62,16 +63,21 @@ static int wait_concluded(const char *name)
 {
 	char err[BJ_ERRLEN];
 	struct bj_status st;
+	struct bj_lock lk;
 	int r;
 
 	if (bj_wait_job(NULL, name, BJ_WAIT_CONCLUDED, -1, NULL, NULL, &st, err)) {
 		bj_err("%s", err);
 		return 1;
 	}
+	if (bj_cli_lock(name, &lk, true))
+		return 1;
 	r = bj_view_remove_all(name, err);
 	if (r < 0)
 		bj_err("%s", err);
-	if (bj_job_finish(name, err)) {
+	r = bj_job_finish(name, err);
+	bj_volume_unlock(&lk);
+	if (r) {
 		bj_err("%s", err);
 		return 1;
 	}
@@ -119,6 +125,7 @@ int cmd_backup(int argc, char **argv)
 	struct bj_bitmap_info bm;
 	struct bj_qtop top = { 0 };
 	struct bj_vtable vt;
+	struct bj_lock lk;
 	bool wait = false;
 	int c, r, nf = 0;
 	size_t fl = 0;
@@ -202,31 +209,34 @@ int cmd_backup(int argc, char **argv)
 		return 1;
 	}
 
+	/* Held from the checks to the started job: no other command interleaves. */
+	if (bj_cli_lock(name, &lk, true))
+		return 1;
 	if (bj_vtable_get(name, &vt, err)) {
 		bj_err("%s", err);
-		return 1;
+		goto fail;
 	}
 	if (bj_auto_dismiss(name, &vt))
-		return 1;
+		goto fail;
 	/* a qcow2 TARGET is attached as a dm device (detached at exit if --wait) */
 	if (bj_qcow2_is_target(target) &&
 	    bj_qcow2_job_target(name, &target, vt.sectors * 512, reuse, err)) {
 		bj_err("%s", err);
-		return 1;
+		goto fail;
 	}
 	if (bj_job_check_target(name, &vt, target, &tmaj, &tmin, err)) {
 		bj_err("%s", err);
-		return 1;
+		goto fail;
 	}
 	if (bitmap) {
 		r = bj_bitmap_find(name, bitmap, &bm, err);
 		if (r) {
 			bj_err("%s", err);
-			return 1;
+			goto fail;
 		}
 		if (bm.busy) {
 			bj_err("bitmap %s of %s is in use by another job", bitmap, name);
-			return 1;
+			goto fail;
 		}
 		if (!chunk)
 			chunk = bm.granularity;
@@ -236,11 +246,11 @@ int cmd_backup(int argc, char **argv)
 	/* qcow2 sync top: the chunks the top image allocates, handed over paused */
 	if (!strcmp(sync, "top") && bj_qcow2_top_prepare(vt.src, chunk, &top, err)) {
 		bj_err("%s", err);
-		return 1;
+		goto fail;
 	}
 	if (view && bj_dm_exists(view)) {
 		bj_err("a device named %s exists already; pick another --view name", view);
-		return 1;
+		goto fail;
 	}
 
 #define FEAT(...) do { \
@@ -273,20 +283,27 @@ int cmd_backup(int argc, char **argv)
 	if (r) {
 		bj_qcow2_top_free(&top);
 		bj_err("%s", err);
-		return 1;
+		goto fail;
 	}
 	r = top.granule ? bj_qcow2_top_start(name, &top, err) : 0;
 	bj_qcow2_top_free(&top);
-	if (r)
-		return cancel_started(name, err);
+	if (r) {
+		cancel_started(name, err);
+		goto fail;
+	}
 	if (view) {
 		r = bj_view_create(view, name, err);
-		if (r)
-			return cancel_started(name, err);
+		if (r) {
+			cancel_started(name, err);
+			goto fail;
+		}
 	}
-	if (!wait)
-		bj_qcow2_target_keep();
+	bj_volume_unlock(&lk);
 	if (wait)
 		return wait_concluded(name);
+	bj_qcow2_target_keep();
 	return 0;
+fail:
+	bj_volume_unlock(&lk);
+	return 1;
 }

@@ -16,6 +16,7 @@
 #include "bj-dm.h"
 #include "bj-events.h"
 #include "bj-job.h"
+#include "bj-lock.h"
 #include "bj-progress.h"
 #include "bj-util.h"
 #include "commands.h"
@@ -182,6 +183,7 @@ int cmd_cancel(int argc, char **argv)
 	struct bj_status st;
 	bool no_wait = false, force = false;
 	const char *msg = "cancel";
+	struct bj_lock lk;
 	sigset_t waitmask;
 	const char *name;
 	int c, r, ret = 1;
@@ -202,6 +204,10 @@ int cmd_cancel(int argc, char **argv)
 
 	if (job_status(name, &st))
 		return 1;
+	/* Refuse a half-switched volume before the cancel changes anything. */
+	if (bj_cli_lock(name, &lk, true))
+		return 1;
+	bj_volume_unlock(&lk);
 	if (no_wait) {
 		if (!strcmp(st.state, "concluded") &&
 		    !(force && !strcmp(st.result, "cancelled"))) {
@@ -240,7 +246,10 @@ int cmd_cancel(int argc, char **argv)
 			bj_err("%s", err);
 		goto out;
 	}
+	if (bj_cli_lock(name, &lk, true))
+		goto out;
 	r = bj_job_finish(name, err);
+	bj_volume_unlock(&lk);
 	if (r) {
 		bj_err("%s", err);
 		goto out;
@@ -301,6 +310,7 @@ void usage_dismiss(FILE *f)
 int cmd_dismiss(int argc, char **argv)
 {
 	char err[BJ_ERRLEN];
+	struct bj_lock lk;
 	int r;
 
 	if (getopt_long(argc, argv, "", (const struct option[]){ { NULL, 0, NULL, 0 } },
@@ -308,7 +318,10 @@ int cmd_dismiss(int argc, char **argv)
 		return bj_usage_error("dismiss", "unknown option");
 	if (argc - optind != 1)
 		return bj_usage_error("dismiss", "expected NAME");
+	if (bj_cli_lock(argv[optind], &lk, true))
+		return 1;
 	r = bj_job_dismiss(argv[optind], NULL, err);
+	bj_volume_unlock(&lk);
 	if (r < 0) {
 		bj_err("%s", err);
 		return 1;

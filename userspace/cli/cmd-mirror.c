@@ -14,6 +14,7 @@
 #include "bj-dm.h"
 #include "bj-events.h"
 #include "bj-job.h"
+#include "bj-lock.h"
 #include "bj-progress.h"
 #include "bj-util.h"
 #include "commands.h"
@@ -93,6 +94,7 @@ int cmd_mirror(int argc, char **argv)
 	char err[BJ_ERRLEN], params[512];
 	struct bj_events *ev = NULL;
 	struct bj_vtable vt;
+	struct bj_lock lk;
 	bool wait = false;
 	char *end;
 	int c, r;
@@ -149,22 +151,25 @@ int cmd_mirror(int argc, char **argv)
 		return bj_usage_error("mirror", "expected NAME TARGET");
 	const char *name = argv[optind], *target = argv[optind + 1];
 
+	/* Held from the checks to the started job: no other command interleaves. */
+	if (bj_cli_lock(name, &lk, true))
+		return 1;
 	if (bj_vtable_get(name, &vt, err)) {
 		bj_err("%s", err);
-		return 1;
+		goto fail;
 	}
 	if (bj_auto_dismiss(name, &vt))
-		return 1;
+		goto fail;
 	/* qcow2: the regions of sync top; a qcow2 TARGET is attached as a dm device */
 	if ((!strcmp(sync, "top") && bj_qcow2_top_prepare(vt.src, granularity, &top, err)) ||
 	    (bj_qcow2_is_target(target) &&
 	     bj_qcow2_job_target(name, &target, vt.sectors * 512, reuse, err))) {
 		bj_err("%s", err);
-		return 1;
+		goto fail;
 	}
 	if (bj_job_check_target(name, &vt, target, &tmaj, &tmin, err)) {
 		bj_err("%s", err);
-		return 1;
+		goto fail;
 	}
 	snprintf(params, sizeof(params),
 		 "mirror %s %" PRIu64 " %u:%u 0 %" PRIu64
@@ -175,13 +180,12 @@ int cmd_mirror(int argc, char **argv)
 	/* Subscribe before the job starts, so that no event is missed. */
 	if (wait && bj_events_open(&ev, err)) {
 		bj_err("%s", err);
-		return 1;
+		goto fail;
 	}
 	r = bj_job_start(name, params, err);
 	if (r) {
 		bj_err("%s", err);
-		bj_events_close(ev);
-		return 1;
+		goto fail;
 	}
 	/* qcow2 sync top: the job starts paused; hand it the regions, resume it */
 	r = top.granule ? bj_qcow2_top_start(name, &top, err) : 0;
@@ -190,16 +194,20 @@ int cmd_mirror(int argc, char **argv)
 		bj_err("%s; cancelling the mirror", err);
 		bj_dm_message(name, "cancel", NULL, err);
 		bj_job_finish(name, err);
-		bj_events_close(ev);
-		return 1;
+		goto fail;
 	}
 	bj_qcow2_target_keep();
+	bj_volume_unlock(&lk);
 	if (wait) {
 		r = wait_ready(ev, name);
 		bj_events_close(ev);
 		return r;
 	}
 	return 0;
+fail:
+	bj_volume_unlock(&lk);
+	bj_events_close(ev);
+	return 1;
 }
 
 void usage_complete(FILE *f)
@@ -227,38 +235,45 @@ int cmd_complete(int argc, char **argv)
 	char err[BJ_ERRLEN], params[128];
 	struct bj_status st;
 	struct bj_vtable vt;
+	struct bj_lock lk;
+	int ret = 1;
 
 	if (argc != 2)
 		return bj_usage_error("complete", "expected NAME");
 	const char *name = argv[1];
 
+	if (bj_cli_lock(name, &lk, true))
+		return 1;
 	if (bj_vtable_get(name, &vt, err) || bj_dm_status(name, &st, err)) {
 		bj_err("%s", err);
-		return 1;
+		goto out;
 	}
 	if (strcmp(vt.mode, "mirror")) {
 		bj_err("%s has no mirror job (it is in %s mode)", name, vt.mode);
-		return 1;
+		goto out;
 	}
 	if (strcmp(st.state, "concluded")) {
 		if (strcmp(st.state, "ready")) {
 			bj_err("the mirror on %s is %s, not ready (%" PRIu64 " regions to copy); wait with 'blockjob wait %s --for ready'",
 			       name, st.state, st.dirty, name);
-			return 1;
+			goto out;
 		}
 		if (bj_dm_message(name, "complete", NULL, err)) {
 			bj_err("%s", err);
-			return 1;
+			goto out;
 		}
 	} else if (strcmp(st.result, "completed")) {
 		bj_err("the mirror on %s was %s; nothing to complete (run 'blockjob cancel %s' to finish it)",
 		       name, st.result, name);
-		return 1;
+		goto out;
 	}
 	bj_passthrough_params(params, sizeof(params), vt.dst, vt.dst_off);
 	if (bj_volume_switch(name, params, check_completed, err)) {
 		bj_err("%s", err);
-		return 1;
+		goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	bj_volume_unlock(&lk);
+	return ret;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bj-dm.h"
+#include "bj-lock.h"
 #include "bj-util.h"
 #include "commands.h"
 
@@ -62,6 +63,8 @@ int cmd_remove(int argc, char **argv)
 {
 	struct bj_status st;
 	char err[BJ_ERRLEN];
+	struct bj_lock lk;
+	int r;
 
 	if (argc != 2)
 		return bj_usage_error("remove", "expected NAME");
@@ -69,7 +72,11 @@ int cmd_remove(int argc, char **argv)
 		bj_err("%s", err);
 		return 1;
 	}
-	if (bj_dm_remove(argv[1], err)) {
+	if (bj_cli_lock(argv[1], &lk, false))
+		return 1;
+	r = bj_dm_remove(argv[1], err);
+	bj_volume_unlock(&lk);
+	if (r) {
 		bj_err("%s (still open? close its users first)", err);
 		return 1;
 	}

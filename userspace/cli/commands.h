@@ -14,6 +14,7 @@
 #ifndef BJ_COMMANDS_H
 #define BJ_COMMANDS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct bj_command {
@@ -40,6 +41,15 @@ struct bj_vtable;
  */
 int bj_auto_dismiss(const char *name, struct bj_vtable *vt);
 
+struct bj_lock;
+/*
+ * Take volume @name's lock for a command that changes it (a note on stderr
+ * if it has to wait for another command) and, if @check_left, refuse a
+ * volume an interrupted command left suspended or half-loaded. Returns 0
+ * with @lk held, else 1 with one line on stderr.
+ */
+int bj_cli_lock(const char *name, struct bj_lock *lk, bool check_left);
+
 #define BJ_DECLARE_COMMAND(n) \
 	int cmd_##n(int argc, char **argv); \
 	void usage_##n(FILE *f)
@@ -53,6 +63,7 @@ BJ_DECLARE_COMMAND(resume);
 BJ_DECLARE_COMMAND(set_speed);
 BJ_DECLARE_COMMAND(cancel);
 BJ_DECLARE_COMMAND(dismiss);
+BJ_DECLARE_COMMAND(recover);
 BJ_DECLARE_COMMAND(wait);
 BJ_DECLARE_COMMAND(events);
 BJ_DECLARE_COMMAND(mirror);

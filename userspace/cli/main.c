@@ -27,6 +27,8 @@ const struct bj_command bj_commands[] = {
 	{ "cancel", "cancel a job and go back to passthrough", cmd_cancel, usage_cancel },
 	{ "dismiss", "put a volume whose job concluded back to passthrough", cmd_dismiss,
 	  usage_dismiss },
+	{ "recover", "undo what an interrupted command left on a volume", cmd_recover,
+	  usage_recover },
 	{ "wait", "wait for a job to become ready or conclude", cmd_wait, usage_wait },
 	{ "events", "stream job events (QEMU's names, --json)", cmd_events, usage_events },
 	{ "qcow2", "inspect and attach qcow2 images", cmd_qcow2, usage_qcow2 },

@@ -241,7 +241,8 @@ int bj_dm_message(const char *name, const char *msg, char **reply, char *err)
 	return r;
 }
 
-static int get_single_target(int type, const char *name, struct bj_table *t, char *err)
+static int get_single_target(int type, const char *name, bool inactive, struct bj_table *t,
+			     char *err)
 {
 	struct dm_task *dmt = task(type, name);
 	uint64_t start, len;
@@ -253,6 +254,10 @@ static int get_single_target(int type, const char *name, struct bj_table *t, cha
 	memset(t, 0, sizeof(*t));
 	if (!dmt)
 		return no_task(name, err);
+	if (inactive && !dm_task_query_inactive_table(dmt)) {
+		dm_task_destroy(dmt);
+		return -ENOMEM;
+	}
 	r = run(dmt, "cannot query", name, err);
 	if (r == -ENXIO || r == -ENODEV)
 		seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
@@ -263,9 +268,14 @@ static int get_single_target(int type, const char *name, struct bj_table *t, cha
 		r = -ENODEV;
 		goto out;
 	}
+	if (inactive && !info.inactive_table) {
+		seterr(err, "%s has no inactive table", name);
+		r = -ENODATA;
+		goto out;
+	}
 	next = dm_get_next_target(dmt, NULL, &start, &len, &ttype, &params);
 	if (!ttype) {
-		seterr(err, "%s has no active table", name);
+		seterr(err, "%s has no %s table", name, inactive ? "inactive" : "active");
 		r = -ENODEV;
 		goto out;
 	}
@@ -287,7 +297,32 @@ out:
 
 int bj_dm_table(const char *name, struct bj_table *t, char *err)
 {
-	return get_single_target(DM_DEVICE_TABLE, name, t, err);
+	return get_single_target(DM_DEVICE_TABLE, name, false, t, err);
+}
+
+int bj_dm_inactive_table(const char *name, struct bj_table *t, char *err)
+{
+	return get_single_target(DM_DEVICE_TABLE, name, true, t, err);
+}
+
+int bj_dm_state(const char *name, bool *suspended, bool *inactive, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_INFO, name);
+	struct dm_info info;
+	int r;
+
+	if (!dmt)
+		return no_task(name, err);
+	r = run(dmt, "cannot query", name, err);
+	if (!r && dm_task_get_info(dmt, &info) && info.exists) {
+		*suspended = info.suspended;
+		*inactive = info.inactive_table;
+	} else if (!r) {
+		seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
+		r = -ENODEV;
+	}
+	dm_task_destroy(dmt);
+	return r;
 }
 
 void bj_dm_table_free(struct bj_table *t)
@@ -317,7 +352,7 @@ int bj_dm_status(const char *name, struct bj_status *s, char *err)
 	struct bj_table t;
 	int r;
 
-	r = get_single_target(DM_DEVICE_STATUS, name, &t, err);
+	r = get_single_target(DM_DEVICE_STATUS, name, false, &t, err);
 	if (r)
 		return r;
 	if (strcmp(t.type, BJ_TARGET)) {

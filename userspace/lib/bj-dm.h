@@ -52,6 +52,10 @@ int bj_dm_resume(const char *name, char *err);
 int bj_dm_message(const char *name, const char *msg, char **reply, char *err);
 /* The single target of the live table. */
 int bj_dm_table(const char *name, struct bj_table *t, char *err);
+/* The inactive (loaded, not yet resumed) table; -ENODATA if there is none. */
+int bj_dm_inactive_table(const char *name, struct bj_table *t, char *err);
+/* Is @name suspended, does it have an inactive table? */
+int bj_dm_state(const char *name, bool *suspended, bool *inactive, char *err);
 void bj_dm_table_free(struct bj_table *t);
 /* Parse the live table's status; -ENOTTY if it is not a blockjob target. */
 int bj_dm_status(const char *name, struct bj_status *s, char *err);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,6 +65,7 @@ int bj_volume_switch(const char *name, const char *params,
 	char err2[BJ_ERRLEN];
 	struct bj_status st;
 	struct bj_table tab;
+	sigset_t all, old;
 	uint64_t sectors;
 	int r;
 
@@ -73,9 +75,12 @@ int bj_volume_switch(const char *name, const char *params,
 	sectors = tab.len;
 	bj_dm_table_free(&tab);
 
+	/* Nothing but SIGKILL stops us half-way (bj_volume_recover() is for that). */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	r = bj_dm_load(name, params, sectors, err);
 	if (r)
-		return r;
+		goto out;
 	r = bj_dm_suspend(name, false, err);
 	if (r)
 		goto abort;
@@ -88,11 +93,13 @@ int bj_volume_switch(const char *name, const char *params,
 	}
 	r = bj_dm_resume(name, err);
 	if (!r)
-		return 0;
+		goto out;
 abort:
 	/* Keep the old table: drop the new one and let I/O flow again. */
 	bj_dm_clear(name, err2);
 	bj_dm_resume(name, err2);
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
 
@@ -174,6 +181,86 @@ int bj_job_dismiss(const char *name, struct bj_status *stp, char *err)
 	if (stp)
 		*stp = st;
 	return 1;
+}
+
+int bj_volume_check_left(const char *name, char *err)
+{
+	bool suspended, inactive;
+	int r;
+
+	r = bj_dm_state(name, &suspended, &inactive, err);
+	if (r)
+		return r;
+	if (!suspended && !inactive)
+		return 0;
+	snprintf(err, BJ_ERRLEN,
+		 "%s %s (a blockjob command was interrupted, or someone else is reloading it); 'blockjob recover %s' brings it back",
+		 name, !inactive ? "is suspended" :
+		 suspended ? "is suspended and has a table loaded but not active" :
+		 "has a table loaded but not active", name);
+	return -EBUSY;
+}
+
+/*
+ * Is the inactive table of @name the pivot of its live mirror, which the
+ * suspend concluded completed (so resuming it is the pivot, as
+ * 'blockjob complete' would have done)?
+ */
+static bool pivot_left(const char *name, char *err)
+{
+	char want[128], have[160];
+	struct bj_status st;
+	struct bj_vtable t;
+	struct bj_table tab;
+	bool pivot;
+
+	if (bj_vtable_get(name, &t, err) || strcmp(t.mode, "mirror") ||
+	    bj_dm_status(name, &st, err) || strcmp(st.state, "concluded") ||
+	    strcmp(st.result, "completed"))
+		return false;
+	if (bj_dm_inactive_table(name, &tab, err))
+		return false;
+	bj_passthrough_params(want, sizeof(want), t.dst, t.dst_off);
+	snprintf(have, sizeof(have), "%s", tab.params);
+	pivot = !strcmp(tab.type, BJ_TARGET) && tab.len == t.sectors && !strcmp(have, want);
+	bj_dm_table_free(&tab);
+	return pivot;
+}
+
+int bj_volume_recover(const char *name, const char **what, char *err)
+{
+	char err2[BJ_ERRLEN];
+	bool suspended, inactive;
+	sigset_t all, old;
+	int r;
+
+	r = bj_dm_state(name, &suspended, &inactive, err);
+	if (r)
+		return r;
+	*what = "nothing to recover";
+	if (!suspended && !inactive)
+		return 0;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if (inactive && suspended && pivot_left(name, err2)) {
+		r = bj_dm_resume(name, err);
+		*what = "finished the pivot: the volume is on the mirror's destination";
+		goto out;
+	}
+	if (inactive) {
+		r = bj_dm_clear(name, err);
+		if (r)
+			goto out;
+		*what = "dropped the table that was loaded but not active";
+	}
+	if (suspended) {
+		r = bj_dm_resume(name, err);
+		*what = inactive ? "dropped the table that was loaded but not active and resumed the volume"
+				 : "resumed the volume";
+	}
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 int bj_job_check_target(const char *name, const struct bj_vtable *vt, const char *target,

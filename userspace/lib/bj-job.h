@@ -27,10 +27,19 @@ struct bj_vtable {
 int bj_vtable_get(const char *name, struct bj_vtable *t, char *err);
 
 /*
+ * The job-layer calls below change a volume's table: callers hold the
+ * volume's lock (bj-lock.h) across their checks and the switch, and first
+ * call bj_volume_check_left() so that they do not build on a volume an
+ * interrupted command left half-switched.
+ */
+
+/*
  * Replace the volume's table with @params (a blockjob table line, same
  * length) atomically with respect to I/O: load, suspend (flushing), run
  * @check on the suspended old table's status (may be NULL; a non-zero
  * return aborts: the new table is dropped and the old one resumed), resume.
+ * Signals are blocked throughout (delivered after), so that Ctrl-C or
+ * SIGTERM cannot leave the volume suspended or with a table loaded.
  */
 int bj_volume_switch(const char *name, const char *params,
 		     int (*check)(const char *name, const struct bj_status *st, char *err),
@@ -65,6 +74,24 @@ int bj_job_dismiss(const char *name, struct bj_status *st, char *err);
  */
 int bj_job_check_target(const char *name, const struct bj_vtable *vt, const char *target,
 			unsigned int *tmaj, unsigned int *tmin, char *err);
+
+/*
+ * -EBUSY with a one-line explanation (naming 'blockjob recover') if volume
+ * @name is suspended or has an inactive table: left so by an interrupted
+ * command or by someone else; 0 if neither.
+ */
+int bj_volume_check_left(const char *name, char *err);
+
+/*
+ * Bring volume @name back to a consistent, running state after an
+ * interrupted command: a pivot whose suspend concluded the mirror
+ * (inactive table = passthrough on its destination, mirror concluded
+ * completed) is finished; any other inactive table is dropped and the
+ * volume resumed on its live table (a mirror whose pivot was abandoned is
+ * ready again). Never switches onto a destination that lacks a write.
+ * *@what says what was done ("nothing to recover" if nothing).
+ */
+int bj_volume_recover(const char *name, const char **what, char *err);
 
 /* Passthrough table line for device @dev ("major:minor") at @off sectors. */
 void bj_passthrough_params(char *buf, size_t len, const char *dev, uint64_t off);
