@@ -103,6 +103,7 @@ struct bj_backup {
 	unsigned int view_src_inflight;	/* of which reading the source */
 	bool live;			/* resumed once: the point in time is set */
 	bool suspended;
+	bool detached;			/* views detached (dtr): route no more view reads */
 	bool concluded;
 	bool failed;			/* the job failed, or a released chunk lost its old data */
 	bool finishing;			/* finish_work queued */
@@ -565,7 +566,7 @@ again:
 		if (spare)
 			mempool_free(spare, b->pool);
 		remap_src(b->bt, bio);
-		submit_bio_noacct(bio);
+		dm_submit_bio_remap(bio, NULL);
 		return;
 	}
 	if (!w) {
@@ -794,6 +795,11 @@ static void detach_views(struct bj_backup *b)
 	spin_unlock(&b->link->lock);
 
 	spin_lock_irq(&b->lock);
+	/*
+	 * backup_work may hold view reads it took off view_retry: from now on
+	 * handle_view_retry() fails them instead of holding them again.
+	 */
+	b->detached = true;
 	bio_list_init(&held);
 	bj_move_bios(&held, &b->view_held);
 	bj_move_bios(&held, &b->view_retry);
@@ -1101,14 +1107,22 @@ static void handle_view_retry(struct bj_backup *b, struct bio *bio)
 	int r;
 
 	spin_lock_irqsave(&b->lock, flags);
-	r = view_route(b, bio, io, &spare);
+	if (b->detached) {
+		b->view_inflight--;
+		r = DM_MAPIO_KILL;
+	} else {
+		r = view_route(b, bio, io, &spare);
+	}
+	/* The destructor may be waiting for the hold dropped above. */
+	if (r == DM_MAPIO_KILL)
+		wake_up_all(&b->view_wait);
 	spin_unlock_irqrestore(&b->lock, flags);
 	if (spare)
 		mempool_free(spare, b->pool);
 	if (r == DM_MAPIO_REMAPPED) {
-		submit_bio_noacct(bio);
+		dm_submit_bio_remap(bio, NULL);
 	} else if (r == DM_MAPIO_KILL) {
-		io->b = NULL;	/* view_route() dropped its hold */
+		io->b = NULL;	/* its hold is dropped above */
 		bio_io_error(bio);
 	}
 }

@@ -52,6 +52,13 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 		c->urgent_inflight--;
 	else
 		c->inflight--;
+	if (read_err || write_err) {
+		c->backoff = c->backoff ? min(c->backoff * 2, (unsigned long)BJ_COPIER_BACKOFF_MAX)
+					: BJ_COPIER_BACKOFF_MIN;
+		c->retry_at = jiffies + c->backoff;
+	} else {
+		c->backoff = 0;
+	}
 	c->completing++;
 	spin_unlock_irqrestore(&c->lock, flags);
 	if (!urgent)
@@ -122,6 +129,12 @@ static void copier_work(struct work_struct *ws)
 		spin_lock_irqsave(&c->lock, flags);
 		if (!c->running || c->stopping || c->inflight >= c->max_inflight) {
 			spin_unlock_irqrestore(&c->lock, flags);
+			return;
+		}
+		if (c->backoff && time_before(jiffies, c->retry_at)) {
+			delay = c->retry_at - jiffies;
+			spin_unlock_irqrestore(&c->lock, flags);
+			queue_delayed_work(c->wq, &c->work, delay);
 			return;
 		}
 		/* The run's first region is accounted here, the rest below. */

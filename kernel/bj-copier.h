@@ -36,6 +36,14 @@ struct bj_copier;
 
 /* Largest background copy: runs of adjacent regions up to this many bytes. */
 #define BJ_COPIER_RUN_BYTES	BJ_COPYIO_MAX_BYTES
+/*
+ * After a failed copy, background copying waits this long before the next
+ * one, doubling on each failure in a row up to the maximum, and back to none
+ * on a success: a region that keeps failing (policy "ignore") is retried,
+ * but not in a busy loop.
+ */
+#define BJ_COPIER_BACKOFF_MIN	(HZ / 50)
+#define BJ_COPIER_BACKOFF_MAX	HZ
 
 struct bj_copier_ops {
 	/*
@@ -80,6 +88,8 @@ struct bj_copier {
 	unsigned int inflight;		/* background copies in flight */
 	unsigned int urgent_inflight;	/* bj_copier_copy_now() copies in flight */
 	unsigned int completing;	/* copy_done() calls past ops->done() */
+	unsigned long backoff;		/* jiffies to wait after a failure, 0: none */
+	unsigned long retry_at;		/* no background copy before (if @backoff) */
 	bool running;			/* false: background copying is paused */
 	bool stopping;			/* destructor: issue nothing more */
 };

@@ -86,6 +86,24 @@ void bj_job_stop_events(struct bj_target *bt)
 	cancel_work_sync(&job->notify_work);
 }
 
+/*
+ * Errors and progress not sent yet are coalesced: an error or progress
+ * event that follows one of the same type still queued replaces it, so a
+ * region failing again and again (policy "ignore") or a slow listener does
+ * not grow the queue. State changes are never merged.
+ */
+static struct bj_event *mergeable(struct bj_job *job, enum dm_blockjob_event type)
+{
+	struct bj_event *last;
+
+	if (type != DM_BLOCKJOB_EVENT_ERROR && type != DM_BLOCKJOB_EVENT_PROGRESS)
+		return NULL;
+	if (list_empty(&job->events))
+		return NULL;
+	last = list_last_entry(&job->events, struct bj_event, list);
+	return last->info.event == type ? last : NULL;
+}
+
 void bj_job_queue_event_locked(struct bj_target *bt, enum dm_blockjob_event type)
 {
 	struct bj_job *job = &bt->job;
@@ -94,7 +112,13 @@ void bj_job_queue_event_locked(struct bj_target *bt, enum dm_blockjob_event type
 	lockdep_assert_held(&job->lock);
 	if (job->dead)
 		return;
-	ev = kzalloc(sizeof(*ev), GFP_ATOMIC);
+	ev = mergeable(job, type);
+	if (ev) {
+		list_del(&ev->list);
+		memset(ev, 0, sizeof(*ev));
+	} else {
+		ev = kzalloc(sizeof(*ev), GFP_ATOMIC);
+	}
 	if (!ev)
 		return;
 	ev->info.event = type;

@@ -22,7 +22,10 @@
  *     the region stays dirty, unless write_blocking wrote all of it.
  *   - In write_blocking mode a dirty region that the copier finds busy with
  *     writes is marked copy_wanted: new writes to it wait until it has been
- *     copied, so a steady writer cannot starve the copy.
+ *     copied, so a steady writer cannot starve the copy. The mark stays
+ *     (its entry is kept) while the region is dirty and the copier runs;
+ *     a pause, a cancel, a failure or a suspend drops every mark and lets
+ *     the writes held for it go, so nothing waits for a copier that stopped.
  *   - Writes that overlap a write in flight on the same region wait for it,
  *     so both devices apply overlapping writes in the same order.
  *   - A destination write failure never fails the guest's write: the region
@@ -134,14 +137,23 @@ static struct mirror_region *find_region(struct bj_mirror *m, u64 nr)
 	return NULL;
 }
 
-/* m->lock held; GFP_ATOMIC from the mempool, which keeps a reserve. */
-static struct mirror_region *get_region(struct bj_mirror *m, u64 nr)
+/*
+ * m->lock held. A new entry is *@spare if the caller allocated one (it is
+ * then consumed), else GFP_ATOMIC from the mempool, which keeps a reserve.
+ */
+static struct mirror_region *get_region(struct bj_mirror *m, u64 nr,
+					struct mirror_region **spare)
 {
 	struct mirror_region *r = find_region(m, nr);
 
 	if (r)
 		return r;
-	r = mempool_alloc(&m->region_pool, GFP_ATOMIC);
+	if (spare && *spare) {
+		r = *spare;
+		*spare = NULL;
+	} else {
+		r = mempool_alloc(&m->region_pool, GFP_ATOMIC);
+	}
 	if (!r)
 		return NULL;
 	memset(r, 0, sizeof(*r));
@@ -155,7 +167,7 @@ static struct mirror_region *get_region(struct bj_mirror *m, u64 nr)
 /* m->lock held: free an entry nobody uses any more. */
 static void put_region(struct bj_mirror *m, struct mirror_region *r)
 {
-	if (r->writes || r->copying || !bio_list_empty(&r->waiting))
+	if (r->writes || r->copying || r->copy_wanted || !bio_list_empty(&r->waiting))
 		return;
 	hash_del(&r->node);
 	mempool_free(r, &m->region_pool);
@@ -165,6 +177,50 @@ static void put_region(struct bj_mirror *m, struct mirror_region *r)
 static bool release_waiting(struct bj_mirror *m, struct mirror_region *r)
 {
 	return bj_move_bios(&m->deferred, &r->waiting);
+}
+
+/*
+ * m->lock held: does region @r (number @nr) hold new writes back for the
+ * copier? Only while it is wanted, still dirty, and the copier runs; a
+ * stale mark is dropped here.
+ */
+static bool held_for_copy(struct bj_mirror *m, struct mirror_region *r, u64 nr)
+{
+	if (!r->copy_wanted)
+		return false;
+	if (m->copy_mode == BJ_COPY_WRITE_BLOCKING && !m->suspended &&
+	    READ_ONCE(m->bt->job.state) == DM_BLOCKJOB_STATE_RUNNING &&
+	    bj_bitmap_test(&m->dirty, nr))
+		return true;
+	r->copy_wanted = false;
+	return false;
+}
+
+/*
+ * The copier stops (pause, cancel, failure, suspend): drop every copy_wanted
+ * mark and let the writes held for it be mapped again. Those waiting for a
+ * copy in flight stay: its completion releases them.
+ */
+static void release_wanted(struct bj_mirror *m)
+{
+	struct mirror_region *r;
+	struct hlist_node *tmp;
+	unsigned long flags;
+	bool kick = false;
+	int bkt;
+
+	spin_lock_irqsave(&m->lock, flags);
+	hash_for_each_safe(m->active, bkt, tmp, r, node) {
+		if (!r->copy_wanted)
+			continue;
+		r->copy_wanted = false;
+		if (!r->copying)
+			kick |= release_waiting(m, r);
+		put_region(m, r);
+	}
+	spin_unlock_irqrestore(&m->lock, flags);
+	if (kick)
+		queue_work(m->wq, &m->work);
 }
 
 /* m->lock held: mark @nr dirty again; leaves ready if it was. */
@@ -218,6 +274,7 @@ static void apply_policy(struct bj_mirror *m, enum bj_policy policy, int err, co
 		spin_unlock(&bt->job.lock);
 		spin_unlock_irqrestore(&m->lock, flags);
 		bj_copier_pause(&m->copier);
+		release_wanted(m);
 		break;
 	case BJ_POLICY_STOP:
 		spin_lock_irqsave(&bt->job.lock, flags);
@@ -225,10 +282,27 @@ static void apply_policy(struct bj_mirror *m, enum bj_policy policy, int err, co
 			bt->job.io_error_pending = true;
 		spin_unlock_irqrestore(&bt->job.lock, flags);
 		bj_copier_pause(&m->copier);
+		release_wanted(m);
 		break;
 	case BJ_POLICY_IGNORE:
 		break;
 	}
+}
+
+/*
+ * The destination failed a duplicated write or a flush. After a cancel
+ * (after ready) it was to be a copy as of the cancel: it no longer is.
+ * Any context.
+ */
+static void dest_write_failed(struct bj_mirror *m)
+{
+	struct bj_target *bt = m->bt;
+	unsigned long flags;
+
+	spin_lock_irqsave(&bt->job.lock, flags);
+	if (bt->job.state == DM_BLOCKJOB_STATE_CONCLUDED)
+		bt->job.dest_invalid = true;
+	spin_unlock_irqrestore(&bt->job.lock, flags);
 }
 
 /* Guest writes ----------------------------------------------------------- */
@@ -279,7 +353,8 @@ enum write_route {
  * m->lock held.
  */
 static enum write_route route_write(struct bj_mirror *m, struct bio *bio,
-				    struct mirror_io *io, sector_t offset, sector_t len)
+				    struct mirror_io *io, sector_t offset, sector_t len,
+				    struct mirror_region **spare)
 {
 	u64 nr = region_of(m, offset);
 	struct mirror_region *r;
@@ -290,11 +365,11 @@ static enum write_route route_write(struct bj_mirror *m, struct bio *bio,
 	if (!m->mirroring)
 		return ROUTE_SOURCE;
 
-	r = get_region(m, nr);
+	r = get_region(m, nr, spare);
 	if (!r)
 		return ROUTE_RETRY;
-	if (((r->copying || r->copy_wanted) && m->copy_mode == BJ_COPY_WRITE_BLOCKING) ||
-	    overlaps_inflight(r, offset, len)) {
+	if ((r->copying && m->copy_mode == BJ_COPY_WRITE_BLOCKING) ||
+	    held_for_copy(m, r, nr) || overlaps_inflight(r, offset, len)) {
 		bio_list_add(&r->waiting, bio);
 		return ROUTE_WAIT;
 	}
@@ -320,12 +395,22 @@ static int mirror_write(struct bj_mirror *m, struct bio *bio, bool from_map)
 	struct bj_target *bt = m->bt;
 	struct mirror_io *io = dm_per_bio_data(bio, sizeof(struct mirror_io));
 	sector_t offset = dm_target_offset(bt->ti, bio->bi_iter.bi_sector);
+	struct mirror_region *spare = NULL;
 	enum write_route route;
 	unsigned long flags;
 
+	/*
+	 * From the work item, which may sleep: an entry from the mempool's
+	 * reserve (waiting for one if need be), so that a write mapped again
+	 * never finds the pool empty and loops.
+	 */
+	if (!from_map)
+		spare = mempool_alloc(&m->region_pool, GFP_NOIO);
 	spin_lock_irqsave(&m->lock, flags);
-	route = route_write(m, bio, io, offset, bio_sectors(bio));
+	route = route_write(m, bio, io, offset, bio_sectors(bio), &spare);
 	spin_unlock_irqrestore(&m->lock, flags);
+	if (spare)
+		mempool_free(spare, &m->region_pool);
 
 	switch (route) {
 	case ROUTE_WAIT:
@@ -347,7 +432,7 @@ static int mirror_write(struct bj_mirror *m, struct bio *bio, bool from_map)
 	bio->bi_iter.bi_sector = bt->args.src_offset + offset;
 	if (from_map)
 		return DM_MAPIO_REMAPPED;
-	submit_bio_noacct(bio);
+	dm_submit_bio_remap(bio, NULL);
 	return DM_MAPIO_SUBMITTED;
 }
 
@@ -418,6 +503,7 @@ static int mirror_end_io(struct bj_target *bt, struct bio *bio, blk_status_t *er
 			int err = blk_status_to_errno(*error);
 
 			*error = BLK_STS_OK;
+			dest_write_failed(m);
 			apply_policy(m, bt->args.on_target_error, err, "target-flush");
 		}
 		return DM_ENDIO_DONE;
@@ -451,9 +537,11 @@ static int mirror_end_io(struct bj_target *bt, struct bio *bio, blk_status_t *er
 		m->sync_pending = true;
 	spin_unlock_irqrestore(&m->lock, flags);
 
-	if (dst_failed)
+	if (dst_failed) {
+		dest_write_failed(m);
 		apply_policy(m, bt->args.on_target_error, blk_status_to_errno(io->dst_status),
 			     "target-write");
+	}
 	if (wake || m->sync_pending)
 		queue_work(m->wq, &m->work);
 	if (kick)
@@ -470,7 +558,7 @@ static bool take_region(struct bj_mirror *m, u64 nr)
 
 	if (r && (r->writes || r->copying))
 		return false;
-	r = get_region(m, nr);
+	r = get_region(m, nr, NULL);
 	if (!r)
 		return false;
 	r->copying = true;
@@ -750,6 +838,8 @@ static void mirror_presuspend(struct bj_target *bt)
 	m->suspended = true;
 	spin_unlock_irqrestore(&m->lock, flags);
 	bj_copier_pause(&m->copier);
+	/* dm now waits for every write: none may wait for the copier. */
+	release_wanted(m);
 }
 
 /* Copying and readiness go on as before a suspend. */
@@ -868,8 +958,10 @@ static int mirror_message(struct bj_target *bt, struct bj_msg *msg, char *result
 	switch (msg->type) {
 	case BJ_MSG_PAUSE:
 		r = bj_job_apply(bt, BJ_EV_PAUSE);
-		if (!r)
+		if (!r) {
 			bj_copier_pause(&m->copier);
+			release_wanted(m);
+		}
 		return r;
 	case BJ_MSG_RESUME:
 		spin_lock_irqsave(&bt->job.lock, flags);
@@ -911,8 +1003,10 @@ static int mirror_message(struct bj_target *bt, struct bj_msg *msg, char *result
 		}
 		spin_unlock(&bt->job.lock);
 		spin_unlock_irqrestore(&m->lock, flags);
-		if (!r)
+		if (!r) {
 			bj_copier_pause(&m->copier);
+			release_wanted(m);
+		}
 		return r;
 	case BJ_MSG_COMPLETE:
 		spin_lock_irqsave(&m->lock, flags);

@@ -422,12 +422,20 @@ static int blockjob_iterate_devices(struct dm_target *ti, iterate_devices_callou
  * a job's region or chunk is the optimal write size on top of them: a
  * write of a whole region needs no copy to make that region clean.
  */
+/*
+ * A job works in regions: I/O of whole regions is best. An optimal size the
+ * devices already give that is a multiple of the region is kept (it is
+ * good for both), as dm-cache does with its blocks.
+ */
 static void blockjob_io_hints(struct dm_target *ti, struct queue_limits *limits)
 {
 	struct bj_target *bt = ti->private;
+	unsigned int region = bt->args.granule << SECTOR_SHIFT;
 
-	if (bt->ops->type != DM_BLOCKJOB_TYPE_NONE)
-		blk_limits_io_opt(limits, bt->args.granule << SECTOR_SHIFT);
+	if (bt->ops->type == DM_BLOCKJOB_TYPE_NONE)
+		return;
+	if (limits->io_opt < region || limits->io_opt % region)
+		blk_limits_io_opt(limits, region);
 }
 
 static struct target_type blockjob_target = {
