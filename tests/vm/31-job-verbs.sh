@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 2 --disk-size 256M --timeout 600
 # pause, resume, set-speed change the job's status; refusals are one line
-# naming the state; wait --timeout gives up on a paused job.
+# naming the state; wait --timeout gives up on a paused job (exit 124).
 . "$BJ_TESTS/vm/lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 
@@ -37,17 +37,17 @@ check_eq "$(field status)" paused "pause -> paused"
 check_eq "$(field paused)" true "paused: true"
 check_err "blockjob: vol: pause is not valid in state paused" blockjob pause vol
 
-# wait --timeout on a paused job: exits 1 after about the timeout.
+# wait --timeout on a paused job: exits 124 (as timeout(1)) after about the timeout.
 t0=${EPOCHREALTIME/./}
 out=$(blockjob wait vol --for ready --timeout 3 2>&1)
 rc=$?
 ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
-check_eq "$rc" 1 "wait --timeout exits 1"
+check_eq "$rc" 124 "wait --timeout exits 124"
 check_eq "$out" "blockjob: vol: timed out after 3 s waiting for the job to become ready (it is paused)" \
 	"wait --timeout message"
 if [ $ms -ge 3000 ] && [ $ms -lt 10000 ]; then ok "timed out after ${ms} ms"; else not_ok "timed out after ${ms} ms"; fi
 out=$(blockjob wait vol --for concluded --timeout 0.5 2>&1)
-check_eq "$?" 1 "wait --for concluded --timeout 0.5 exits 1"
+check_eq "$?" 124 "wait --for concluded --timeout 0.5 exits 124"
 
 check blockjob resume vol
 check_eq "$(field status)" running "resume -> running"

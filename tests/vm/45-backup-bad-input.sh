@@ -102,16 +102,28 @@ refuse() {	# WHAT CMD...
 		not_ok "$what: exit $rc, stderr: $(cat /tmp/err)"
 	fi
 }
+# Errors in the command line itself: exit 2, one line on stderr.
+refuse_usage() {	# WHAT CMD...
+	local what=$1 rc
+	shift
+	"$@" >/tmp/out 2>/tmp/err
+	rc=$?
+	if [ $rc = 2 ] && [ "$(wc -l </tmp/err)" = 1 ] && [ ! -s /tmp/out ]; then
+		ok "refused (usage): $what: $(cat /tmp/err)"
+	else
+		not_ok "$what: exit $rc (want 2), stderr: $(cat /tmp/err)"
+	fi
+}
 refuse "a job already runs" blockjob backup vol /dev/vdd
 check dmsetup message vol 0 cancel
 check bk_finish vol
 check_eq "$(dmsetup table vol | awk '{print $4}')" passthrough "back to passthrough"
 refuse "unknown bitmap" blockjob backup vol /dev/vdc --bitmap nosuch
-refuse "bitmap with sync full" blockjob backup vol /dev/vdc --sync full --bitmap bm
-refuse "incremental without bitmap" blockjob backup vol /dev/vdc --sync incremental
-refuse "chunk size not a power of two" blockjob backup vol /dev/vdc --chunk-size 12K
-refuse "chunk size too small" blockjob backup vol /dev/vdc --chunk-size 2K
-refuse "chunk size too large" blockjob backup vol /dev/vdc --chunk-size 128M
+refuse_usage "bitmap with sync full" blockjob backup vol /dev/vdc --sync full --bitmap bm
+refuse_usage "incremental without bitmap" blockjob backup vol /dev/vdc --sync incremental
+refuse_usage "chunk size not a power of two" blockjob backup vol /dev/vdc --chunk-size 12K
+refuse_usage "chunk size too small" blockjob backup vol /dev/vdc --chunk-size 2K
+refuse_usage "chunk size too large" blockjob backup vol /dev/vdc --chunk-size 128M
 check bk_linear small /dev/vdc 0 $((SEC - 8))
 refuse "TARGET smaller than the volume" blockjob backup vol /dev/mapper/small
 refuse "TARGET equal to the source" blockjob backup vol /dev/vdb
@@ -119,7 +131,7 @@ refuse "TARGET is the volume" blockjob backup vol /dev/mapper/vol
 refuse "TARGET in use" blockjob backup vol /dev/vdc
 refuse "TARGET not a block device" blockjob backup vol /tmp/out
 refuse "unknown volume" blockjob backup novol /dev/vdd
-refuse "bitmap add: bad granularity" blockjob bitmap add vol x --granularity 3K
+refuse_usage "bitmap add: bad granularity" blockjob bitmap add vol x --granularity 3K
 refuse "bitmap remove: unknown" blockjob bitmap remove vol nosuch
 refuse "bitmap dump: unknown" blockjob bitmap dump vol nosuch
 refuse "bitmap add: exists" blockjob bitmap add vol bm

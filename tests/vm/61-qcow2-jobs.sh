@@ -85,8 +85,8 @@ check dd if=/dev/mapper/part2 of=$X/top-dst.raw bs=1M status=none
 # --- backup --sync top from the same chain: the same clusters
 dd if=/dev/zero of=/dev/mapper/part2 bs=1M oflag=direct status=none
 blockjob backup tvol /dev/mapper/part2 --sync top --view tv 2>/tmp/err
-check_eq "$?:$(dmsetup status tvol | awk '{print $4}')" 1:passthrough \
-	"backup --sync top --view is refused: $(cat /tmp/err)"
+check_eq "$?:$(dmsetup status tvol | awk '{print $4}')" 2:passthrough \
+	"backup --sync top --view is refused (usage error): $(cat /tmp/err)"
 check blockjob backup tvol /dev/mapper/part2 --sync top --wait
 check dd if=/dev/mapper/part2 of=$X/topb-dst.raw bs=1M status=none
 check blockjob qcow2 detach tvol

@@ -131,7 +131,7 @@ int cmd_backup(int argc, char **argv)
 	size_t fl = 0;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'y':
 			if (strcmp(optarg, "full") && strcmp(optarg, "none") &&
@@ -141,6 +141,9 @@ int cmd_backup(int argc, char **argv)
 			sync = optarg;
 			break;
 		case 'b':
+			if (!bj_bitmap_name_valid(optarg))
+				return bj_usage_error("backup", "invalid bitmap name '%s': %s", optarg,
+						      BJ_BITMAP_NAME_RULE);
 			bitmap = optarg;
 			break;
 		case 'B':
@@ -152,10 +155,9 @@ int cmd_backup(int argc, char **argv)
 			break;
 		case 'c':
 			if (bj_parse_size(optarg, false, &chunk) || chunk < 4096 ||
-			    chunk > (64 << 20) || (chunk & (chunk - 1))) {
-				bj_err("--chunk-size %s: must be a power of two from 4K to 64M", optarg);
-				return 1;
-			}
+			    chunk > (64 << 20) || (chunk & (chunk - 1)))
+				return bj_usage_error("backup", "--chunk-size %s: must be a power of two from 4K to 64M",
+						      optarg);
 			break;
 		case 's':
 			if (bj_parse_size(optarg, true, &speed))
@@ -168,7 +170,9 @@ int cmd_backup(int argc, char **argv)
 			cbw = optarg;
 			break;
 		case 'v':
-			view = optarg;
+			r = bj_volume_arg("backup", optarg, &view);
+			if (r)
+				return r;
 			break;
 		case 'n':
 			max_copies = strtoull(optarg, &end, 10);
@@ -182,32 +186,28 @@ int cmd_backup(int argc, char **argv)
 			reuse = true;
 			break;
 		default:
-			return bj_usage_error("backup", "unknown option");
+			return bj_option_error("backup", c, argv);
 		}
 	}
 	if (argc - optind != 2)
 		return bj_usage_error("backup", "expected NAME TARGET");
-	name = argv[optind];
+	r = bj_volume_arg("backup", argv[optind], &name);
+	if (r)
+		return r;
 	target = argv[optind + 1];
 
 	if (!sync)
 		sync = bitmap ? "incremental" : "full";
-	if (bitmap && strcmp(sync, "incremental")) {
-		bj_err("--bitmap goes only with --sync incremental (sync %s copies no bitmap)", sync);
-		return 1;
-	}
-	if (!bitmap && !strcmp(sync, "incremental")) {
-		bj_err("--sync incremental needs --bitmap BM; see 'blockjob bitmap list %s'", name);
-		return 1;
-	}
-	if (bitmap_mode && !bitmap) {
-		bj_err("--bitmap-mode goes only with --bitmap");
-		return 1;
-	}
-	if (view && (bitmap || !strcmp(sync, "top"))) {
-		bj_err("--view shows a whole image: use it with --sync full or none");
-		return 1;
-	}
+	if (bitmap && strcmp(sync, "incremental"))
+		return bj_usage_error("backup", "--bitmap goes only with --sync incremental (sync %s copies no bitmap)",
+				      sync);
+	if (!bitmap && !strcmp(sync, "incremental"))
+		return bj_usage_error("backup", "--sync incremental needs --bitmap BM (list them with 'blockjob bitmap list %s')",
+				      name);
+	if (bitmap_mode && !bitmap)
+		return bj_usage_error("backup", "--bitmap-mode goes only with --bitmap");
+	if (view && (bitmap || !strcmp(sync, "top")))
+		return bj_usage_error("backup", "--view shows a whole image: use it with --sync full or none");
 
 	/* Held from the checks to the started job: no other command interleaves. */
 	if (bj_cli_lock(name, &lk, true))

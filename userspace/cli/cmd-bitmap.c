@@ -141,43 +141,54 @@ int cmd_bitmap(int argc, char **argv)
 	bool json = false, gran_set = false;
 	const char *op, *name;
 	char msg[256];
-	int c, nargs, i;
+	int c, nargs, i, r;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			if (bj_parse_size(optarg, false, &gran) || gran < 4096 ||
-			    gran > (64 << 20) || (gran & (gran - 1))) {
-				bj_err("--granularity %s: must be a power of two from 4K to 64M", optarg);
-				return 1;
-			}
+			    gran > (64 << 20) || (gran & (gran - 1)))
+				return bj_usage_error("bitmap", "--granularity %s: must be a power of two from 4K to 64M",
+						      optarg);
 			gran_set = true;
 			break;
 		case 'j':
 			json = true;
 			break;
 		default:
-			return bj_usage_error("bitmap", "unknown option");
+			return bj_option_error("bitmap", c, argv);
 		}
 	}
 	nargs = argc - optind;
 	if (nargs < 2)
 		return bj_usage_error("bitmap", "expected an operation and NAME");
 	op = argv[optind];
-	name = argv[optind + 1];
+	if (strcmp(op, "add") && strcmp(op, "remove") && strcmp(op, "clear") &&
+	    strcmp(op, "enable") && strcmp(op, "disable") && strcmp(op, "merge") &&
+	    strcmp(op, "list") && strcmp(op, "dump"))
+		return bj_usage_error("bitmap", "unknown operation '%s'", op);
+	r = bj_volume_arg("bitmap", argv[optind + 1], &name);
+	if (r)
+		return r;
+	if (!strcmp(op, "list") && nargs != 2)
+		return bj_usage_error("bitmap", "expected: list NAME");
+	if (!strcmp(op, "merge") && nargs < 4)
+		return bj_usage_error("bitmap", "expected: merge NAME DST SRC...");
+	if (strcmp(op, "list") && strcmp(op, "merge") && nargs != 3)
+		return bj_usage_error("bitmap", "expected: %s NAME BM", op);
+	/* every BM, DST, SRC after NAME */
+	for (i = optind + 2; i < argc; i++)
+		if (!bj_bitmap_name_valid(argv[i]))
+			return bj_usage_error("bitmap", "invalid bitmap name '%s': %s", argv[i],
+					      BJ_BITMAP_NAME_RULE);
 	if (gran_set && strcmp(op, "add"))
 		return bj_usage_error("bitmap", "--granularity goes only with add");
 	if (json && strcmp(op, "list") && strcmp(op, "dump"))
 		return bj_usage_error("bitmap", "--json goes only with list and dump");
 
-	if (!strcmp(op, "list")) {
-		if (nargs != 2)
-			return bj_usage_error("bitmap", "expected: list NAME");
+	if (!strcmp(op, "list"))
 		return do_list(name, json);
-	}
 	if (!strcmp(op, "merge")) {
-		if (nargs < 4)
-			return bj_usage_error("bitmap", "expected: merge NAME DST SRC...");
 		if (need_bitmap(name, argv[optind + 2], true))
 			return 1;
 		for (i = optind + 3; i < argc; i++)
@@ -190,10 +201,6 @@ int cmd_bitmap(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (nargs != 3)
-		return bj_usage_error("bitmap", "expected: %s NAME BM", op);
-	if (strlen(argv[optind + 2]) > 63)
-		return bj_usage_error("bitmap", "bitmap names have 1 to 63 characters");
 	if (!strcmp(op, "dump"))
 		return do_dump(name, argv[optind + 2], json);
 	if (!strcmp(op, "add")) {
@@ -202,9 +209,7 @@ int cmd_bitmap(int argc, char **argv)
 		snprintf(msg, sizeof(msg), "bitmap add %s %" PRIu64, argv[optind + 2], gran / 512);
 		return send(name, msg);
 	}
-	if (strcmp(op, "remove") && strcmp(op, "clear") && strcmp(op, "enable") &&
-	    strcmp(op, "disable"))
-		return bj_usage_error("bitmap", "unknown operation '%s'", op);
+	/* remove, clear, enable, disable */
 	if (need_bitmap(name, argv[optind + 2], true))
 		return 1;
 	snprintf(msg, sizeof(msg), "bitmap %s %s", op, argv[optind + 2]);

@@ -25,8 +25,9 @@ static void on_signal(int sig)
 void usage_events(FILE *f)
 {
 	fprintf(f, "Usage: blockjob events [NAME] [--json]\n\n"
-		   "Print job events as they happen, for every volume or only NAME, until\n"
-		   "interrupted (SIGINT, SIGTERM). Needs CAP_SYS_ADMIN.\n\n"
+		   "Print job events as they happen, for every volume or only NAME (or\n"
+		   "/dev/mapper/NAME), until interrupted (SIGINT, SIGTERM). Needs\n"
+		   "CAP_SYS_ADMIN.\n\n"
 		   "Events (QEMU's names): JOB_STATUS_CHANGE, BLOCK_JOB_READY,\n"
 		   "BLOCK_JOB_COMPLETED, BLOCK_JOB_CANCELLED, BLOCK_JOB_ERROR, and\n"
 		   "BLOCK_JOB_PROGRESS (at most once a second while a job copies).\n\n"
@@ -63,16 +64,20 @@ int cmd_events(int argc, char **argv)
 	bool json = false;
 	int c, r, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = true;
 		else
-			return bj_usage_error("events", "unknown option");
+			return bj_option_error("events", c, argv);
 	}
 	if (argc - optind > 1)
 		return bj_usage_error("events", "expected at most one NAME");
-	if (argc - optind == 1)
-		name = argv[optind];
+	/* events carry the kernel's name: filter on it, not on /dev/mapper/NAME */
+	if (argc - optind == 1) {
+		r = bj_volume_arg("events", argv[optind], &name);
+		if (r)
+			return r;
+	}
 
 	/* SIGINT/SIGTERM are blocked but inside the wait, so none is lost between checks. */
 	sigemptyset(&sa.sa_mask);

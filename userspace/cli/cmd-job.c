@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,11 +112,28 @@ void usage_pause(FILE *f)
 		   "standby and keeps mirroring guest writes). Resume it with 'blockjob resume'.\n");
 }
 
+/* The one argument of pause, resume, dismiss: the volume's name. 0, or 2 (said). */
+static int name_only(const char *cmd, int argc, char **argv, const char **name)
+{
+	int r;
+
+	r = bj_no_options(cmd, argc, argv);
+	if (r)
+		return r;
+	if (argc - optind != 1)
+		return bj_usage_error(cmd, "expected NAME");
+	return bj_volume_arg(cmd, argv[optind], name);
+}
+
 int cmd_pause(int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-')
-		return bj_usage_error("pause", "expected NAME");
-	return job_message(argv[1], "pause", "pause");
+	const char *name;
+	int r;
+
+	r = name_only("pause", argc, argv, &name);
+	if (r)
+		return r;
+	return job_message(name, "pause", "pause");
 }
 
 void usage_resume(FILE *f)
@@ -129,9 +145,13 @@ void usage_resume(FILE *f)
 
 int cmd_resume(int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-')
-		return bj_usage_error("resume", "expected NAME");
-	return job_message(argv[1], "resume", "resume");
+	const char *name;
+	int r;
+
+	r = name_only("resume", argc, argv, &name);
+	if (r)
+		return r;
+	return job_message(name, "resume", "resume");
 }
 
 void usage_set_speed(FILE *f)
@@ -144,16 +164,25 @@ void usage_set_speed(FILE *f)
 
 int cmd_set_speed(int argc, char **argv)
 {
+	const char *name;
 	char msg[64];
 	uint64_t rate;
+	int r;
 
-	if (argc != 3 || argv[1][0] == '-')
+	r = bj_no_options("set-speed", argc, argv);
+	if (r)
+		return r;
+	if (argc - optind != 2)
 		return bj_usage_error("set-speed", "expected NAME RATE");
-	if (bj_parse_size(argv[2], true, &rate))
+	r = bj_volume_arg("set-speed", argv[optind], &name);
+	if (r)
+		return r;
+	if (bj_parse_size(argv[optind + 1], true, &rate))
 		return bj_usage_error("set-speed",
-				      "invalid rate '%s': expected bytes per second, e.g. 50M", argv[2]);
+				      "invalid rate '%s': expected bytes per second, e.g. 50M",
+				      argv[optind + 1]);
 	snprintf(msg, sizeof(msg), "set-speed %" PRIu64, rate);
-	return job_message(argv[1], "set-speed", msg);
+	return job_message(name, "set-speed", msg);
 }
 
 void usage_cancel(FILE *f)
@@ -188,19 +217,21 @@ int cmd_cancel(int argc, char **argv)
 	const char *name;
 	int c, r, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "nf", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":nf", opts, NULL)) != -1) {
 		if (c == 'n')
 			no_wait = true;
 		else if (c == 'f')
 			force = true;
 		else
-			return bj_usage_error("cancel", "unknown option");
+			return bj_option_error("cancel", c, argv);
 	}
 	if (force)
 		msg = "cancel force";
 	if (argc - optind != 1)
 		return bj_usage_error("cancel", "expected NAME");
-	name = argv[optind];
+	r = bj_volume_arg("cancel", argv[optind], &name);
+	if (r)
+		return r;
 
 	if (job_status(name, &st))
 		return 1;
@@ -311,16 +342,15 @@ int cmd_dismiss(int argc, char **argv)
 {
 	char err[BJ_ERRLEN];
 	struct bj_lock lk;
+	const char *name;
 	int r;
 
-	if (getopt_long(argc, argv, "", (const struct option[]){ { NULL, 0, NULL, 0 } },
-			NULL) != -1)
-		return bj_usage_error("dismiss", "unknown option");
-	if (argc - optind != 1)
-		return bj_usage_error("dismiss", "expected NAME");
-	if (bj_cli_lock(argv[optind], &lk, true))
+	r = name_only("dismiss", argc, argv, &name);
+	if (r)
+		return r;
+	if (bj_cli_lock(name, &lk, true))
 		return 1;
-	r = bj_job_dismiss(argv[optind], NULL, err);
+	r = bj_job_dismiss(name, NULL, err);
 	bj_volume_unlock(&lk);
 	if (r < 0) {
 		bj_err("%s", err);
@@ -328,6 +358,9 @@ int cmd_dismiss(int argc, char **argv)
 	}
 	return 0;
 }
+
+/* The longest --timeout, in seconds. */
+#define BJ_WAIT_TIMEOUT_MAX	(365 * 86400)
 
 void usage_wait(FILE *f)
 {
@@ -337,7 +370,8 @@ void usage_wait(FILE *f)
 		   "  --for ready       exit 0 once ready; 1 if the job concludes first\n"
 		   "  --for concluded   exit 0 if the job completed; 1 if it failed or was\n"
 		   "                    cancelled (the result is printed either way)\n"
-		   "  --timeout S       give up after S seconds (exit 1)\n\n"
+		   "  --timeout S       give up after S seconds (fractions allowed, up to\n"
+		   "                    365 days): exit 124, as timeout(1)\n\n"
 		   "On a terminal, a progress bar shows on stderr.\n");
 }
 
@@ -353,13 +387,12 @@ int cmd_wait(int argc, char **argv)
 	bool have_for = false;
 	char err[BJ_ERRLEN], label[160];
 	struct bj_status st;
-	int c, r, timeout_ms = -1;
+	int64_t timeout_ms = -1;
 	sigset_t waitmask;
 	const char *name;
-	double secs;
-	char *end;
+	int c, r;
 
-	while ((c = getopt_long(argc, argv, "f:t:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:t:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "ready"))
@@ -372,23 +405,21 @@ int cmd_wait(int argc, char **argv)
 			have_for = true;
 			break;
 		case 't':
-			errno = 0;
-			secs = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(secs) || secs < 0 ||
-			    secs > 86400.0 * 365)
-				return bj_usage_error("wait", "--timeout takes a number of seconds, not '%s'",
-						      optarg);
-			timeout_ms = (int)ceil(secs * 1000);
+			if (bj_parse_seconds(optarg, BJ_WAIT_TIMEOUT_MAX, &timeout_ms))
+				return bj_usage_error("wait", "--timeout takes a number of seconds from 0 to %d (365 days), not '%s'",
+						      BJ_WAIT_TIMEOUT_MAX, optarg);
 			break;
 		default:
-			return bj_usage_error("wait", "unknown option");
+			return bj_option_error("wait", c, argv);
 		}
 	}
 	if (argc - optind != 1)
 		return bj_usage_error("wait", "expected NAME");
 	if (!have_for)
 		return bj_usage_error("wait", "say what to wait for: --for ready or --for concluded");
-	name = argv[optind];
+	r = bj_volume_arg("wait", argv[optind], &name);
+	if (r)
+		return r;
 
 	catch_signals(&waitmask);
 	snprintf(label, sizeof(label), "%s", name);
@@ -402,7 +433,7 @@ int cmd_wait(int argc, char **argv)
 			return 130;
 		}
 		bj_err("%s", err);
-		return 1;
+		return r == -ETIMEDOUT ? BJ_EXIT_TIMEOUT : 1;
 	}
 	bj_progress_done(p);
 	if (what == BJ_WAIT_READY)

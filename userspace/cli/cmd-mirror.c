@@ -94,12 +94,13 @@ int cmd_mirror(int argc, char **argv)
 	char err[BJ_ERRLEN], params[512];
 	struct bj_events *ev = NULL;
 	struct bj_vtable vt;
+	const char *name, *target;
 	struct bj_lock lk;
 	bool wait = false;
 	char *end;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			if (bj_parse_size(optarg, false, &granularity) || granularity < 4096 ||
@@ -144,12 +145,15 @@ int cmd_mirror(int argc, char **argv)
 			reuse = true;
 			break;
 		default:
-			return bj_usage_error("mirror", "unknown option");
+			return bj_option_error("mirror", c, argv);
 		}
 	}
 	if (argc - optind != 2)
 		return bj_usage_error("mirror", "expected NAME TARGET");
-	const char *name = argv[optind], *target = argv[optind + 1];
+	r = bj_volume_arg("mirror", argv[optind], &name);
+	if (r)
+		return r;
+	target = argv[optind + 1];
 
 	/* Held from the checks to the started job: no other command interleaves. */
 	if (bj_cli_lock(name, &lk, true))
@@ -236,11 +240,17 @@ int cmd_complete(int argc, char **argv)
 	struct bj_status st;
 	struct bj_vtable vt;
 	struct bj_lock lk;
-	int ret = 1;
+	const char *name;
+	int r, ret = 1;
 
-	if (argc != 2)
+	r = bj_no_options("complete", argc, argv);
+	if (r)
+		return r;
+	if (argc - optind != 1)
 		return bj_usage_error("complete", "expected NAME");
-	const char *name = argv[1];
+	r = bj_volume_arg("complete", argv[optind], &name);
+	if (r)
+		return r;
 
 	if (bj_cli_lock(name, &lk, true))
 		return 1;

@@ -251,9 +251,10 @@ int cmd_qcow2(int argc, char **argv)
 	static const char *const subs[] = { "map", "table", "top", "attach", "detach" };
 	static const int nargs[] = { 1, 1, 1, 2, 1 };
 	bool json = false, ro = false, unused = false;
-	const char *sub;
+	char lower[BJ_DM_NAME_MAX + 1], err[BJ_ERRLEN];
+	const char *sub, *name = NULL;
 	unsigned int s;
-	int c;
+	int c, r;
 
 	if (argc < 2)
 		return bj_usage_error("qcow2", "missing subcommand (map, table, top, attach, detach)");
@@ -268,7 +269,7 @@ int cmd_qcow2(int argc, char **argv)
 	argc--;
 	argv++;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (s != 0)
@@ -295,7 +296,7 @@ int cmd_qcow2(int argc, char **argv)
 			usage_qcow2(stdout);
 			return 0;
 		default:
-			return bj_usage_error("qcow2", "bad option");
+			return bj_option_error("qcow2", c, argv);
 		}
 	}
 	if (argc - optind < nargs[s])
@@ -303,6 +304,11 @@ int cmd_qcow2(int argc, char **argv)
 				      s == 3 ? "NAME IMAGE" : s == 4 ? "NAME" : "an IMAGE");
 	if (argc - optind > nargs[s])
 		return bj_usage_error("qcow2", "unexpected argument '%s'", argv[optind + nargs[s]]);
+	if (s >= 3) {	/* attach, detach: a volume NAME */
+		r = bj_volume_arg("qcow2", argv[optind], &name);
+		if (r)
+			return r;
+	}
 	switch (s) {
 	case 0:
 		return do_map(argv[optind], json);
@@ -311,8 +317,11 @@ int cmd_qcow2(int argc, char **argv)
 	case 2:
 		return do_top(argv[optind]);
 	case 3:
-		return do_attach(argv[optind], argv[optind + 1], ro);
+		/* a NAME whose NAME-qcow2 device name cannot be made */
+		if (bj_qcow2_lower_name(name, 0, lower, sizeof(lower), err))
+			return bj_usage_error("qcow2", "%s", err);
+		return do_attach(name, argv[optind + 1], ro);
 	default:
-		return do_detach(argv[optind], unused);
+		return do_detach(name, unused);
 	}
 }

@@ -18,33 +18,42 @@ void usage_create(FILE *f)
 {
 	fprintf(f, "Usage: blockjob create NAME DEVICE\n\n"
 		   "Create /dev/mapper/NAME over the whole of DEVICE in passthrough mode (no\n"
-		   "job runs). Jobs, bitmaps and pivots then act on NAME without stopping I/O.\n");
+		   "job runs). Jobs, bitmaps and pivots then act on NAME without stopping I/O.\n"
+		   "NAME: up to 127 bytes, no '/'; every command also takes /dev/mapper/NAME.\n");
 }
 
 int cmd_create(int argc, char **argv)
 {
 	char err[BJ_ERRLEN], params[512];
+	const char *name, *device;
 	unsigned int major, minor;
 	uint64_t bytes;
 	int r;
 
-	if (argc != 3)
+	r = bj_no_options("create", argc, argv);
+	if (r)
+		return r;
+	if (argc - optind != 2)
 		return bj_usage_error("create", "expected NAME DEVICE");
-	if (bj_dm_exists(argv[1])) {
-		bj_err("a device named %s exists already; pick another NAME", argv[1]);
+	r = bj_volume_arg("create", argv[optind], &name);
+	if (r)
+		return r;
+	device = argv[optind + 1];
+	if (bj_dm_exists(name)) {
+		bj_err("a device named %s exists already; pick another NAME", name);
 		return 1;
 	}
-	r = bj_blockdev_info(argv[2], &bytes, &major, &minor, err);
+	r = bj_blockdev_info(device, &bytes, &major, &minor, err);
 	if (r) {
 		bj_err("%s", err);
 		return 1;
 	}
 	if (bytes < 512 || bytes % 512) {
-		bj_err("%s: size %" PRIu64 " is not a whole number of 512-byte sectors", argv[2], bytes);
+		bj_err("%s: size %" PRIu64 " is not a whole number of 512-byte sectors", device, bytes);
 		return 1;
 	}
 	snprintf(params, sizeof(params), "passthrough %u:%u 0", major, minor);
-	r = bj_dm_create(argv[1], params, bytes / 512, err);
+	r = bj_dm_create(name, params, bytes / 512, err);
 	if (r) {
 		bj_err("%s%s", err, r == -EBUSY ? " (is the device in use?)" : "");
 		return 1;
@@ -64,17 +73,24 @@ int cmd_remove(int argc, char **argv)
 	struct bj_status st;
 	char err[BJ_ERRLEN];
 	struct bj_lock lk;
+	const char *name;
 	int r;
 
-	if (argc != 2)
+	r = bj_no_options("remove", argc, argv);
+	if (r)
+		return r;
+	if (argc - optind != 1)
 		return bj_usage_error("remove", "expected NAME");
-	if (bj_dm_status(argv[1], &st, err)) {
+	r = bj_volume_arg("remove", argv[optind], &name);
+	if (r)
+		return r;
+	if (bj_dm_status(name, &st, err)) {
 		bj_err("%s", err);
 		return 1;
 	}
-	if (bj_cli_lock(argv[1], &lk, false))
+	if (bj_cli_lock(name, &lk, false))
 		return 1;
-	r = bj_dm_remove(argv[1], err);
+	r = bj_dm_remove(name, err);
 	bj_volume_unlock(&lk);
 	if (r) {
 		bj_err("%s (still open? close its users first)", err);
@@ -172,24 +188,28 @@ int cmd_status(int argc, char **argv)
 	char err[BJ_ERRLEN];
 	struct bj_memory mem;
 	struct bj_status st;
+	const char *name;
 	bool json = false;
-	int c;
+	int c, r;
 
-	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = true;
 		else
-			return bj_usage_error("status", "unknown option");
+			return bj_option_error("status", c, argv);
 	}
 	if (argc - optind != 1)
 		return bj_usage_error("status", "expected NAME");
-	if (bj_dm_status(argv[optind], &st, err)) {
+	r = bj_volume_arg("status", argv[optind], &name);
+	if (r)
+		return r;
+	if (bj_dm_status(name, &st, err)) {
 		bj_err("%s", err);
 		return 1;
 	}
 	if (json)
-		print_json(argv[optind], &st, bj_dm_memory(argv[optind], &mem, err) ? NULL : &mem);
+		print_json(name, &st, bj_dm_memory(name, &mem, err) ? NULL : &mem);
 	else
-		print_human(argv[optind], &st);
+		print_human(name, &st);
 	return 0;
 }

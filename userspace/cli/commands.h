@@ -8,7 +8,14 @@
  *    (optind reset by the caller);
  *  - "--help" prints the usage on stdout and returns 0;
  *  - errors: one line on stderr via bj_err() naming what is wrong and how
- *    to fix it, then return 1 (2 for a usage error);
+ *    to fix it, then return 1; an error in the command line itself (an
+ *    unknown option, a missing or extra argument, a malformed value, a bad
+ *    volume name) is a usage error: bj_usage_error(), bj_option_error() or
+ *    bj_volume_arg(), which return 2. Nothing else exits 2. 124: wait's
+ *    --timeout expired (as timeout(1)); 130: interrupted;
+ *  - getopt_long's option string starts with ':' (a missing value returns
+ *    ':'; opterr is 0: bj_option_error() says what was wrong);
+ *  - a volume NAME goes through bj_volume_arg() (NAME or /dev/mapper/NAME);
  *  - "--json" output is one JSON document on stdout.
  */
 #ifndef BJ_COMMANDS_H
@@ -29,6 +36,27 @@ extern const struct bj_command bj_commands[];
 /* Usage error helper: prints "<msg>; see 'blockjob CMD --help'" and returns 2. */
 int bj_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * getopt_long returned @c ('?' or ':') for the option just read: say which
+ * option was unknown or lacks its value; returns 2.
+ */
+int bj_option_error(const char *cmd, int c, char **argv);
+
+/*
+ * For a command without options: refuse any (returns 2), else 0 with optind
+ * at the first argument ("--" ends the options, so a NAME may start with '-').
+ */
+int bj_no_options(const char *cmd, int argc, char **argv);
+
+/*
+ * The dm name in the volume argument @arg (NAME or /dev/mapper/NAME, see
+ * bj_dm_name()) into *@name: 0, or 2 after one line on stderr.
+ */
+int bj_volume_arg(const char *cmd, const char *arg, const char **name);
+
+/* Exit status of wait when its --timeout expires (as timeout(1)). */
+#define BJ_EXIT_TIMEOUT 124
 
 /* True when argv holds --help or -h before any "--". */
 int bj_wants_help(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bj-dm.h"
 #include "bj-util.h"
 #include "commands.h"
 
@@ -46,7 +47,10 @@ static void usage(FILE *f)
 		   "Commands:\n");
 	for (c = bj_commands; c->name; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
-	fprintf(f, "\nSizes and rates take K, M, G, T suffixes (binary); rates are per second.\n");
+	fprintf(f, "\nSizes and rates take K, M, G, T suffixes (binary); rates are per second.\n"
+		   "A volume NAME may also be given as /dev/mapper/NAME.\n"
+		   "Exit status: 0 success, 1 failure, 2 usage error, 124 'wait --timeout'\n"
+		   "expired, 130 interrupted.\n");
 }
 
 int bj_usage_error(const char *cmd, const char *fmt, ...)
@@ -59,6 +63,45 @@ int bj_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "; see 'blockjob %s --help'\n", cmd);
 	return 2;
+}
+
+int bj_option_error(const char *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	bool is_long = !strncmp(arg, "--", 2);
+
+	if (c == ':') {
+		if (is_long)
+			return bj_usage_error(cmd, "option '%.*s' needs a value",
+					      (int)strcspn(arg, "="), arg);
+		return bj_usage_error(cmd, "option '-%c' needs a value", optopt);
+	}
+	if (is_long && optopt)	/* a value given to an option that takes none */
+		return bj_usage_error(cmd, "option '%.*s' takes no value", (int)strcspn(arg, "="),
+				      arg);
+	if (is_long || !optopt)
+		return bj_usage_error(cmd, "unknown option '%.*s'", (int)strcspn(arg, "="), arg);
+	return bj_usage_error(cmd, "unknown option '-%c'", optopt);
+}
+
+int bj_no_options(const char *cmd, int argc, char **argv)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+	int c;
+
+	c = getopt_long(argc, argv, ":", none, NULL);
+	if (c != -1)
+		return bj_option_error(cmd, c, argv);
+	return 0;
+}
+
+int bj_volume_arg(const char *cmd, const char *arg, const char **name)
+{
+	char err[BJ_ERRLEN];
+
+	if (bj_dm_name(arg, name, err))
+		return bj_usage_error(cmd, "%s", err);
+	return 0;
 }
 
 int bj_wants_help(int argc, char **argv)
@@ -98,6 +141,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		optind = 0;
+		opterr = 0;
 		return c->run(argc - 1, argv + 1);
 	}
 	bj_err("unknown command '%s'; run 'blockjob --help' for the list", argv[1]);

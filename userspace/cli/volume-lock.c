@@ -59,17 +59,19 @@ void usage_recover(FILE *f)
 
 int cmd_recover(int argc, char **argv)
 {
-	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+	const char *what, *name;
 	char err[BJ_ERRLEN];
 	struct bj_lock lk;
-	const char *what;
 	int r;
 
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
-		return bj_usage_error("recover", "unknown option");
+	r = bj_no_options("recover", argc, argv);
+	if (r)
+		return r;
 	if (argc - optind != 1)
 		return bj_usage_error("recover", "expected NAME");
-	const char *name = argv[optind];
+	r = bj_volume_arg("recover", argv[optind], &name);
+	if (r)
+		return r;
 
 	if (bj_cli_lock(name, &lk, false))
 		return 1;

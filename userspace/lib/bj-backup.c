@@ -11,6 +11,20 @@
 
 #include "bj-backup.h"
 
+bool bj_bitmap_name_valid(const char *name)
+{
+	size_t len = strlen(name), i;
+
+	if (!len || len > 63)
+		return false;
+	/* as the kernel's bj_valid_name(): ASCII only */
+	for (i = 0; i < len; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-",
+			    name[i]))
+			return false;
+	return true;
+}
+
 int bj_view_create(const char *view, const char *volume, char *err)
 {
 	unsigned int major, minor;

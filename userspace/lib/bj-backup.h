@@ -32,6 +32,11 @@ struct bj_bitmap_info {
 	bool busy;			/* claimed by a backup job */
 };
 
+/* What bj_bitmap_name_valid() takes, for messages. */
+#define BJ_BITMAP_NAME_RULE	"1 to 63 characters of A-Z a-z 0-9 _ . : -"
+/* True if the kernel takes @name as a bitmap name (BJ_BITMAP_NAME_RULE). */
+bool bj_bitmap_name_valid(const char *name);
+
 /* The bitmaps of @volume; *@list is malloc'ed (free it), *@n its length. */
 int bj_bitmap_list(const char *volume, struct bj_bitmap_info **list, int *n, char *err);
 /* Find bitmap @name: 0 and *@info filled, -ENOENT, or another error. */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libdevmapper.h>
+#include <linux/dm-ioctl.h>
 #include <linux/fs.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,6 +95,37 @@ static int run(struct dm_task *dmt, const char *what, const char *name, char *er
 		seterr(err, "%s %s: %s", what, name, strerror(-r));
 	}
 	return r;
+}
+
+#define BJ_DM_DIR	"/dev/mapper/"
+
+_Static_assert(BJ_DM_NAME_MAX == DM_NAME_LEN - 1, "BJ_DM_NAME_MAX is the kernel's DM_NAME_LEN - 1");
+
+int bj_dm_name(const char *arg, const char **name, char *err)
+{
+	const char *n = arg;
+	size_t len;
+
+	if (!strncmp(n, BJ_DM_DIR, strlen(BJ_DM_DIR)))
+		n += strlen(BJ_DM_DIR);
+	len = strlen(n);
+	if (!len) {
+		seterr(err, "'%s' names no volume: give NAME or /dev/mapper/NAME", arg);
+		return -EINVAL;
+	}
+	if (strchr(n, '/') || !strcmp(n, ".") || !strcmp(n, "..")) {
+		seterr(err, "'%.64s%s' is not a volume name: give NAME or /dev/mapper/NAME%s",
+		       arg, strlen(arg) > 64 ? "..." : "",
+		       strchr(n, '/') ? " (a device-mapper name has no '/')" : "");
+		return -EINVAL;
+	}
+	if (len > BJ_DM_NAME_MAX) {
+		seterr(err, "the volume name '%.32s...' has %zu bytes: device-mapper names have at most %d; give a shorter NAME",
+		       n, len, BJ_DM_NAME_MAX);
+		return -ENAMETOOLONG;
+	}
+	*name = n;
+	return 0;
 }
 
 bool bj_dm_exists(const char *name)

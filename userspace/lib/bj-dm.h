@@ -15,6 +15,8 @@
 
 #define BJ_ERRLEN 256
 #define BJ_TARGET "blockjob"
+/* The longest dm device name, in bytes without the NUL (DM_NAME_LEN - 1). */
+#define BJ_DM_NAME_MAX 127
 
 struct bj_table {
 	uint64_t start, len;		/* sectors */
@@ -36,6 +38,14 @@ struct bj_status {
 	char extra[256];		/* mode fields, verbatim */
 	uint64_t sectors;		/* target length */
 };
+
+/*
+ * The dm name of a volume as a user gave it: NAME or /dev/mapper/NAME.
+ * 0 with *@name pointing into @arg; -EINVAL (empty, ".", "..", another path
+ * or a '/' in it) or -ENAMETOOLONG (more than BJ_DM_NAME_MAX bytes) with one
+ * line in @err saying what to give instead.
+ */
+int bj_dm_name(const char *arg, const char **name, char *err);
 
 int bj_dm_create(const char *name, const char *params, uint64_t sectors, char *err);
 int bj_dm_remove(const char *name, char *err);

@@ -697,8 +697,9 @@ static int drain_ended(struct bj_events *ev, const char *name, const sigset_t *s
 	}
 }
 
-int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what, int timeout_ms,
-		const sigset_t *sigmask, struct bj_progress *p, struct bj_status *st, char *err)
+int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what,
+		int64_t timeout_ms, const sigset_t *sigmask, struct bj_progress *p,
+		struct bj_status *st, char *err)
 {
 	struct bj_events *own = NULL;
 	struct bj_event e, ended;
@@ -743,12 +744,13 @@ int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what, i
 			next_check = now + BJ_WAIT_RECHECK_MS;
 		}
 		if (deadline >= 0 && now >= deadline) {
-			seterr(err, "%s: timed out after %d s waiting for the job to become %s (it is %s)",
+			seterr(err, "%s: timed out after %" PRId64 " s waiting for the job to become %s (it is %s)",
 			       name, (timeout_ms + 999) / 1000,
 			       what == BJ_WAIT_READY ? "ready" : "concluded", st->state);
 			r = -ETIMEDOUT;
 			goto out;
 		}
+		/* at most BJ_WAIT_RECHECK_MS: fits in an int whatever the timeout */
 		wait_ms = (int)(next_check - now);
 		if (deadline >= 0 && deadline - now < wait_ms)
 			wait_ms = (int)(deadline - now);

@@ -125,7 +125,8 @@ enum bj_wait_for {
  * @ev is a subscription opened before whatever should bring that state
  * (a message, a table load), or NULL to open one here. The status is read
  * once subscribed (so an event fired before is not missed), again on each
- * event of @name, and every 2 s as a safety net. @timeout_ms -1: no limit.
+ * event of @name, and every 2 s as a safety net. @timeout_ms -1: no limit
+ * (64 bits: days of milliseconds do not fit in an int).
  * @sigmask: as for bj_events_next(). @p (may be NULL) is fed the progress.
  *
  * On return *@st holds the last status seen (st->result says how a
@@ -135,7 +136,8 @@ enum bj_wait_for {
  * without becoming ready), -EINVAL (a backup never becomes ready), or
  * another negative errno; @err says it in one line.
  */
-int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what, int timeout_ms,
-		const sigset_t *sigmask, struct bj_progress *p, struct bj_status *st, char *err);
+int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what,
+		int64_t timeout_ms, const sigset_t *sigmask, struct bj_progress *p,
+		struct bj_status *st, char *err);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,29 @@ int bj_parse_size(const char *s, bool rate, uint64_t *out)
 	if (v && mult > UINT64_MAX / v)
 		return -ERANGE;
 	*out = v * mult;
+	return 0;
+}
+
+int bj_parse_seconds(const char *s, unsigned int max_s, int64_t *ms)
+{
+	double secs;
+	char *end;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	secs = strtod(s, &end);
+	if (end == s || *end || isnan(secs) || secs < 0 || signbit(secs))
+		return -EINVAL;
+	if (errno == ERANGE && secs > 1)
+		return -ERANGE;
+	if (secs > max_s)
+		return -ERANGE;
+	/* rounded up, without libm (the CLI's host test builds link none) */
+	secs *= 1000;
+	*ms = (int64_t)secs;
+	if (*ms < secs)
+		(*ms)++;
 	return 0;
 }
 

@@ -16,6 +16,13 @@
  */
 int bj_parse_size(const char *s, bool rate, uint64_t *out);
 
+/*
+ * Parse a number of seconds, fractions allowed ("30", "0.5", "1e3"), from 0
+ * to @max_s, into milliseconds rounded up (64 bits: a month of them does
+ * not fit in an int). Returns 0, -EINVAL (not a number, negative) or -ERANGE.
+ */
+int bj_parse_seconds(const char *s, unsigned int max_s, int64_t *ms);
+
 /* Print @bytes as "64 KiB", "1.5 GiB" into @buf. */
 const char *bj_human_size(uint64_t bytes, char *buf, size_t len);
 

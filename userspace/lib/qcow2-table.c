@@ -872,6 +872,30 @@ static int attach_common(const char *volume, const char *lower, const char *imag
 	return r;
 }
 
+int bj_qcow2_lower_name(const char *name, unsigned int n, char *buf, size_t len, char *err)
+{
+	size_t max = DM_UUID_LEN - 1 - strlen(BJ_QCOW2_UUID_PREFIX);
+	char suffix[24];
+	int w;
+
+	if (max > BJ_DM_NAME_MAX)
+		max = BJ_DM_NAME_MAX;
+	if (n)
+		snprintf(suffix, sizeof(suffix), "-qcow2-%u", n);
+	else
+		snprintf(suffix, sizeof(suffix), "-qcow2");
+	w = snprintf(buf, len, "%s%s", name, suffix);
+	if (w < 0 || (size_t)w >= len || (size_t)w > max) {
+		if (len)
+			buf[0] = 0;
+		seterr(err, BJ_ERRLEN, "the volume name (%zu bytes) is too long for its qcow2 device NAME%s: that name has at most %zu bytes (its dm UUID, %sNAME%s, at most %d); use a volume NAME of at most %zu bytes",
+		       strlen(name), suffix, max, BJ_QCOW2_UUID_PREFIX, suffix, DM_UUID_LEN - 1,
+		       max - strlen(suffix));
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 int bj_qcow2_attach(const char *name, const char *image, bool force_ro, struct bj_qattach *a,
 		    char *err)
 {
@@ -879,11 +903,9 @@ int bj_qcow2_attach(const char *name, const char *image, bool force_ro, struct b
 	struct dinfo d;
 	int r;
 
-	if (snprintf(lower, sizeof(lower), "%s-qcow2", name) >= (int)sizeof(lower) ||
-	    strlen(BJ_QCOW2_UUID_PREFIX) + strlen(lower) >= DM_UUID_LEN) {
-		seterr(err, BJ_ERRLEN, "the name %s is too long", name);
-		return -ENAMETOOLONG;
-	}
+	r = bj_qcow2_lower_name(name, 0, lower, sizeof(lower), err);
+	if (r)
+		return r;
 	if (bj_dm_exists(name)) {
 		seterr(err, BJ_ERRLEN, "a device named %s exists already; pick another NAME", name);
 		return -EEXIST;
@@ -1118,6 +1140,19 @@ int bj_qcow2_target_attach(const char *name, const char *image, uint64_t bytes, 
 	unsigned int i;
 	int r;
 
+	/* The first free NAME-qcow2[-N], never truncated: checked before anything is made. */
+	for (i = 0;; i++) {
+		if (i == BJ_QCOW2_MAX_TARGETS) {
+			seterr(err, BJ_ERRLEN, "%s has %u qcow2 devices already; detach the unused ones with 'blockjob qcow2 detach %s --unused'",
+			       name, i, name);
+			return -EMFILE;
+		}
+		r = bj_qcow2_lower_name(name, i, lower, sizeof(lower), err);
+		if (r)
+			return r;
+		if (!bj_dm_exists(lower))
+			break;
+	}
 	if (!reuse) {
 		if (!access(image, F_OK)) {
 			seterr(err, BJ_ERRLEN, "%s exists; pass --reuse to write into it, or remove it",
@@ -1128,14 +1163,6 @@ int bj_qcow2_target_attach(const char *name, const char *image, uint64_t bytes, 
 		if (r)
 			return r;
 		created = true;
-	}
-	for (i = 0; i < 1000; i++) {
-		if (i)
-			snprintf(lower, sizeof(lower), "%s-qcow2-%u", name, i);
-		else
-			snprintf(lower, sizeof(lower), "%s-qcow2", name);
-		if (!bj_dm_exists(lower))
-			break;
 	}
 	r = attach_common(name, lower, image, true, &a, err);
 	if (r)

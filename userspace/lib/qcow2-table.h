@@ -99,6 +99,17 @@ struct bj_qattach {
 	char lower[128];		/* dm name of the lower device */
 };
 
+/* Job destinations a volume may have attached at once (NAME-qcow2, -1, ... -999). */
+#define BJ_QCOW2_MAX_TARGETS	1000
+
+/*
+ * The dm name of qcow2 device @n of volume @name into @buf: "NAME-qcow2"
+ * (n = 0), "NAME-qcow2-N". -ENAMETOOLONG with one line in @err (BJ_ERRLEN)
+ * when it does not fit in @len, in a dm name, or in its dm UUID
+ * (BJ_QCOW2_UUID_PREFIX + the name): never truncated.
+ */
+int bj_qcow2_lower_name(const char *name, unsigned int n, char *buf, size_t len, char *err);
+
 /*
  * Attach @image as the volume @name (lower device @name-qcow2 plus a
  * blockjob passthrough volume on top). @force_ro: read-only whatever the
