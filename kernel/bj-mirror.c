@@ -660,6 +660,27 @@ static void mirror_copied(struct bj_copier *c, u64 nr, bool urgent, int read_err
 		queue_work(m->wq, &m->work);
 }
 
+/*
+ * Discards and write-zeroes of one region at a time, split by the block
+ * layer before dm sees them (as dm-clone does), rather than cut per region
+ * in map by dm_accept_partial_bio(), which dm supports for them only while
+ * one bio per target is sent. The cut in map stays for pieces the block
+ * layer could not align (a region-unaligned target start, write-zeroes).
+ */
+static void mirror_io_hints(struct bj_target *bt, struct queue_limits *limits)
+{
+	unsigned int granule = bt->args.granule;
+
+	if (limits->max_discard_sectors) {
+		limits->max_discard_sectors = min(limits->max_discard_sectors, granule);
+		limits->max_hw_discard_sectors = min(limits->max_hw_discard_sectors, granule);
+		if (limits->discard_granularity < granule << SECTOR_SHIFT)
+			limits->discard_granularity = granule << SECTOR_SHIFT;
+	}
+	if (limits->max_write_zeroes_sectors)
+		limits->max_write_zeroes_sectors = min(limits->max_write_zeroes_sectors, granule);
+}
+
 static const struct bj_copier_ops mirror_copier_ops = {
 	.next = mirror_next,
 	.done = mirror_copied,
@@ -1112,6 +1133,7 @@ const struct bj_mode_ops bj_mirror_ops = {
 	.end_io = mirror_end_io,
 	.presuspend = mirror_presuspend,
 	.presuspend_undo = mirror_presuspend_undo,
+	.io_hints = mirror_io_hints,
 	.postsuspend = mirror_postsuspend,
 	.resume = mirror_resume,
 	.message = mirror_message,

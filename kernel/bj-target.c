@@ -436,6 +436,8 @@ static void blockjob_io_hints(struct dm_target *ti, struct queue_limits *limits)
 		return;
 	if (limits->io_opt < region || limits->io_opt % region)
 		blk_limits_io_opt(limits, region);
+	if (bt->ops->io_hints)
+		bt->ops->io_hints(bt, limits);
 }
 
 static struct target_type blockjob_target = {

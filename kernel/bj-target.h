@@ -38,6 +38,8 @@ struct bj_mode_ops {
 	void (*postsuspend)(struct bj_target *bt);
 	int (*preresume)(struct bj_target *bt);
 	void (*resume)(struct bj_target *bt);
+	/* Queue limits beyond the region-sized io_opt every job sets. */
+	void (*io_hints)(struct bj_target *bt, struct queue_limits *limits);
 	/* Job messages (pause, resume, cancel, ...); -EINVAL if not valid now. */
 	int (*message)(struct bj_target *bt, struct bj_msg *m, char *result, unsigned int maxlen);
 	/* Regions (mirror) or chunks (backup) still to copy, for status. */
