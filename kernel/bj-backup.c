@@ -930,6 +930,7 @@ static int backup_message(struct bj_target *bt, struct bj_msg *m, char *result,
 			  unsigned int maxlen)
 {
 	struct bj_backup *b = bt->mode;
+	u64 first, count, n;
 	int r;
 
 	switch (m->type) {
@@ -951,16 +952,25 @@ static int backup_message(struct bj_target *bt, struct bj_msg *m, char *result,
 	case BJ_MSG_CANCEL:
 		return conclude(b, BJ_EV_CANCEL);
 	case BJ_MSG_SET_DIRTY:
-		/* Only into the open set of sync top (the job is still paused). */
-		spin_lock_irq(&b->lock);
-		if (!b->set_open || b->concluded || m->value >= b->nr_chunks ||
-		    m->count > b->nr_chunks - m->value) {
-			r = -EINVAL;
-		} else {
-			join_set(b, m->value, m->count);
-			r = 0;
-		}
-		spin_unlock_irq(&b->lock);
+		/*
+		 * Only into the open set of sync top (the job is still paused),
+		 * a slice at a time (BJ_BITMAP_SLICE).
+		 */
+		if (m->value >= b->nr_chunks || m->count > b->nr_chunks - m->value)
+			return -EINVAL;
+		first = m->value;
+		count = m->count;
+		do {
+			n = min_t(u64, count, BJ_BITMAP_SLICE);
+			spin_lock_irq(&b->lock);
+			r = !b->set_open || b->concluded ? -EINVAL : 0;
+			if (!r)
+				join_set(b, first, n);
+			spin_unlock_irq(&b->lock);
+			first += n;
+			count -= n;
+			cond_resched();
+		} while (!r && count);
 		return r;
 	case BJ_MSG_SET_SPEED:
 		spin_lock_irq(&bt->job.lock);

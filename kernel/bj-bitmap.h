@@ -15,6 +15,11 @@
 
 /* Largest number of regions one bitmap can hold (the kernel's bitmap API takes unsigned int). */
 #define BJ_BITMAP_MAX_BITS	BIT_ULL(31)
+/*
+ * Bits a message handler sets under a spinlock at a time (set-dirty), so
+ * that interrupts are never off for millions of bits.
+ */
+#define BJ_BITMAP_SLICE		BIT_ULL(20)
 
 struct bj_bitmap {
 	unsigned long *bits;

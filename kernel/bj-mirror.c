@@ -968,6 +968,31 @@ static void mirror_resume(struct bj_target *bt)
 	mirror_restart(m);
 }
 
+/*
+ * Mark @count regions from @first dirty ("set-dirty"), a slice at a time
+ * (BJ_BITMAP_SLICE). Process context.
+ */
+static void set_dirty(struct bj_mirror *m, u64 first, u64 count)
+{
+	struct bj_target *bt = m->bt;
+	unsigned long flags;
+	u64 n;
+
+	while (count) {
+		n = min(count, BJ_BITMAP_SLICE);
+		spin_lock_irqsave(&m->lock, flags);
+		bj_bitmap_set_range(&m->dirty, first, n);
+		spin_lock(&bt->job.lock);
+		bt->job.done = bt->job.len - min(bt->job.len, m->dirty.nr_set *
+				((u64)bt->args.granule << SECTOR_SHIFT));
+		spin_unlock(&bt->job.lock);
+		spin_unlock_irqrestore(&m->lock, flags);
+		first += n;
+		count -= n;
+		cond_resched();
+	}
+}
+
 static int mirror_message(struct bj_target *bt, struct bj_msg *msg, char *result,
 			  unsigned int maxlen)
 {
@@ -1052,20 +1077,12 @@ static int mirror_message(struct bj_target *bt, struct bj_msg *msg, char *result
 		spin_unlock_irqrestore(&m->lock, flags);
 		return 0;
 	case BJ_MSG_SET_DIRTY:
-		spin_lock_irqsave(&m->lock, flags);
 		if (msg->value >= m->dirty.nr_bits ||
 		    msg->count > m->dirty.nr_bits - msg->value ||
-		    READ_ONCE(bt->job.state) != DM_BLOCKJOB_STATE_PAUSED) {
-			r = -EINVAL;
-		} else {
-			bj_bitmap_set_range(&m->dirty, msg->value, msg->count);
-			spin_lock(&bt->job.lock);
-			bt->job.done = bt->job.len - min(bt->job.len, m->dirty.nr_set *
-					((u64)bt->args.granule << SECTOR_SHIFT));
-			spin_unlock(&bt->job.lock);
-		}
-		spin_unlock_irqrestore(&m->lock, flags);
-		return r;
+		    READ_ONCE(bt->job.state) != DM_BLOCKJOB_STATE_PAUSED)
+			return -EINVAL;
+		set_dirty(m, msg->value, msg->count);
+		return 0;
 	default:
 		return -EINVAL;
 	}

@@ -185,6 +185,9 @@ static void dump_bitmap(struct bj_named_bitmap *b, sector_t len, char *result,
 		start = bit * gran;
 		bytes = min(end * gran, total) - start;
 		DMEMIT("%llu %llu\n", start, bytes);
+		/* Full: dm reports it and userspace asks again with more room. */
+		if (sz >= maxlen - 1)
+			break;
 		bit = bj_bitmap_next_set(&b->bm, end);
 	}
 	*szp = sz;
