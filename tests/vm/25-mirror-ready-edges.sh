@@ -12,24 +12,10 @@
 #    hold up `dd conv=fsync` on the volume; `blockjob cancel --force` puts
 #    the volume back on its source without waiting for such a destination.
 . "$BJ_TESTS/vm/lib.sh"
+. "$BJ_TESTS/vm/mirror-lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 SRC=/dev/vdb DST=/dev/vdc
 SIZE=$((16 << 20)); SECT=$((SIZE / 512))
-
-# wait_job_state VOL STATE SECONDS
-wait_job_state() {
-	local i=0
-	while [ $i -lt $(($3 * 10)) ]; do
-		case "$(dmsetup status "$1")" in *" $2 "*) return 0 ;; esac
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-swap_table() {
-	dmsetup load "$1" --table "$2" && dmsetup suspend --noflush "$1" && dmsetup resume "$1"
-}
 
 # write_at OFF64K [DD-ARG...]: 256 KiB of new data at OFF64K x 64 KiB; the
 # data stays in /tmp/w
@@ -40,24 +26,11 @@ write_at() {
 	dd if=/tmp/w of=/dev/mapper/vol bs=64K seek="$off" oflag=direct status=none "$@"
 }
 
-setup() {
-	mk_pattern $SRC "$1" $SIZE
-	dd if=/dev/urandom of=$DST bs=1M count=16 status=none	# garbage destination
-	dmsetup create src --table "0 $SECT linear $SRC 0" &&
-		dmsetup create dst --table "0 $SECT linear $DST 0" || die "dm-linear"
-	dm_nodes
-	blockjob create vol /dev/mapper/src || die "create"
-}
-
-teardown() {
-	dmsetup resume dst 2>/dev/null
-	dmsetup remove --retry vol; dmsetup remove --retry src; dmsetup remove --retry dst
-}
-on_exit teardown
+on_exit ml_teardown
 
 # ready_again WHAT: the volume must be ready again, and the copy equal
 ready_again() {
-	if wait_job_state vol ready 60; then
+	if ml_wait_state vol ready 60; then
 		ok "$1: ready again once the region was copied again"
 	else
 		not_ok "$1: not ready again after 60 s ($(dmsetup status vol))"
@@ -67,16 +40,16 @@ ready_again() {
 
 # dirty_by_destination WHAT: one duplicated write fails on the destination
 dirty_by_destination() {
-	swap_table dst "0 $SECT error"
+	ml_swap dst "0 $SECT error"
 	if write_at 8 conv=fsync; then ok "$1: the guest write succeeded"; else not_ok "$1: the guest write failed"; fi
 	case "$(dmsetup status vol)" in *" running "*target-write*) ok "$1: the failed duplicate left ready" ;;
 	*) not_ok "$1: status $(dmsetup status vol)" ;; esac
-	swap_table dst "0 $SECT linear $DST 0"
+	ml_swap dst "0 $SECT linear $DST 0"
 }
 
 # --- 1. the copier after a suspend/resume and a pause/resume while ready -----
 for how in "suspend/resume" "pause/resume" "both"; do
-	setup 31
+	ml_setup 31
 	check blockjob mirror vol /dev/mapper/dst --on-source-error ignore --on-target-error ignore --wait
 	case $how in
 	suspend/resume|both) check dmsetup suspend vol; check dmsetup resume vol ;;
@@ -93,22 +66,22 @@ for how in "suspend/resume" "pause/resume" "both"; do
 	ready_again "$how, destination"
 
 	# The source fails a write: the region may now differ, copy it again.
-	swap_table src "0 $SECT error"
+	ml_swap src "0 $SECT error"
 	if write_at 20 conv=fsync 2>/dev/null; then
 		not_ok "$how: a write the source failed succeeded"
 	else
 		ok "$how: a write the source failed fails"
 	fi
-	swap_table src "0 $SECT linear $SRC 0"
+	ml_swap src "0 $SECT linear $SRC 0"
 	ready_again "$how, source"
 	check blockjob complete vol
 	check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "$how: pivoted volume equals the source"
-	teardown
+	ml_teardown
 done
 
 # --- 2. a dead destination after the job stopped mirroring ----------------
 for how in cancel-after-ready cancel-before-ready report-failure; do
-	setup 32
+	ml_setup 32
 	case $how in
 	cancel-after-ready)
 		check blockjob mirror vol /dev/mapper/dst --wait
@@ -120,8 +93,8 @@ for how in cancel-after-ready cancel-before-ready report-failure; do
 		;;
 	report-failure)
 		check blockjob mirror vol /dev/mapper/dst --speed 64K --on-target-error report
-		swap_table dst "0 $SECT error"
-		wait_job_state vol concluded 60
+		ml_swap dst "0 $SECT error"
+		ml_wait_state vol concluded 60
 		check_eq "$(dmsetup status vol | awk '{print $5, $6}')" "concluded failed" "$how: job failed"
 		;;
 	esac
@@ -131,12 +104,12 @@ for how in cancel-after-ready cancel-before-ready report-failure; do
 		conv=fsync status=none
 	check_eq "$?" 0 "$how: a write and flush to the volume complete with the destination dead"
 	check dmsetup resume dst
-	teardown
+	ml_teardown
 done
 # --- cancel --force: the reload to passthrough does not wait for a dead
 # destination (a plain cancel after ready flushes it: Known issues) ---------
 for how in force plain-then-force; do
-	setup 33
+	ml_setup 33
 	check blockjob mirror vol /dev/mapper/dst --wait
 	[ $how = plain-then-force ] && check dmsetup message vol 0 cancel
 	check dmsetup suspend --noflush dst
@@ -145,7 +118,7 @@ for how in force plain-then-force; do
 	check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough $(dmsetup info -c --noheadings -o major,minor --separator : src)" \
 		"cancel --force ($how): back on the source"
 	check dd if=/dev/urandom of=/dev/mapper/vol bs=64K count=4 seek=40 oflag=direct conv=fsync status=none
-	teardown
+	ml_teardown
 done
 check rmmod dm_blockjob
 finish

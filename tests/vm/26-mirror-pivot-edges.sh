@@ -16,72 +16,36 @@
 #    conclude the mirror), so no reload by hand can pivot onto a
 #    destination that lacks a write.
 . "$BJ_TESTS/vm/lib.sh"
+. "$BJ_TESTS/vm/mirror-lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 SRC=/dev/vdb DST=/dev/vdc
 SIZE=$((16 << 20)); SECT=$((SIZE / 512))
 
-# wait_job_state VOL STATE SECONDS
-wait_job_state() {
-	local i=0
-	while [ $i -lt $(($3 * 10)) ]; do
-		case "$(dmsetup status "$1")" in *" $2 "*) return 0 ;; esac
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-devnum() {
-	dmsetup info -c --noheadings -o major,minor --separator : "$1"
-}
-
-state() {
-	dmsetup status vol | awk '{print $5, $6}'
-}
-
-swap_table() {
-	dmsetup load "$1" --table "$2" && dmsetup suspend --noflush "$1" && dmsetup resume "$1"
-}
-
-setup() {
-	mk_pattern $SRC "$1" $SIZE
-	dd if=/dev/urandom of=$DST bs=1M count=16 status=none	# garbage destination
-	dmsetup create src --table "0 $SECT linear $SRC 0" &&
-		dmsetup create dst --table "0 $SECT linear $DST 0" || die "dm-linear"
-	dm_nodes
-	blockjob create vol /dev/mapper/src || die "create"
-}
-
-teardown() {
-	dmsetup resume src 2>/dev/null
-	dmsetup resume dst 2>/dev/null
-	dmsetup remove --retry vol; dmsetup remove --retry src; dmsetup remove --retry dst
-}
-on_exit teardown
+on_exit ml_teardown
 
 # lost_write WHAT: a duplicated write that the destination fails; its data
 # stays in /tmp/w (256 KiB at 2 MiB)
 lost_write() {
 	dd if=/dev/urandom of=/tmp/w bs=64K count=4 status=none
-	swap_table dst "0 $SECT error"
+	ml_swap dst "0 $SECT error"
 	if dd if=/tmp/w of=/dev/mapper/vol bs=64K seek=32 oflag=direct conv=fsync status=none; then
 		ok "$1: the guest write succeeded"
 	else
 		not_ok "$1: the guest write failed"
 	fi
-	swap_table dst "0 $SECT linear $DST 0"
+	ml_swap dst "0 $SECT linear $DST 0"
 }
 
 # pivot_keeps_write WHAT: blockjob complete, then the volume (now on the
 # destination) holds the write of lost_write
 pivot_keeps_write() {
-	if wait_job_state vol ready 60; then
-		ok "$1: ready again ($(state))"
+	if ml_wait_state vol ready 60; then
+		ok "$1: ready again ($(ml_state))"
 	else
 		not_ok "$1: not ready after 60 s ($(dmsetup status vol))"
 	fi
 	check blockjob complete vol
-	check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough $(devnum dst)" "$1: pivoted to dst"
+	check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough $(ml_devnum dst)" "$1: pivoted to dst"
 	check_eq "$(dev_sha_at /dev/mapper/vol $((2 << 20)) $((256 << 10)))" "$(sha </tmp/w)" \
 		"$1: the pivoted volume holds the write the destination failed before"
 	check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "$1: destination equals source"
@@ -89,7 +53,7 @@ pivot_keeps_write() {
 
 # --- 3. a conclusion by a suspend that was not the pivot's ------------------
 for how in suspend-resume abandoned-pivot; do
-	setup 41
+	ml_setup 41
 	check blockjob mirror vol /dev/mapper/dst --on-target-error ignore --wait
 	check dmsetup message vol 0 complete
 	case $how in
@@ -100,81 +64,60 @@ for how in suspend-resume abandoned-pivot; do
 		# What "blockjob complete" does, up to a kill after the suspend.
 		check dmsetup load vol --table "0 $SECT blockjob passthrough /dev/mapper/dst 0"
 		check dmsetup suspend vol
-		check_eq "$(state)" "concluded completed" "$how: the suspend concluded the job"
+		check_eq "$(ml_state)" "concluded completed" "$how: the suspend concluded the job"
 		check dmsetup clear vol
 		;;
 	esac
 	check dmsetup resume vol
-	check_eq "$(state)" "ready -" "$how: resuming the same table makes the job ready again"
+	check_eq "$(ml_state)" "ready -" "$how: resuming the same table makes the job ready again"
 	lost_write "$how"
 	pivot_keeps_write "$how"
-	teardown
+	ml_teardown
 done
 
 # --- the pivot still concludes at the suspend ------------------------------
-setup 42
+ml_setup 42
 check blockjob mirror vol /dev/mapper/dst --wait
 check dd if=/dev/urandom of=/dev/mapper/vol bs=64K count=4 seek=64 oflag=direct status=none
 check dmsetup message vol 0 complete
 check dmsetup load vol --table "0 $SECT blockjob passthrough /dev/mapper/dst 0"
 check dmsetup suspend vol
-check_eq "$(state)" "concluded completed" "pivot: the suspend concluded the job"
+check_eq "$(ml_state)" "concluded completed" "pivot: the suspend concluded the job"
 check dmsetup resume vol
-check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough $(devnum dst)" "pivot: on dst"
+check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough $(ml_devnum dst)" "pivot: on dst"
 check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "pivot: the volume's data on dst"
-teardown
+ml_teardown
 
 # --- 4. a suspend undone by a signal ---------------------------------------
-setup 43
+ml_setup 43
 check blockjob mirror vol /dev/mapper/dst --speed 256K
 # A guest write held in the source (suspended without flushing) keeps the
 # volume's suspend waiting for it; a signal then makes dm give up.
-check dmsetup suspend --noflush src
-dd if=/dev/urandom of=/dev/mapper/vol bs=4K count=1 seek=100 oflag=direct status=none &
-dd_pid=$!
-# The write must be in flight in vol before the suspend starts, or the
-# suspend would not wait for it.
-inflight=/sys/block/dm-$(dmsetup info -c --noheadings -o minor vol)/inflight
-for ((i = 0; i < 600; i++)); do
-	[ "$(awk '{print $2}' "$inflight")" -ge 1 ] && break
-	sleep 0.1
-done
-check_eq "$(awk '{print $2}' "$inflight")" 1 "a guest write is held in flight"
+ml_hold_write
 dmsetup suspend vol &
 sus_pid=$!
-# waiting: asleep (interruptibly, state S) in dm_suspend
-waiting() {
-	[ "$(awk '{print $3}' "/proc/$sus_pid/stat" 2>/dev/null)" = S ] &&
-		grep -q dm_suspend "/proc/$sus_pid/stack" 2>/dev/null
-}
-for ((i = 0; i < 600; i++)); do
-	waiting && break
-	sleep 0.1
-done
-if waiting; then
+if ml_in_suspend $sus_pid; then
 	ok "the volume's suspend waits for the held write"
 else
-	not_ok "the volume's suspend is not waiting: $(cat "/proc/$sus_pid/stack" 2>&1 | tr '\n' ' ')"
+	not_ok "the volume's suspend is not waiting: $(tr '\n' ' ' <"/proc/$sus_pid/stack" 2>&1)"
 fi
 kill -KILL $sus_pid
 wait $sus_pid
 check_eq "$(dmsetup info -c --noheadings -o suspended vol)" Active "the interrupted suspend left vol active"
-check dmsetup resume src
-wait $dd_pid
-check_eq "$?" 0 "the held write completed"
+ml_release_write
 check dmsetup message vol 0 set-speed 0
-if wait_job_state vol ready 60; then
+if ml_wait_state vol ready 60; then
 	ok "the mirror still copies after the undone suspend: ready"
 else
 	not_ok "not ready 60 s after the undone suspend ($(dmsetup status vol))"
 fi
 check blockjob complete vol
 check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "undone suspend: pivoted data"
-teardown
+ml_teardown
 
 # --- 10 (kernel): a passthrough table on the destination of a mirror that
 # has not completed never serves the volume --------------------------------
-setup 44
+ml_setup 44
 PT_DST="0 $SECT blockjob passthrough /dev/mapper/dst 0"
 check blockjob mirror vol /dev/mapper/dst --speed 256K --on-target-error ignore
 if dmsetup load vol --table "$PT_DST" 2>/tmp/err; then
@@ -199,10 +142,10 @@ fi
 check dmsetup message vol 0 complete
 check dmsetup load vol --table "$PT_DST"
 dd if=/dev/urandom of=/tmp/w bs=64K count=4 status=none
-check swap_table dst "0 $SECT error"
+check ml_swap dst "0 $SECT error"
 check dd if=/tmp/w of=/dev/mapper/vol bs=64K seek=32 oflag=direct conv=fsync status=none
 check dmsetup suspend vol
-check_eq "$(state)" "running -" "the failed duplicate kept the suspend from concluding"
+check_eq "$(ml_state)" "running -" "the failed duplicate kept the suspend from concluding"
 if dmsetup resume vol 2>/dev/null; then
 	not_ok "resume onto a destination that lacks a write accepted"
 else
@@ -213,12 +156,12 @@ if dmsetup resume vol 2>/dev/null; then
 else
 	ok "a second resume of the refused table refused too"
 fi
-check swap_table dst "0 $SECT linear $DST 0"
+check ml_swap dst "0 $SECT linear $DST 0"
 check dmsetup load vol --table "0 $SECT blockjob passthrough /dev/mapper/src 0"
 check dmsetup resume vol
 check_eq "$(dev_sha_at /dev/mapper/vol $((2 << 20)) $((256 << 10)))" "$(sha </tmp/w)" \
 	"back on the source, the volume holds the write"
-teardown
+ml_teardown
 
 check rmmod dm_blockjob
 finish

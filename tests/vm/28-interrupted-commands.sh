@@ -16,16 +16,11 @@
 #  - a second command on the volume waits for the first (saying for which
 #    pid) and then acts on what the first left.
 . "$BJ_TESTS/vm/lib.sh"
+. "$BJ_TESTS/vm/mirror-lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 SRC=/dev/vdb DST=/dev/vdc
 SIZE=$((16 << 20)); SECT=$((SIZE / 512))
 
-devnum() {
-	dmsetup info -c --noheadings -o major,minor --separator : "$1"
-}
-state() {
-	dmsetup status vol | awk '{print $5, $6}'
-}
 table_mode() {
 	dmsetup table vol | awk '{print $4, $5}'
 }
@@ -37,47 +32,8 @@ dm_flags() {
 	[ "$s" = Suspended ] && echo "yes $i" || echo "no $i"
 }
 
-setup() {
-	mk_pattern $SRC "$1" $SIZE
-	dd if=/dev/urandom of=$DST bs=1M count=16 status=none
-	dmsetup create src --table "0 $SECT linear $SRC 0" &&
-		dmsetup create dst --table "0 $SECT linear $DST 0" || die "dm-linear"
-	dm_nodes
-	blockjob create vol /dev/mapper/src || die "create"
-}
-teardown() {
-	dmsetup resume src 2>/dev/null
-	dmsetup remove --retry vol; dmsetup remove --retry src; dmsetup remove --retry dst
-}
-on_exit teardown
+on_exit ml_teardown
 
-# hold_write: a guest write to vol, held in flight in the suspended source
-hold_write() {
-	local inflight i
-	check dmsetup suspend --noflush src
-	dd if=/dev/urandom of=/dev/mapper/vol bs=4K count=1 seek=200 oflag=direct status=none &
-	HELD=$!
-	inflight=/sys/block/dm-$(dmsetup info -c --noheadings -o minor vol)/inflight
-	for ((i = 0; i < 600; i++)); do
-		[ "$(awk '{print $2}' "$inflight")" -ge 1 ] && break
-		sleep 0.1
-	done
-	check_eq "$(awk '{print $2}' "$inflight")" 1 "a guest write is held in flight"
-}
-release_write() {
-	check dmsetup resume src
-	wait $HELD
-	check_eq "$?" 0 "the held write completed"
-}
-# in_suspend PID: wait until PID sleeps in dm_suspend
-in_suspend() {
-	local i
-	for ((i = 0; i < 600; i++)); do
-		grep -q dm_suspend "/proc/$1/stack" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # data_ok WHAT: the volume reads as the source (the pivot's destination
 # holds every write, the source too)
 data_ok() {
@@ -86,37 +42,37 @@ data_ok() {
 
 # --- SIGINT and SIGTERM wait for the switch ----------------------------------
 for sig in INT TERM; do
-	setup 61
+	ml_setup 61
 	check blockjob mirror vol /dev/mapper/dst --wait
-	hold_write
+	ml_hold_write
 	# With job control, so that the background command does not start with
 	# SIGINT ignored (as a non-interactive shell starts it).
 	set -m
 	blockjob complete vol 2>/tmp/complete.err &
 	pid=$!
 	set +m
-	if in_suspend $pid; then ok "SIG$sig: complete is in its suspend"; else not_ok "SIG$sig: complete not in its suspend"; fi
+	if ml_in_suspend $pid; then ok "SIG$sig: complete is in its suspend"; else not_ok "SIG$sig: complete not in its suspend"; fi
 	kill -$sig $pid
-	release_write
+	ml_release_write
 	wait $pid
 	rc=$?
 	check_eq "$rc" $((128 + $(kill -l $sig))) "SIG$sig: complete died of the signal after the switch"
 	check_eq "$(dm_flags)" "no no" "SIG$sig: vol neither suspended nor half-loaded"
-	check_eq "$(table_mode)" "passthrough $(devnum dst)" "SIG$sig: the pivot completed"
+	check_eq "$(table_mode)" "passthrough $(ml_devnum dst)" "SIG$sig: the pivot completed"
 	data_ok "SIG$sig"
-	teardown
+	ml_teardown
 done
 
 # --- SIGKILL: a table left loaded; refusals; recover -------------------------
-setup 62
+ml_setup 62
 check blockjob mirror vol /dev/mapper/dst --wait
-hold_write
+ml_hold_write
 blockjob complete vol 2>/dev/null &
 pid=$!
-if in_suspend $pid; then ok "SIGKILL: complete is in its suspend"; else not_ok "SIGKILL: complete not in its suspend"; fi
+if ml_in_suspend $pid; then ok "SIGKILL: complete is in its suspend"; else not_ok "SIGKILL: complete not in its suspend"; fi
 kill -KILL $pid
 wait $pid
-release_write
+ml_release_write
 check_eq "$(dm_flags)" "no yes" "SIGKILL: the pivot's table is left loaded, not active"
 for cmd in "complete vol" "cancel vol" "dismiss vol" "backup vol /dev/vdd"; do
 	out=$(blockjob $cmd 2>&1)
@@ -125,48 +81,48 @@ for cmd in "complete vol" "cancel vol" "dismiss vol" "backup vol /dev/vdd"; do
 		"blockjob $cmd refuses the half-loaded volume"
 done
 check_eq "$(blockjob recover vol)" "vol: dropped the table that was loaded but not active" "recover says what it did"
-check_eq "$(dm_flags) $(state)" "no no ready -" "recover: the mirror goes on, ready"
+check_eq "$(dm_flags) $(ml_state)" "no no ready -" "recover: the mirror goes on, ready"
 check_eq "$(blockjob recover vol)" "vol: nothing to recover" "recover again: nothing to do"
 check blockjob complete vol
-check_eq "$(table_mode)" "passthrough $(devnum dst)" "SIGKILL: pivoted after recover"
+check_eq "$(table_mode)" "passthrough $(ml_devnum dst)" "SIGKILL: pivoted after recover"
 data_ok "SIGKILL"
-teardown
+ml_teardown
 
 # --- killed after the suspend: recover finishes the pivot --------------------
-setup 63
+ml_setup 63
 check blockjob mirror vol /dev/mapper/dst --wait
 check dmsetup message vol 0 complete
 check dmsetup load vol --table "0 $SECT blockjob passthrough /dev/mapper/dst 0"
 check dmsetup suspend vol
-check_eq "$(dm_flags) $(state)" "yes yes concluded completed" "left suspended, the pivot's table loaded"
+check_eq "$(dm_flags) $(ml_state)" "yes yes concluded completed" "left suspended, the pivot's table loaded"
 out=$(blockjob cancel vol 2>&1)
 check_eq "$?|$out" "1|blockjob: vol is suspended and has a table loaded but not active (a blockjob command was interrupted, or someone else is reloading it); 'blockjob recover vol' brings it back" \
 	"cancel refuses the half-switched volume"
 check_eq "$(blockjob recover vol)" "vol: finished the pivot: the volume is on the mirror's destination" \
 	"recover finishes the pivot"
-check_eq "$(dm_flags) $(table_mode)" "no no passthrough $(devnum dst)" "pivoted"
+check_eq "$(dm_flags) $(table_mode)" "no no passthrough $(ml_devnum dst)" "pivoted"
 data_ok "recovered pivot"
-teardown
+ml_teardown
 
 # --- a job start killed after its suspend: recover undoes it -----------------
-setup 64
+ml_setup 64
 check dmsetup load vol --table "0 $SECT blockjob mirror /dev/mapper/src 0 /dev/mapper/dst 0 128 0"
 check dmsetup suspend vol
 check_eq "$(blockjob recover vol)" "vol: dropped the table that was loaded but not active and resumed the volume" \
 	"recover drops a mirror start left loaded"
-check_eq "$(dm_flags) $(table_mode)" "no no passthrough $(devnum src)" "back on the source"
+check_eq "$(dm_flags) $(table_mode)" "no no passthrough $(ml_devnum src)" "back on the source"
 check dmsetup suspend vol
 check_eq "$(blockjob recover vol)" "vol: resumed the volume" "recover resumes a volume left suspended"
 check_eq "$(dm_flags)" "no no" "resumed"
-teardown
+ml_teardown
 
 # --- two commands at once -----------------------------------------------------
-setup 65
+ml_setup 65
 check blockjob mirror vol /dev/mapper/dst --wait
-hold_write
+ml_hold_write
 blockjob complete vol 2>/dev/null &
 first=$!
-in_suspend $first || not_ok "complete not in its suspend"
+ml_in_suspend $first || not_ok "complete not in its suspend"
 blockjob dismiss vol 2>/tmp/second.err &
 second=$!
 for ((i = 0; i < 600; i++)); do
@@ -175,14 +131,14 @@ for ((i = 0; i < 600; i++)); do
 done
 check_eq "$(cat /tmp/second.err)" "blockjob: vol: waiting for another blockjob command (pid $first) to finish with it" \
 	"the second command waits for the first, naming it"
-release_write
+ml_release_write
 wait $first
 check_eq "$?" 0 "the first command (complete) succeeded"
 wait $second
 check_eq "$?" 0 "the second command (dismiss) then found the volume in passthrough"
-check_eq "$(table_mode)" "passthrough $(devnum dst)" "pivoted once"
+check_eq "$(table_mode)" "passthrough $(ml_devnum dst)" "pivoted once"
 data_ok "two commands"
-teardown
+ml_teardown
 
 check rmmod dm_blockjob
 finish

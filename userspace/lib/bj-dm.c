@@ -337,23 +337,33 @@ int bj_dm_inactive_table(const char *name, struct bj_table *t, char *err)
 	return get_single_target(DM_DEVICE_TABLE, name, true, t, err);
 }
 
-int bj_dm_state(const char *name, bool *suspended, bool *inactive, char *err)
+/* The device's dm_info; -ENODEV if there is no such device. */
+static int get_info(const char *name, struct dm_info *info, char *err)
 {
 	struct dm_task *dmt = task(DM_DEVICE_INFO, name);
-	struct dm_info info;
 	int r;
 
 	if (!dmt)
 		return no_task(name, err);
 	r = run(dmt, "cannot query", name, err);
-	if (!r && dm_task_get_info(dmt, &info) && info.exists) {
-		*suspended = info.suspended;
-		*inactive = info.inactive_table;
-	} else if (!r) {
+	if (!r && !(dm_task_get_info(dmt, info) && info->exists)) {
 		seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
 		r = -ENODEV;
 	}
 	dm_task_destroy(dmt);
+	return r;
+}
+
+int bj_dm_state(const char *name, bool *suspended, bool *inactive, char *err)
+{
+	struct dm_info info;
+	int r;
+
+	r = get_info(name, &info, err);
+	if (!r) {
+		*suspended = info.suspended;
+		*inactive = info.inactive_table;
+	}
 	return r;
 }
 
@@ -452,21 +462,14 @@ int bj_dm_event_nr(const char *name, uint32_t *event_nr, char *err)
 
 int bj_dm_devnum(const char *name, unsigned int *major, unsigned int *minor, char *err)
 {
-	struct dm_task *dmt = task(DM_DEVICE_INFO, name);
 	struct dm_info info;
 	int r;
 
-	if (!dmt)
-		return no_task(name, err);
-	r = run(dmt, "cannot query", name, err);
-	if (!r && dm_task_get_info(dmt, &info) && info.exists) {
+	r = get_info(name, &info, err);
+	if (!r) {
 		*major = info.major;
 		*minor = info.minor;
-	} else if (!r) {
-		seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
-		r = -ENODEV;
 	}
-	dm_task_destroy(dmt);
 	return r;
 }
 

@@ -119,6 +119,31 @@ int bj_job_start(const char *name, const char *params, char *err)
 	return bj_volume_switch(name, params, NULL, err);
 }
 
+/*
+ * The job on @name, which must have concluded: 1 with its table in @t and
+ * status in @st; 0 on a volume in passthrough mode; -EBUSY (why in @err)
+ * while the job runs.
+ */
+static int concluded_job(const char *name, struct bj_vtable *t, struct bj_status *st, char *err)
+{
+	int r;
+
+	r = bj_vtable_get(name, t, err);
+	if (r)
+		return r;
+	if (!strcmp(t->mode, "passthrough"))
+		return 0;
+	r = bj_dm_status(name, st, err);
+	if (r)
+		return r;
+	if (strcmp(st->state, "concluded")) {
+		snprintf(err, BJ_ERRLEN, "the %s job on %s is %s; cancel it first ('blockjob cancel %s')",
+			 t->mode, name, st->state, name);
+		return -EBUSY;
+	}
+	return 1;
+}
+
 int bj_job_finish(const char *name, char *err)
 {
 	char params[128];
@@ -127,19 +152,9 @@ int bj_job_finish(const char *name, char *err)
 	bool pivot;
 	int r;
 
-	r = bj_vtable_get(name, &t, err);
-	if (r)
+	r = concluded_job(name, &t, &st, err);
+	if (r <= 0)
 		return r;
-	if (!strcmp(t.mode, "passthrough"))
-		return 0;
-	r = bj_dm_status(name, &st, err);
-	if (r)
-		return r;
-	if (strcmp(st.state, "concluded")) {
-		snprintf(err, BJ_ERRLEN, "the %s job on %s is %s, not concluded; cancel it first",
-			 t.mode, name, st.state);
-		return -EBUSY;
-	}
 	/* Point-in-time views of a backup end with it; they hold the volume open. */
 	r = bj_view_remove_all(name, err);
 	if (r < 0)
@@ -156,19 +171,9 @@ int bj_job_dismiss(const char *name, struct bj_status *stp, char *err)
 	struct bj_vtable t;
 	int r;
 
-	r = bj_vtable_get(name, &t, err);
-	if (r)
+	r = concluded_job(name, &t, &st, err);
+	if (r <= 0)
 		return r;
-	if (!strcmp(t.mode, "passthrough"))
-		return 0;
-	r = bj_dm_status(name, &st, err);
-	if (r)
-		return r;
-	if (strcmp(st.state, "concluded")) {
-		snprintf(err, BJ_ERRLEN, "the %s job on %s is %s; cancel it first ('blockjob cancel %s')",
-			 t.mode, name, st.state, name);
-		return -EBUSY;
-	}
 	if (!strcmp(t.mode, "mirror") && !strcmp(st.result, "completed")) {
 		snprintf(err, BJ_ERRLEN,
 			 "the mirror on %s completed: 'blockjob complete %s' switches it to the destination",
