@@ -63,4 +63,22 @@ expect_eq "$(order)" "10-short 40-tiny 20-long 30-mid " \
 expect_eq "$(awk '$1 == "10-short" {print ($2 >= 2)}' "$T/cache/vm-times/stock")" 1 \
 	"the times file is updated with this run's times"
 
+# "# vm-kernel: stock": by default not run on another kernel, and said so;
+# still run when named.
+printf '# vm-kernel: stock (userspace only)\n' >>"$T/top/tests/vm/40-tiny.sh"
+: >"$T/order"
+BJ_ORDER_LOG=$T/order BJ_NO_BUILD=1 BLOCKJOB_CACHE=$T/cache \
+	"$T/top/scripts/run-vm-tests" --kernel debug --jobs 2 >"$T/out" 2>&1
+expect_eq "$(awk '{print $2}' "$T/order" | sort | tr '\n' ' ')" "10-short 20-long 30-mid " \
+	"debug kernel: the stock-only test is not run"
+expect_eq "$(grep '^not run' "$T/out")" "not run on this kernel (vm-kernel: stock): 40-tiny" \
+	"and the run says so"
+expect_eq "$(tail -n1 "$T/out")" "3 passed, 0 failed" "the others pass"
+run
+expect_eq "$(grep -c 'start 40-tiny' "$T/order")" 1 "stock kernel: it runs"
+: >"$T/order"
+BJ_ORDER_LOG=$T/order BJ_NO_BUILD=1 BLOCKJOB_CACHE=$T/cache \
+	"$T/top/scripts/run-vm-tests" --kernel debug 40 >"$T/out" 2>&1
+expect_eq "$(awk '{print $2}' "$T/order")" "40-tiny" "named on the command line, it runs on any kernel"
+
 tap_end

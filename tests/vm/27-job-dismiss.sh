@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 4 --disk-size 64M --timeout 600
+# vm-kernel: stock (userspace only: its kernel paths run on the debug kernel in other tests)
 # A concluded job does not block the next one (issue 16, item 12; QEMU's
 # auto-dismiss): starting a mirror or a backup on a volume whose job has
 # concluded (completed, cancelled, failed) dismisses it first (views

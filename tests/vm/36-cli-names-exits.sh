@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 2 --disk-size 256M --timeout 600
+# vm-kernel: stock (userspace only: its kernel paths run on the debug kernel in other tests)
 # CLI names and exit codes (issue 16, items 13 and 14). /dev/mapper/NAME is
 # taken wherever NAME is: status, mirror, pause, resume, set-speed, wait,
 # events (which filter on the kernel's name: the stream of /dev/mapper/vol
