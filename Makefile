@@ -5,6 +5,7 @@
 #   make            module (against KDIR) and userspace CLI/library
 #   make check      every test: unit, style, VM suites (stock and debug kernels)
 #   make demo       boot the test VM and show a live job
+#   make soak       the randomized lifecycle test, many iterations (SEED=N ITERS=N)
 #   make install    install the module and the CLI on this host
 #
 # Everything that needs Debian packages installs them first (scripts/setup-deps).
@@ -24,7 +25,7 @@ DEPS_STAMP := $(BLOCKJOB_CACHE)/.deps-ok
 KSRC := $(wildcard kernel/*.c kernel/*.h kernel/tests/*.c include/uapi/linux/*.h) Kbuild
 
 .PHONY: all module userspace deps check demo install clean checkpatch sparse \
-	module-debug kunit bench unit-tests vm-tests vm-tests-debug host-tests
+	module-debug kunit bench unit-tests vm-tests vm-tests-debug host-tests soak
 
 all: module userspace
 
@@ -92,6 +93,17 @@ demo: all
 
 bench: all
 	@scripts/bench
+
+# The randomized lifecycle test with many more iterations than in make check,
+# on the stock kernel: ITERS iterations (default 2000), SEED=N replays a run
+# (the test prints its seed first). The test's own vm-run options, with a
+# time limit of 6 s an iteration more; the arguments go to the test.
+SOAK_TEST := tests/vm/29-lifecycle-random.sh
+ITERS ?= 2000
+soak: all
+	@opts=$$(sed -n '1,20s/^#[[:space:]]*vm-run:[[:space:]]*//p' $(SOAK_TEST) | head -n1) && \
+	BJ_NO_BUILD=1 scripts/vm-run $$opts --timeout $$(( $(ITERS) * 6 + 600 )) \
+		$(SOAK_TEST) --iters $(ITERS) $(if $(SEED),--seed $(SEED))
 
 install: all
 	@kdir=$$($(KDIR_OF)) && set -x && \
