@@ -36,7 +36,7 @@
 #
 # Arguments: [--seed N] [--iters N] (or BJ_SEED, BJ_LIFECYCLE_ITERS); the
 # default seed comes from $RANDOM and the clock, the default count is 100
-# (a fifth on the debug kernel). The first line is "# seed N"; every
+# (a tenth on the debug kernel). The first line is "# seed N"; every
 # failure names the seed, the iteration and the step, and prints the
 # iteration's steps: "--seed N" replays the same draws. `make soak` runs
 # it with many more iterations.
@@ -56,7 +56,7 @@ if ! [[ $SEED =~ ^[0-9]+$ && ${ITERS:-0} =~ ^[0-9]+$ ]]; then
 fi
 echo "# seed $SEED"
 . "$BJ_TESTS/vm/lib.sh"
-[ -n "$ITERS" ] || ITERS=$(scaled 100 5)
+[ -n "$ITERS" ] || ITERS=$(scaled 100 10)
 case $(uname -r) in
 *bjdebug*) TMO=180 ;;
 *) TMO=60 ;;
