@@ -99,7 +99,6 @@ struct bj_mirror {
 	enum bj_copy_mode copy_mode;
 	bool mirroring;			/* duplicate writes to the destination */
 	bool completing;		/* "complete" received: pivot at postsuspend */
-	bool pivot_concluded;		/* concluded at postsuspend; undone by resume */
 	bool sync_pending;		/* @work must try to become ready */
 	bool suspended;
 	unsigned int copying;		/* regions with a copy in flight */
@@ -920,10 +919,7 @@ static void mirror_postsuspend(struct bj_target *bt)
 		bj_job_error(bt, r, "target-flush");
 		return;
 	}
-	spin_lock_irqsave(&m->lock, flags);
-	if (!bj_job_apply(bt, BJ_EV_COMPLETE))
-		m->pivot_concluded = true;
-	spin_unlock_irqrestore(&m->lock, flags);
+	bj_job_apply(bt, BJ_EV_COMPLETE);
 }
 
 bool bj_mirror_may_pivot(struct bj_target *bt, bool loading)
@@ -949,8 +945,9 @@ bool bj_mirror_may_pivot(struct bj_target *bt, bool loading)
 /*
  * This table goes on: whatever suspended it was not a pivot (that replaces
  * the table), so a "complete" asked before it is forgotten, and a job the
- * suspend concluded as completed is ready again. Nothing was written while
- * suspended, so the regions it tracked are still exact.
+ * suspend concluded as completed (a mirror completes only there) is ready
+ * again. Nothing was written while suspended, so the regions it tracked are
+ * still exact.
  */
 static void mirror_resume(struct bj_target *bt)
 {
@@ -959,10 +956,10 @@ static void mirror_resume(struct bj_target *bt)
 
 	spin_lock_irqsave(&m->lock, flags);
 	m->completing = false;
-	if (m->pivot_concluded) {
-		m->pivot_concluded = false;
-		bj_job_apply(bt, BJ_EV_REOPEN);
-	}
+	spin_lock(&bt->job.lock);
+	if (bt->job.result == BJ_RESULT_COMPLETED)
+		bj_job_apply_locked(bt, BJ_EV_REOPEN);
+	spin_unlock(&bt->job.lock);
 	spin_unlock_irqrestore(&m->lock, flags);
 	bj_volume_set_mirror(bt->vol, bt);
 	mirror_restart(m);
