@@ -58,6 +58,19 @@ void bj_passthrough_params(char *buf, size_t len, const char *dev, uint64_t off)
 	snprintf(buf, len, "passthrough %s %" PRIu64, dev, off);
 }
 
+/*
+ * Block every signal that can be blocked, keeping the old mask in @old:
+ * around a table switch, so that nothing but SIGKILL stops it half-way
+ * (bj_volume_recover() is for that). Delivered once the mask is restored.
+ */
+static void block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, old);
+}
+
 int bj_volume_switch(const char *name, const char *params,
 		     int (*check)(const char *name, const struct bj_status *st, char *err),
 		     char *err)
@@ -65,7 +78,7 @@ int bj_volume_switch(const char *name, const char *params,
 	char err2[BJ_ERRLEN];
 	struct bj_status st;
 	struct bj_table tab;
-	sigset_t all, old;
+	sigset_t old;
 	uint64_t sectors;
 	int r;
 
@@ -75,9 +88,7 @@ int bj_volume_switch(const char *name, const char *params,
 	sectors = tab.len;
 	bj_dm_table_free(&tab);
 
-	/* Nothing but SIGKILL stops us half-way (bj_volume_recover() is for that). */
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	block_signals(&old);
 	r = bj_dm_load(name, params, sectors, err);
 	if (r)
 		goto out;
@@ -236,7 +247,7 @@ int bj_volume_recover(const char *name, const char **what, char *err)
 {
 	char err2[BJ_ERRLEN];
 	bool suspended, inactive;
-	sigset_t all, old;
+	sigset_t old;
 	int r;
 
 	r = bj_dm_state(name, &suspended, &inactive, err);
@@ -245,8 +256,7 @@ int bj_volume_recover(const char *name, const char **what, char *err)
 	*what = "nothing to recover";
 	if (!suspended && !inactive)
 		return 0;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	block_signals(&old);
 	if (inactive && suspended && pivot_left(name, err2)) {
 		r = bj_dm_resume(name, err);
 		*what = "finished the pivot: the volume is on the mirror's destination";

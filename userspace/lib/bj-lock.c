@@ -40,20 +40,22 @@ static pid_t read_holder(int fd)
 
 int bj_volume_lock(const char *name, bool wait, struct bj_lock *lk, pid_t *holder, char *err)
 {
-	char path[sizeof(BJ_LOCK_DIR) + 160], pid[24];
+	char path[sizeof(BJ_LOCK_DIR) + BJ_DM_NAME_MAX + 1], pid[24];
+	const char *dm_name;
 	int fd, r, n;
 
 	lk->fd = -1;
 	if (holder)
 		*holder = 0;
+	/* The volume naming rule; also one lock file for NAME and /dev/mapper/NAME. */
+	r = bj_dm_name(name, &dm_name, err);
+	if (r)
+		return r;
+	name = dm_name;
 	r = make_dirs(err);
 	if (r)
 		return r;
-	n = snprintf(path, sizeof(path), "%s/%s", BJ_LOCK_DIR, name);
-	if (n < 0 || (size_t)n >= sizeof(path) || strchr(name, '/') || !*name) {
-		snprintf(err, BJ_ERRLEN, "cannot lock volume %s: not a volume name", name);
-		return -EINVAL;
-	}
+	snprintf(path, sizeof(path), "%s/%s", BJ_LOCK_DIR, name);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
