@@ -5,26 +5,11 @@
 # policy; a destination that fails writes while ready. The guest never sees a
 # write fail that the source accepted, and the source is never damaged.
 . "$BJ_TESTS/vm/lib.sh"
+. "$BJ_TESTS/vm/mirror-lib.sh"
 load_blockjob
 modprobe dm-flakey
 SRC=/dev/vdb DST=/dev/vdc
 SIZE=$((48 << 20)); SECT=$((SIZE / 512))
-
-wait_job_state() {
-	local i=0 st
-	while [ $i -lt $(($3 * 5)) ]; do
-		st=$(dmsetup status "$1")
-		case "$st" in *" $2 "*) return 0 ;; esac
-		sleep 0.2
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# Replace the live table of dm device $1 with $2, under I/O.
-swap_table() {
-	dmsetup load "$1" --table "$2" && dmsetup suspend --noflush "$1" && dmsetup resume "$1"
-}
 
 # A guest write through the volume must succeed; the data must land on the source.
 guest_write_ok() {
@@ -54,35 +39,35 @@ for policy in report stop ignore; do
 	setup 21
 	check blockjob mirror vol /dev/mapper/dst --speed 8M --on-target-error $policy
 	sleep 1
-	swap_table dst "0 $SECT error"
+	ml_swap dst "0 $SECT error"
 	guest_write_ok 10 "target error/$policy"
 	case $policy in
 	report)
-		wait_job_state vol concluded 60
+		ml_wait_state vol concluded 60
 		case "$(dmsetup status vol)" in *"concluded failed"*target-write*dest_invalid*)
 			ok "report: job failed with the error in the status" ;;
 		*) not_ok "report: status $(dmsetup status vol)" ;; esac
 		guest_write_ok 20 "after failure"
 		;;
 	stop)
-		wait_job_state vol paused 60
+		ml_wait_state vol paused 60
 		case "$(dmsetup status vol)" in *" paused "*target-write*io_error*)
 			ok "stop: job paused with the error" ;;
 		*) not_ok "stop: status $(dmsetup status vol)" ;; esac
 		guest_write_ok 20 "while stopped"
-		swap_table dst "0 $SECT linear $DST 0"
+		ml_swap dst "0 $SECT linear $DST 0"
 		check dmsetup message vol 0 set-speed 0
 		check dmsetup message vol 0 resume
-		wait_job_state vol ready 120 && ok "stop: resumed job became ready" || not_ok "stop: $(dmsetup status vol)"
+		ml_wait_state vol ready 120 && ok "stop: resumed job became ready" || not_ok "stop: $(dmsetup status vol)"
 		check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "stop: copy equals source after resume"
 		;;
 	ignore)
 		sleep 2
 		case "$(dmsetup status vol)" in *" running "*target-write*) ok "ignore: job keeps running" ;;
 		*) not_ok "ignore: status $(dmsetup status vol)" ;; esac
-		swap_table dst "0 $SECT linear $DST 0"
+		ml_swap dst "0 $SECT linear $DST 0"
 		check dmsetup message vol 0 set-speed 0
-		wait_job_state vol ready 120 && ok "ignore: job became ready once the target healed" || not_ok "ignore: $(dmsetup status vol)"
+		ml_wait_state vol ready 120 && ok "ignore: job became ready once the target healed" || not_ok "ignore: $(dmsetup status vol)"
 		check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "ignore: copy equals source"
 		;;
 	esac
@@ -92,12 +77,12 @@ done
 # --- destination fails writes while ready ------------------------------------
 setup 22
 check blockjob mirror vol /dev/mapper/dst --on-target-error ignore --wait
-swap_table dst "0 $SECT error"
+ml_swap dst "0 $SECT error"
 guest_write_ok 30 "ready, target failing"
 case "$(dmsetup status vol)" in *" running "*) ok "a failed duplicate write left ready" ;;
 *) not_ok "status $(dmsetup status vol)" ;; esac
-swap_table dst "0 $SECT linear $DST 0"
-wait_job_state vol ready 60 && ok "ready again once the region was re-copied" || not_ok "$(dmsetup status vol)"
+ml_swap dst "0 $SECT linear $DST 0"
+ml_wait_state vol ready 60 && ok "ready again once the region was re-copied" || not_ok "$(dmsetup status vol)"
 check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "copy equals source"
 check blockjob complete vol
 check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "pivoted volume has every write"
@@ -109,7 +94,7 @@ for policy in report stop ignore; do
 	want=$(dev_sha /dev/mapper/src)
 	# 1 MiB in the middle of the source fails every I/O.
 	mid=$((SECT / 2))
-	swap_table src "0 $mid linear $SRC 0
+	ml_swap src "0 $mid linear $SRC 0
 $mid 2048 error
 $((mid + 2048)) $((SECT - mid - 2048)) linear $SRC $((mid + 2048))"
 	check blockjob mirror vol /dev/mapper/dst --on-source-error $policy
@@ -131,10 +116,10 @@ $((mid + 2048)) $((SECT - mid - 2048)) linear $SRC $((mid + 2048))"
 	*) not_ok "source error/$policy: status $st" ;;
 	esac
 	guest_write_ok 4 "source error/$policy"
-	swap_table src "0 $SECT linear $SRC 0"
+	ml_swap src "0 $SECT linear $SRC 0"
 	if [ $policy != report ]; then
 		[ $policy = stop ] && check dmsetup message vol 0 resume
-		wait_job_state vol ready 120 && ok "source error/$policy: ready once the source healed" || not_ok "$(dmsetup status vol)"
+		ml_wait_state vol ready 120 && ok "source error/$policy: ready once the source healed" || not_ok "$(dmsetup status vol)"
 		check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "source error/$policy: copy equals source"
 	fi
 	teardown
