@@ -141,9 +141,12 @@ static int parse_offset(const char *word, sector_t *offset, char **error, char *
 
 /* Which features each mode accepts. */
 #define MIRROR_FEATURES (BJ_F_COPY_MODE | BJ_F_SYNC | BJ_F_SPEED | BJ_F_ON_SOURCE_ERROR | \
-			 BJ_F_ON_TARGET_ERROR | BJ_F_MAX_COPIES | BJ_F_START_PAUSED)
+			 BJ_F_ON_TARGET_ERROR | BJ_F_MAX_COPIES | BJ_F_START_PAUSED | \
+			 BJ_F_METADATA)
 #define BACKUP_FEATURES (BJ_F_SYNC | BJ_F_SPEED | BJ_F_MAX_COPIES | BJ_F_BITMAP | \
-			 BJ_F_BITMAP_MODE | BJ_F_ON_CBW_ERROR | BJ_F_START_PAUSED)
+			 BJ_F_BITMAP_MODE | BJ_F_ON_CBW_ERROR | BJ_F_START_PAUSED | \
+			 BJ_F_METADATA)
+#define PASSTHROUGH_FEATURES BJ_F_METADATA
 
 struct feature_def {
 	const char *name;
@@ -162,6 +165,7 @@ static const struct feature_def feature_defs[] = {
 	{ "bitmap_mode", BJ_F_BITMAP_MODE, true },
 	{ "on_cbw_error", BJ_F_ON_CBW_ERROR, true },
 	{ "start_paused", BJ_F_START_PAUSED, false },
+	{ "metadata", BJ_F_METADATA, true },
 };
 
 /* Parse one feature (name and value) into @a. */
@@ -240,6 +244,9 @@ static int parse_feature(struct bj_args *a, const struct feature_def *f,
 		}
 		a->on_cbw_error = r;
 		break;
+	case BJ_F_METADATA:
+		a->md_path = val;
+		break;
 	}
 	return 0;
 }
@@ -261,7 +268,9 @@ static int parse_features(struct bj_args *a, unsigned int argc, char **argv, cha
 		*error = "Too many feature arguments";
 		return -EINVAL;
 	}
-	if (a->mode == BJ_MODE_MIRROR)
+	if (a->mode == BJ_MODE_PASSTHROUGH)
+		allowed = PASSTHROUGH_FEATURES;
+	else if (a->mode == BJ_MODE_MIRROR)
 		allowed = MIRROR_FEATURES;
 	else if (a->mode == BJ_MODE_BACKUP)
 		allowed = BACKUP_FEATURES;
@@ -393,6 +402,7 @@ static const struct msg_def msg_defs[] = {
 	{ "copy-mode", BJ_MSG_COPY_MODE, 1 },
 	{ "set-dirty", BJ_MSG_SET_DIRTY, 2 },
 	{ "memory", BJ_MSG_MEMORY, 0 },
+	{ "metadata", BJ_MSG_METADATA, 0 },
 };
 
 static const struct msg_def bitmap_defs[] = {
@@ -424,6 +434,15 @@ static int parse_bitmap_message(unsigned int argc, char **argv, struct bj_msg *m
 	if (!d) {
 		*error = "bitmap: unknown operation";
 		return -EINVAL;
+	}
+	/* bitmap add <name> <granule> [persistent] */
+	if (d->type == BJ_MSG_BITMAP_ADD && argc == 4) {
+		if (strcmp(argv[3], "persistent")) {
+			*error = "bitmap add: the optional last word is \"persistent\"";
+			return -EINVAL;
+		}
+		m->persistent = true;
+		argc--;
 	}
 	if (argc - 1 != d->nargs) {
 		*error = "bitmap: wrong number of arguments";

@@ -4,7 +4,8 @@
  * turns words into a struct and an error string; opening devices and size
  * checks against them happen in the constructor.
  *
- * Table lines (sizes and offsets in 512-byte sectors):
+ * Table lines (sizes and offsets in 512-byte sectors; every mode but view
+ * takes the feature "metadata <dev>", the volume's metadata device):
  *   passthrough <dev> <offset> [<#feature args> <feature arg>*]
  *   mirror <src> <src offset> <dst> <dst offset> <region size>
  *          [<#feature args> <feature arg>*]
@@ -76,6 +77,7 @@ enum bj_cbw_policy {
 #define BJ_F_BITMAP_MODE	BIT(7)
 #define BJ_F_ON_CBW_ERROR	BIT(8)
 #define BJ_F_START_PAUSED	BIT(9)
+#define BJ_F_METADATA		BIT(10)
 
 struct bj_args {
 	enum bj_mode mode;
@@ -95,6 +97,7 @@ struct bj_args {
 	char bitmap[BJ_NAME_MAX];
 	enum bj_bitmap_mode bitmap_mode;
 	enum bj_cbw_policy on_cbw_error;
+	const char *md_path;		/* metadata device, NULL = none; points into argv */
 
 	/* The feature words as given, for the table line ("dmsetup table"). */
 	unsigned int nr_feature_args;
@@ -127,6 +130,7 @@ enum bj_msg_type {
 	BJ_MSG_BITMAP_LIST,	/* (result in the message's reply) */
 	BJ_MSG_BITMAP_DUMP,	/* name */
 	BJ_MSG_MEMORY,		/* (result in the message's reply) */
+	BJ_MSG_METADATA,	/* metadata store statistics (in the reply) */
 };
 
 struct bj_msg {
@@ -134,6 +138,7 @@ struct bj_msg {
 	u64 value;		/* speed, start; cancel: 1 = force */
 	u64 count;		/* set-dirty count */
 	sector_t granule;	/* bitmap add */
+	bool persistent;	/* bitmap add: on the metadata device */
 	enum bj_copy_mode copy_mode;
 	const char *name;	/* points into argv */
 	const char *src;	/* merge source, points into argv */

@@ -108,6 +108,18 @@ void bj_bitmap_clear_all(struct bj_bitmap *bm)
 	bm->nr_set = 0;
 }
 
+bool bj_bitmap_all_set(const struct bj_bitmap *bm, u64 start, u64 count)
+{
+	if (!clamp_range(bm, &start, &count))
+		return true;
+	return find_next_zero_bit(bm->bits, start + count, start) >= start + count;
+}
+
+void bj_bitmap_recount(struct bj_bitmap *bm)
+{
+	bm->nr_set = bm->nr_bits ? bitmap_weight(bm->bits, bm->nr_bits) : 0;
+}
+
 u64 bj_bitmap_next_set(const struct bj_bitmap *bm, u64 from)
 {
 	if (from >= bm->nr_bits)

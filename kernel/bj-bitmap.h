@@ -39,6 +39,10 @@ bool bj_bitmap_test(const struct bj_bitmap *bm, u64 bit);
 /* Set/clear [@start, @start + @count) clamped to the bitmap; return how many bits changed. */
 u64 bj_bitmap_set_range(struct bj_bitmap *bm, u64 start, u64 count);
 u64 bj_bitmap_clear_range(struct bj_bitmap *bm, u64 start, u64 count);
+/* Are all bits of [@start, @start + @count) set (clamped; true when empty)? */
+bool bj_bitmap_all_set(const struct bj_bitmap *bm, u64 start, u64 count);
+/* Recompute nr_set after the bits were changed directly. */
+void bj_bitmap_recount(struct bj_bitmap *bm);
 void bj_bitmap_set_all(struct bj_bitmap *bm);
 void bj_bitmap_clear_all(struct bj_bitmap *bm);
 /* First set bit at or after @from, or bm->nr_bits when there is none. */

@@ -156,12 +156,31 @@ static int blockjob_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		}
 	}
 
-	bt->vol = bj_volume_get(dm_table_get_md(ti->table), ti->begin, ti->len, &ti->error);
+	if (bt->args.md_path) {
+		r = dm_get_device(ti, bt->args.md_path, FMODE_READ | FMODE_WRITE, &bt->meta);
+		if (r) {
+			ti->error = "Metadata device not found or busy: give a block device path or major:minor";
+			goto bad_dst;
+		}
+		if (bt->meta->bdev == bt->src->bdev ||
+		    (bt->dst && bt->meta->bdev == bt->dst->bdev)) {
+			ti->error = "Metadata device is a data device of this table: give a device of its own";
+			r = -EINVAL;
+			goto bad_meta;
+		}
+	}
+
+	bt->vol = bj_volume_get(dm_table_get_md(ti->table), ti->begin, ti->len,
+				bt->meta ? bt->meta->bdev->bd_dev : 0, &ti->error);
 	if (IS_ERR(bt->vol)) {
 		r = PTR_ERR(bt->vol);
 		bt->vol = NULL;
-		goto bad_dst;
+		goto bad_meta;
 	}
+	bio_list_init(&bt->held);
+	INIT_LIST_HEAD(&bt->held_node);
+	bio_list_init(&bt->committing);
+	INIT_LIST_HEAD(&bt->commit_node);
 
 	bj_job_init(bt, (u64)ti->len << SECTOR_SHIFT, bt->args.speed);
 	ti->num_flush_bios = 1;
@@ -179,6 +198,9 @@ static int blockjob_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 bad_vol:
 	bj_job_stop_events(bt);
 	bj_volume_put(bt->vol);
+bad_meta:
+	if (bt->meta)
+		dm_put_device(ti, bt->meta);
 bad_dst:
 	if (bt->dst)
 		dm_put_device(ti, bt->dst);
@@ -199,6 +221,8 @@ static void blockjob_dtr(struct dm_target *ti)
 		bt->ops->dtr(bt);
 	bj_job_stop_events(bt);
 	bj_volume_put(bt->vol);
+	if (bt->meta)
+		dm_put_device(ti, bt->meta);
 	if (bt->dst)
 		dm_put_device(ti, bt->dst);
 	dm_put_device(ti, bt->src);
@@ -206,10 +230,36 @@ static void blockjob_dtr(struct dm_target *ti)
 	kfree(bt);
 }
 
+/*
+ * With persistent bitmaps a write may be held until its bits are durable;
+ * the metadata store then maps it through the mode outside dm's map, where
+ * dm_accept_partial_bio() is not allowed: so it is cut here first where the
+ * mode would cut it (at its region or chunk boundary).
+ */
+static int hold_for_metadata(struct bj_target *bt, struct bio *bio)
+{
+	sector_t offset, unit = bt->args.granule;
+	sector_t left;
+
+	if (bt->args.mode == BJ_MODE_MIRROR || bt->args.mode == BJ_MODE_BACKUP) {
+		offset = dm_target_offset(bt->ti, bio->bi_iter.bi_sector);
+		left = unit - (offset & (unit - 1));
+		if (bio_sectors(bio) > left)
+			dm_accept_partial_bio(bio, left);
+	}
+	return bj_volume_hold(bt->vol, bt, bio);
+}
+
 static int blockjob_map(struct dm_target *ti, struct bio *bio)
 {
 	struct bj_target *bt = ti->private;
+	int r;
 
+	if (bt->vol->store && op_is_write(bio_op(bio)) && bio_sectors(bio)) {
+		r = hold_for_metadata(bt, bio);
+		if (r >= 0)
+			return r;
+	}
 	return bt->ops->map(bt, bio);
 }
 
@@ -371,6 +421,7 @@ static int blockjob_message(struct dm_target *ti, unsigned int argc, char **argv
 	case BJ_MSG_BITMAP_MERGE:
 	case BJ_MSG_BITMAP_LIST:
 	case BJ_MSG_BITMAP_DUMP:
+	case BJ_MSG_METADATA:
 		if (bt->args.mode == BJ_MODE_VIEW) {
 			error = "a view has no dirty bitmaps: send bitmap messages to the volume";
 			r = -EINVAL;
@@ -395,7 +446,7 @@ static int blockjob_message(struct dm_target *ti, unsigned int argc, char **argv
 	/* dm-ioctl passes @result back to userspace only when we return 1. */
 	if (!r)
 		return m.type == BJ_MSG_BITMAP_LIST || m.type == BJ_MSG_BITMAP_DUMP ||
-		       m.type == BJ_MSG_MEMORY;
+		       m.type == BJ_MSG_MEMORY || m.type == BJ_MSG_METADATA;
 	if (r == -ENOMEM)
 		return r;
 bad:

@@ -83,6 +83,7 @@ struct bj_target {
 	struct bj_args args;
 	struct dm_dev *src;	/* passthrough: the device */
 	struct dm_dev *dst;	/* mirror/backup destination */
+	struct dm_dev *meta;	/* the volume's metadata device, or NULL */
 	struct bj_volume *vol;
 	const struct bj_mode_ops *ops;
 	void *mode;		/* the mode's private state */
@@ -93,6 +94,16 @@ struct bj_target {
 	 */
 	char *features;
 	bool refused;		/* passthrough: refused to take over a mirror */
+	/*
+	 * Writes held for a metadata commit (bj-md.c): @held and @held_node
+	 * (in bj_volume.held_targets while @held is not empty) under the
+	 * volume's lock; @committing and @commit_node belong to the commit
+	 * worker.
+	 */
+	struct bio_list held;
+	struct list_head held_node;
+	struct bio_list committing;
+	struct list_head commit_node;
 };
 
 extern const struct bj_mode_ops bj_passthrough_ops;

@@ -10,27 +10,52 @@
 #include <linux/string.h>
 
 #include "bj-args.h"
+#include "bj-md.h"
 #include "bj-target.h"
 #include "bj-volume.h"
 
 static DEFINE_MUTEX(bj_registry_lock);	/* protects bj_registry and bj_volume.refs */
 static LIST_HEAD(bj_registry);
 
+/* May a table naming metadata device @md_dev join @vol? Registry mutex held. */
+static int check_md_dev(struct bj_volume *vol, dev_t md_dev, char **error)
+{
+	if (vol->md_dev == md_dev)
+		return 0;
+	if (!md_dev)
+		*error = "This volume has a metadata device: keep \"metadata <dev>\" on the table line";
+	else if (!vol->md_dev)
+		*error = "A metadata device cannot be added to a live volume: remove it and create it with one";
+	else
+		*error = "Metadata device differs from the volume's: give the one it was created with";
+	return -EINVAL;
+}
+
 struct bj_volume *bj_volume_get(struct mapped_device *md, sector_t begin, sector_t len,
-				char **error)
+				dev_t md_dev, char **error)
 {
 	struct bj_volume *vol;
+	int r;
 
 	mutex_lock(&bj_registry_lock);
 	list_for_each_entry(vol, &bj_registry, list) {
-		if (vol->md != md || vol->begin != begin)
+		if (vol->md != md || vol->begin != begin) {
+			if (md_dev && vol->md_dev == md_dev) {
+				*error = "Metadata device in use by another volume";
+				r = -EBUSY;
+				goto bad;
+			}
 			continue;
+		}
 		if (vol->len != len && vol->nr_bitmaps) {
-			mutex_unlock(&bj_registry_lock);
 			*error =
 				"Volume size change with dirty bitmaps: remove them first";
-			return ERR_PTR(-EINVAL);
+			r = -EINVAL;
+			goto bad;
 		}
+		r = check_md_dev(vol, md_dev, error);
+		if (r)
+			goto bad;
 		vol->len = len;
 		vol->refs++;
 		mutex_unlock(&bj_registry_lock);
@@ -38,23 +63,37 @@ struct bj_volume *bj_volume_get(struct mapped_device *md, sector_t begin, sector
 	}
 	vol = kzalloc(sizeof(*vol), GFP_KERNEL);
 	if (!vol) {
-		mutex_unlock(&bj_registry_lock);
 		*error = "Cannot allocate volume state";
-		return ERR_PTR(-ENOMEM);
+		r = -ENOMEM;
+		goto bad;
 	}
 	vol->md = md;
 	vol->begin = begin;
 	vol->len = len;
 	vol->refs = 1;
 	spin_lock_init(&vol->lock);
+	mutex_init(&vol->msg_lock);
 	INIT_LIST_HEAD(&vol->bitmaps);
+	INIT_LIST_HEAD(&vol->held_targets);
+	if (md_dev) {
+		r = bj_md_open(vol, md_dev, error);
+		if (r) {
+			kfree(vol);
+			goto bad;
+		}
+	}
 	list_add(&vol->list, &bj_registry);
 	mutex_unlock(&bj_registry_lock);
 	return vol;
+bad:
+	mutex_unlock(&bj_registry_lock);
+	return ERR_PTR(r);
 }
 
 static void free_bitmap(struct bj_named_bitmap *b)
 {
+	if (b->persistent)
+		bj_md_bitmap_free(b);
 	bj_bitmap_free(&b->bm);
 	kfree(b);
 }
@@ -70,6 +109,7 @@ void bj_volume_put(struct bj_volume *vol)
 	}
 	list_del(&vol->list);
 	mutex_unlock(&bj_registry_lock);
+	bj_md_close(vol);
 	list_for_each_entry_safe(b, tmp, &vol->bitmaps, list)
 		free_bitmap(b);
 	kfree(vol);
@@ -116,13 +156,23 @@ void bj_volume_mark(struct bj_volume *vol, sector_t offset, sector_t nr)
 		return;
 	spin_lock_irqsave(&vol->lock, flags);
 	list_for_each_entry(b, &vol->bitmaps, list) {
-		if (!b->enabled)
+		/* A persistent bitmap's bits are set by its commits (bj_md_hold()). */
+		if (!b->enabled || b->persistent)
 			continue;
 		first = div64_u64(offset, b->granule);
 		last = div64_u64(offset + nr - 1, b->granule);
 		bj_bitmap_set_range(&b->bm, first, last - first + 1);
 	}
 	spin_unlock_irqrestore(&vol->lock, flags);
+}
+
+int bj_volume_hold(struct bj_volume *vol, struct bj_target *bt, struct bio *bio)
+{
+	int r = bj_md_hold(vol, bt, bio);
+
+	if (r < 0)
+		return DM_MAPIO_KILL;
+	return r ? DM_MAPIO_SUBMITTED : -1;
 }
 
 /* vol->lock held. */
@@ -193,62 +243,61 @@ static void dump_bitmap(struct bj_named_bitmap *b, sector_t len, char *result,
 	*szp = sz;
 }
 
-int bj_volume_message(struct bj_volume *vol, struct bj_msg *m, char *result,
-		      unsigned int maxlen, const char **error)
+/* The in-memory part of a bitmap message on @b (vol->lock held). */
+static int message_in_memory(struct bj_volume *vol, struct bj_named_bitmap *b,
+			     struct bj_msg *m, const char **error)
 {
-	struct bj_named_bitmap *b, *src;
-	unsigned int sz = 0;
-	int r = 0;
+	struct bj_named_bitmap *src;
 
-	if (m->type == BJ_MSG_BITMAP_ADD)
-		return bitmap_add(vol, m->name, m->granule, error);
-
-	spin_lock_irq(&vol->lock);
-	if (m->type == BJ_MSG_BITMAP_LIST) {
-		list_for_each_entry(b, &vol->bitmaps, list)
-			DMEMIT("%s %llu %llu %s%s\n", b->name,
-			       (unsigned long long)b->granule << SECTOR_SHIFT,
-			       min_t(u64, b->bm.nr_set * ((u64)b->granule << SECTOR_SHIFT),
-				     (u64)vol->len << SECTOR_SHIFT),
-			       b->enabled ? "enabled" : "disabled", b->busy ? " busy" : "");
-		goto out;
-	}
-	b = find_bitmap(vol, m->name);
-	if (!b) {
-		*error = "bitmap: no bitmap of that name on this volume";
-		r = -ENOENT;
-		goto out;
-	}
 	switch (m->type) {
-	case BJ_MSG_BITMAP_REMOVE:
-	case BJ_MSG_BITMAP_CLEAR:
-	case BJ_MSG_BITMAP_MERGE:
-		if (b->busy) {
-			*error = "bitmap: in use by a backup job";
-			r = -EBUSY;
-			goto out;
-		}
-		break;
-	default:
-		break;
-	}
-	switch (m->type) {
-	case BJ_MSG_BITMAP_REMOVE:
-		list_del(&b->list);
-		vol->nr_bitmaps--;
-		spin_unlock_irq(&vol->lock);
-		free_bitmap(b);
-		return 0;
 	case BJ_MSG_BITMAP_CLEAR:
 		bj_bitmap_clear_all(&b->bm);
-		break;
+		return 0;
 	case BJ_MSG_BITMAP_ENABLE:
-		b->enabled = true;
-		break;
 	case BJ_MSG_BITMAP_DISABLE:
-		b->enabled = false;
-		break;
+		b->enabled = m->type == BJ_MSG_BITMAP_ENABLE;
+		return 0;
 	case BJ_MSG_BITMAP_MERGE:
+		src = find_bitmap(vol, m->src);
+		if (!src) {
+			*error = "bitmap merge: no source bitmap of that name";
+			return -ENOENT;
+		}
+		if (src->granule != b->granule) {
+			*error = "bitmap merge: the bitmaps have different granularities";
+			return -EINVAL;
+		}
+		return bj_bitmap_or(&b->bm, &src->bm);
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * The same on a persistent bitmap: a metadata commit first (msg_lock held,
+ * vol->lock not). A merge's source is copied so that it can be written out
+ * without the spinlock.
+ */
+static int message_persistent(struct bj_volume *vol, struct bj_named_bitmap *b,
+			      struct bj_msg *m, const char **error)
+{
+	struct bj_named_bitmap *src;
+	struct bj_bitmap copy;
+	int r;
+
+	switch (m->type) {
+	case BJ_MSG_BITMAP_CLEAR:
+		return bj_md_bitmap_clear(vol, b, error);
+	case BJ_MSG_BITMAP_ENABLE:
+	case BJ_MSG_BITMAP_DISABLE:
+		return bj_md_bitmap_enable(vol, b, m->type == BJ_MSG_BITMAP_ENABLE, error);
+	case BJ_MSG_BITMAP_MERGE:
+		r = bj_bitmap_init(&copy, b->bm.nr_bits, GFP_KERNEL);
+		if (r) {
+			*error = "bitmap merge: out of memory";
+			return r;
+		}
+		spin_lock_irq(&vol->lock);
 		src = find_bitmap(vol, m->src);
 		if (!src) {
 			*error = "bitmap merge: no source bitmap of that name";
@@ -257,18 +306,115 @@ int bj_volume_message(struct bj_volume *vol, struct bj_msg *m, char *result,
 			*error = "bitmap merge: the bitmaps have different granularities";
 			r = -EINVAL;
 		} else {
-			r = bj_bitmap_or(&b->bm, &src->bm);
+			r = bj_bitmap_copy(&copy, &src->bm);
 		}
-		break;
-	case BJ_MSG_BITMAP_DUMP:
-		dump_bitmap(b, vol->len, result, maxlen, &sz);
-		break;
+		spin_unlock_irq(&vol->lock);
+		if (!r)
+			r = bj_md_bitmap_or(vol, b, &copy, error);
+		bj_bitmap_free(&copy);
+		return r;
 	default:
-		r = -EINVAL;
+		return -EINVAL;
+	}
+}
+
+static void list_bitmaps(struct bj_volume *vol, char *result, unsigned int maxlen)
+{
+	struct bj_named_bitmap *b;
+	unsigned int sz = 0;
+
+	spin_lock_irq(&vol->lock);
+	list_for_each_entry(b, &vol->bitmaps, list)
+		DMEMIT("%s %llu %llu %s%s%s\n", b->name,
+		       (unsigned long long)b->granule << SECTOR_SHIFT,
+		       min_t(u64, b->bm.nr_set * ((u64)b->granule << SECTOR_SHIFT),
+			     (u64)vol->len << SECTOR_SHIFT),
+		       b->enabled ? "enabled" : "disabled", b->busy ? " busy" : "",
+		       b->persistent ? " persistent" : "");
+	spin_unlock_irq(&vol->lock);
+}
+
+/* Bitmap messages, with vol->msg_lock held. */
+static int message_locked(struct bj_volume *vol, struct bj_msg *m, char *result,
+			  unsigned int maxlen, const char **error)
+{
+	struct bj_named_bitmap *b;
+	unsigned int sz = 0;
+	int r = 0;
+
+	switch (m->type) {
+	case BJ_MSG_BITMAP_ADD:
+		if (!m->persistent)
+			return bitmap_add(vol, m->name, m->granule, error);
+		if (!vol->store) {
+			*error = "bitmap add: persistent needs a metadata device (blockjob create ... --metadata MDEV)";
+			return -EINVAL;
+		}
+		spin_lock_irq(&vol->lock);
+		b = find_bitmap(vol, m->name);
+		spin_unlock_irq(&vol->lock);
+		if (b) {
+			*error = "bitmap add: a bitmap of that name exists";
+			return -EEXIST;
+		}
+		return bj_md_bitmap_add(vol, m->name, m->granule, error);
+	case BJ_MSG_BITMAP_LIST:
+		list_bitmaps(vol, result, maxlen);
+		return 0;
+	case BJ_MSG_METADATA:
+		if (!vol->store) {
+			*error = "metadata: this volume has no metadata device";
+			return -EINVAL;
+		}
+		bj_md_stats(vol, result, maxlen);
+		return 0;
+	default:
 		break;
 	}
-out:
+
+	/* Bitmaps are added and removed only under msg_lock: @b stays valid. */
+	spin_lock_irq(&vol->lock);
+	b = find_bitmap(vol, m->name);
+	if (!b) {
+		*error = "bitmap: no bitmap of that name on this volume";
+		r = -ENOENT;
+	} else if (b->busy && (m->type == BJ_MSG_BITMAP_REMOVE ||
+			       m->type == BJ_MSG_BITMAP_CLEAR ||
+			       m->type == BJ_MSG_BITMAP_MERGE)) {
+		*error = "bitmap: in use by a backup job";
+		r = -EBUSY;
+	} else if (m->type == BJ_MSG_BITMAP_DUMP) {
+		dump_bitmap(b, vol->len, result, maxlen, &sz);
+	} else if (m->type == BJ_MSG_BITMAP_REMOVE && !b->persistent) {
+		list_del(&b->list);
+		vol->nr_bitmaps--;
+		spin_unlock_irq(&vol->lock);
+		free_bitmap(b);
+		return 0;
+	} else if (!b->persistent) {
+		r = message_in_memory(vol, b, m, error);
+	} else {
+		spin_unlock_irq(&vol->lock);
+		if (m->type == BJ_MSG_BITMAP_REMOVE) {
+			r = bj_md_bitmap_remove(vol, b, error);
+			if (!r)
+				free_bitmap(b);
+			return r;
+		}
+		return message_persistent(vol, b, m, error);
+	}
 	spin_unlock_irq(&vol->lock);
+	return r;
+}
+
+int bj_volume_message(struct bj_volume *vol, struct bj_msg *m, char *result,
+		      unsigned int maxlen, const char **error)
+{
+	int r;
+
+	mutex_lock(&vol->msg_lock);
+	r = message_locked(vol, m, result, maxlen, error);
+	mutex_unlock(&vol->msg_lock);
 	return r;
 }
 
@@ -292,10 +438,12 @@ int bj_volume_bitmap_reserve(struct bj_volume *vol, const char *name,
 	u64 nr_bits;
 	int r;
 
+	mutex_lock(&vol->msg_lock);
 	spin_lock_irq(&vol->lock);
 	b = find_bitmap(vol, name);
 	if (!b || b->busy) {
 		spin_unlock_irq(&vol->lock);
+		mutex_unlock(&vol->msg_lock);
 		return b ? -EBUSY : -ENOENT;
 	}
 	nr_bits = b->bm.nr_bits;
@@ -305,11 +453,17 @@ int bj_volume_bitmap_reserve(struct bj_volume *vol, const char *name,
 
 	/* A busy bitmap cannot be removed: @b stays valid. */
 	r = bj_bitmap_init(copy, nr_bits, GFP_KERNEL);
+	if (!r && b->persistent) {
+		r = bj_md_successor_reserve(vol, b);
+		if (r)
+			bj_bitmap_free(copy);
+	}
 	if (r) {
 		spin_lock_irq(&vol->lock);
 		b->busy = false;
 		spin_unlock_irq(&vol->lock);
 	}
+	mutex_unlock(&vol->msg_lock);
 	return r;
 }
 
@@ -324,7 +478,14 @@ int bj_volume_bitmap_take(struct bj_volume *vol, const char *name,
 	b = find_bitmap(vol, name);
 	if (b) {
 		r = bj_bitmap_copy(copy, &b->bm);
-		if (!r && clear)
+		/*
+		 * A persistent bitmap is not cleared: its successor records
+		 * the writes from now on, and becomes the bitmap when the job
+		 * gives it back; until then a crash leaves every write in it.
+		 */
+		if (!r && clear && b->persistent)
+			bj_md_successor_activate(b);
+		else if (!r && clear)
 			bj_bitmap_clear_all(&b->bm);
 	}
 	spin_unlock_irqrestore(&vol->lock, flags);
@@ -352,12 +513,18 @@ void bj_volume_bitmap_release(struct bj_volume *vol, const char *name,
 {
 	struct bj_named_bitmap *b;
 
+	mutex_lock(&vol->msg_lock);
 	spin_lock_irq(&vol->lock);
 	b = find_bitmap(vol, name);
-	if (b) {
-		if (restore)
-			bj_bitmap_or(&b->bm, restore);
-		b->busy = false;
+	if (b && b->persistent) {
+		spin_unlock_irq(&vol->lock);
+		bj_md_successor_release(vol, b, restore);
+		spin_lock_irq(&vol->lock);
+	} else if (b && restore) {
+		bj_bitmap_or(&b->bm, restore);
 	}
+	if (b)
+		b->busy = false;
 	spin_unlock_irq(&vol->lock);
+	mutex_unlock(&vol->msg_lock);
 }

@@ -10,14 +10,16 @@
  * either table marks the same bitmaps and nothing is missed across the
  * switch.
  *
- * The bitmap store is in memory; a persistent store would sit beneath
- * bj_volume_bitmap_*() (load on first get, commit before acknowledging
- * FLUSH/FUA), leaving the callers unchanged.
+ * Bitmaps live in memory, or (persistent bitmaps) on the volume's metadata
+ * device when its tables name one: see bj-md.h. Every table of a volume
+ * names the same metadata device, or none.
  */
 #ifndef DM_BLOCKJOB_VOLUME_H
 #define DM_BLOCKJOB_VOLUME_H
 
+#include <linux/bio.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 
@@ -25,6 +27,17 @@
 #include "bj-bitmap.h"
 
 struct mapped_device;
+struct bj_md;
+struct bj_target;
+
+/* One area of a persistent bitmap on the metadata device (bj-md.c). */
+struct bj_md_area {
+	u64 epoch;			/* blocks of another epoch read as zeroes */
+	u32 index;			/* area 0 or 1 of the bitmap's blocks */
+	u64 *gen;			/* per logical block: its newest valid copy's generation */
+	u8 *copy;			/* per logical block: that copy, or BJ_MD_NO_COPY */
+	unsigned long *touched;		/* logical blocks the running commit writes */
+};
 
 struct bj_named_bitmap {
 	struct list_head list;		/* in bj_volume.bitmaps */
@@ -32,14 +45,30 @@ struct bj_named_bitmap {
 	sector_t granule;		/* sectors per bit */
 	bool enabled;			/* records writes */
 	bool busy;			/* in use by a job: no remove/merge/clear */
-	struct bj_bitmap bm;
+	struct bj_bitmap bm;		/* persistent: the durable bits only */
+
+	/* Persistent bitmaps (bj-md.c); the fields below are unused otherwise. */
+	bool persistent;
+	u32 entry;			/* its superblock entry */
+	struct bj_md_area area;
+	/*
+	 * A backup's successor: reserved at the job's constructor, active
+	 * from its point in time (writes are then made durable in both),
+	 * made the bitmap when the job gives the bitmap back.
+	 */
+	bool succ_reserved;
+	bool succ_active;
+	struct bj_bitmap succ;
+	struct bj_md_area succ_area;
 };
 
 /*
  * Locking: bj_volume.lock (a spinlock, taken in the map path for every
  * write) protects the bitmap list and every named bitmap's fields and bits.
  * Allocation happens outside it. The registry list and each volume's
- * refcount are protected by the registry mutex in bj-volume.c.
+ * refcount are protected by the registry mutex in bj-volume.c. Bitmap
+ * messages and a job's reserve/release of a bitmap are serialized by
+ * @msg_lock (they may sleep on metadata I/O); see bj-md.h for the order.
  */
 struct bj_volume {
 	struct list_head list;		/* in the registry */
@@ -50,6 +79,11 @@ struct bj_volume {
 	spinlock_t lock;
 	struct list_head bitmaps;
 	unsigned int nr_bitmaps;
+	struct mutex msg_lock;
+	dev_t md_dev;			/* the metadata device, 0 = none */
+	struct bj_md *store;		/* its store (bj-md.h), NULL = none */
+	/* Tables with writes held for a metadata commit (bj_target.held_node), under @lock. */
+	struct list_head held_targets;
 	/*
 	 * The mirror table that last became live on this volume, until its
 	 * destructor (registry mutex). A passthrough table on its destination
@@ -59,12 +93,14 @@ struct bj_volume {
 };
 
 /*
- * Find or create the volume of @md at @begin for a table of @len sectors.
- * Returns an ERR_PTR: -EINVAL with *@error set when bitmaps exist for
- * another length. Process context.
+ * Find or create the volume of @md at @begin for a table of @len sectors
+ * whose metadata device is @md_dev (0: none). Returns an ERR_PTR with
+ * *@error set: -EINVAL when bitmaps exist for another length, when the
+ * table names another metadata device than the volume's, or when the
+ * metadata device cannot be opened. Process context.
  */
 struct bj_volume *bj_volume_get(struct mapped_device *md, sector_t begin, sector_t len,
-				char **error);
+				dev_t md_dev, char **error);
 void bj_volume_put(struct bj_volume *vol);
 
 /* A mirror table becomes live on @vol / goes away. Process context. */
@@ -82,6 +118,13 @@ int bj_volume_may_take_over(struct bj_volume *vol, dev_t dev, bool loading, char
 
 /* Record a write of @nr sectors at @offset (target-relative). Any context. */
 void bj_volume_mark(struct bj_volume *vol, sector_t offset, sector_t nr);
+
+/*
+ * Map path, before the mode's map: with persistent bitmaps, hold a write
+ * until its bits are durable (see bj_md_hold()). Returns a DM_MAPIO_*
+ * value to return from map, or -1 to go on with the mode's map.
+ */
+int bj_volume_hold(struct bj_volume *vol, struct bj_target *bt, struct bio *bio);
 
 /*
  * Bitmap messages; @result/@maxlen take list and dump output. Process

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A volume's metadata device: persistent dirty bitmaps that survive crashes
+ * and reboots (table feature "metadata <dev>"; on-disk format in
+ * include/uapi/linux/dm-blockjob-md.h).
+ *
+ * The rule: a write to a granule whose bit is clear in an enabled
+ * persistent bitmap is held (bj_md_hold()) until that bit is durable on the
+ * metadata device; every write held at one time shares one commit (the
+ * bitmap blocks they need, then a flush), done by the store's worker, which
+ * then maps the writes through their table's mode. A persistent bitmap's
+ * in-core bits are its durable bits: set only after the commit that wrote
+ * them. Writes to granules already durable take no metadata I/O.
+ *
+ * Locking: bj_md.io_lock (a mutex) serializes metadata I/O and guards the
+ * committed superblock; bitmap messages take the volume's msg_lock first,
+ * and bj_volume.lock (the spinlock of the bits) is taken inside io_lock.
+ * Order: bj_volume.msg_lock -> bj_md.io_lock -> bj_volume.lock.
+ */
+#ifndef DM_BLOCKJOB_MD_H
+#define DM_BLOCKJOB_MD_H
+
+#include <linux/types.h>
+
+struct bio;
+struct bj_bitmap;
+struct bj_named_bitmap;
+struct bj_target;
+struct bj_volume;
+
+/*
+ * Open the metadata device @dev of @vol (vol->len sectors): read and check
+ * its superblock, load its bitmaps into vol->bitmaps. Returns 0, or a
+ * negative errno with *@error set for ti->error. Process context.
+ */
+int bj_md_open(struct bj_volume *vol, dev_t dev, char **error);
+/* Close it (the volume frees the bitmaps). No write is held any more. */
+void bj_md_close(struct bj_volume *vol);
+
+/*
+ * Map path, for a write (or discard, write-zeroes) of @bt's table: 0 when
+ * every bit it needs is durable (map it now), 1 when it is held (the
+ * store maps it once committed: return DM_MAPIO_SUBMITTED), -EIO when the
+ * metadata device failed and its bits cannot be made durable.
+ */
+int bj_md_hold(struct bj_volume *vol, struct bj_target *bt, struct bio *bio);
+
+/*
+ * Bitmap operations on the metadata device, each one commit. Called with
+ * bj_volume.msg_lock held; return 0 or a negative errno with *@error set.
+ */
+int bj_md_bitmap_add(struct bj_volume *vol, const char *name, sector_t granule,
+		     const char **error);
+int bj_md_bitmap_remove(struct bj_volume *vol, struct bj_named_bitmap *b, const char **error);
+int bj_md_bitmap_clear(struct bj_volume *vol, struct bj_named_bitmap *b, const char **error);
+int bj_md_bitmap_enable(struct bj_volume *vol, struct bj_named_bitmap *b, bool enable,
+			const char **error);
+/* @b |= @src, durably. */
+int bj_md_bitmap_or(struct bj_volume *vol, struct bj_named_bitmap *b,
+		    const struct bj_bitmap *src, const char **error);
+
+/*
+ * A backup's use of persistent bitmap @b (bj_volume_bitmap_reserve/take/
+ * release): reserve a successor (an epoch and its bits; msg_lock held);
+ * at the point in time activate it (any context, vol->lock held): from then
+ * on writes are made durable in the bitmap and in its successor, and the
+ * bitmap is not cleared; release: the successor, with @restore ORed in,
+ * becomes the bitmap in one commit, or (metadata failure) is dropped and
+ * the bitmap keeps every write. msg_lock held.
+ */
+int bj_md_successor_reserve(struct bj_volume *vol, struct bj_named_bitmap *b);
+void bj_md_successor_activate(struct bj_named_bitmap *b);
+void bj_md_successor_release(struct bj_volume *vol, struct bj_named_bitmap *b,
+			     const struct bj_bitmap *restore);
+
+/* Free a persistent bitmap's in-core state (not its bits). */
+void bj_md_bitmap_free(struct bj_named_bitmap *b);
+
+/* Statistics for the "metadata" message: "<commits> <writes held> <blocks written> <ok|failed>". */
+void bj_md_stats(struct bj_volume *vol, char *result, unsigned int maxlen);
+
+#endif
