@@ -251,13 +251,15 @@ static int read_sb(struct bj_md *md, char **error)
 		dm_bufio_release(buf);
 	}
 	if (r[0] == -ENODATA && r[1] == -ENODATA) {
-		*error = "Metadata device is not formatted: blockjob create NAME DEVICE --metadata MDEV formats it";
+		*error =
+			"Metadata device not formatted: blockjob create --metadata formats it";
 		return -EINVAL;
 	}
 	for (c = 0; c < 2; c++) {
 		if (r[c] == -EINVAL) {
 			DMERR("metadata superblock copy %u is inconsistent: %s", c, why[c]);
-			*error = "Metadata superblock is inconsistent: run blockjob metadata check MDEV";
+			*error =
+				"Metadata superblock inconsistent: see blockjob metadata check";
 			return -EINVAL;
 		}
 	}
@@ -265,14 +267,15 @@ static int read_sb(struct bj_md *md, char **error)
 			     r[1] ? 0 : copies->generation);
 	if (pick < 0) {
 		DMERR("metadata superblock: copy 0 %s, copy 1 %s", why[0], why[1]);
-		*error = "Metadata device holds no valid superblock (foreign or corrupt): run blockjob metadata check MDEV";
+		*error =
+			"No valid metadata superblock: see blockjob metadata check";
 		return -EINVAL;
 	}
 	if (pick == 1)
 		md->sb = *copies;
 	md->sb_copy = pick;
 	if (r[pick ^ 1] && r[pick ^ 1] != -ENODATA)
-		DMWARN("metadata superblock copy %u %s (a commit cut short): using copy %u, generation %llu",
+		DMWARN("metadata superblock copy %u: %s (a commit cut short); using copy %u, gen %llu",
 		       pick ^ 1, why[pick ^ 1], pick, md->sb.generation);
 	return 0;
 }
@@ -640,7 +643,8 @@ int bj_md_bitmap_add(struct bj_volume *vol, const char *name, sector_t granule,
 	if (!e->first_block) {
 		DMERR("%s: bitmap add: %llu metadata blocks of 4 KiB needed, no such room",
 		      dm_device_name(vol->md), bj_md_bitmap_footprint(nr_bits));
-		*error = "bitmap add: no room left on the metadata device (a larger granularity needs less)";
+		*error =
+			"bitmap add: no room on the metadata device (try a larger granularity)";
 		r = -ENOSPC;
 		goto out;
 	}
@@ -879,7 +883,7 @@ void bj_md_successor_release(struct bj_volume *vol, struct bj_named_bitmap *b,
 	spin_unlock_irq(&vol->lock);
 	/* On failure the bitmap (in core and on disk) kept every write. */
 	if (r)
-		DMERR("%s: bitmap %s: its successor could not be committed (%d): it keeps every write",
+		DMERR("%s: bitmap %s: successor not committed (%d): the bitmap keeps every write",
 		      dm_device_name(vol->md), b->name, r);
 	mutex_unlock(&md->io_lock);
 	area_free(&b->succ_area);

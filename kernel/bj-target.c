@@ -159,12 +159,14 @@ static int blockjob_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (bt->args.md_path) {
 		r = dm_get_device(ti, bt->args.md_path, FMODE_READ | FMODE_WRITE, &bt->meta);
 		if (r) {
-			ti->error = "Metadata device not found or busy: give a block device path or major:minor";
+			ti->error =
+				"Metadata device not found or busy: give a device or major:minor";
 			goto bad_dst;
 		}
 		if (bt->meta->bdev == bt->src->bdev ||
 		    (bt->dst && bt->meta->bdev == bt->dst->bdev)) {
-			ti->error = "Metadata device is a data device of this table: give a device of its own";
+			ti->error =
+				"Metadata device is a data device of this table";
 			r = -EINVAL;
 			goto bad_meta;
 		}

@@ -23,11 +23,14 @@ static int check_md_dev(struct bj_volume *vol, dev_t md_dev, char **error)
 	if (vol->md_dev == md_dev)
 		return 0;
 	if (!md_dev)
-		*error = "This volume has a metadata device: keep \"metadata <dev>\" on the table line";
+		*error =
+			"This volume has a metadata device: keep \"metadata <dev>\" on the table";
 	else if (!vol->md_dev)
-		*error = "A metadata device cannot be added to a live volume: remove it and create it with one";
+		*error =
+			"No metadata device can be added to a live volume: create it with one";
 	else
-		*error = "Metadata device differs from the volume's: give the one it was created with";
+		*error =
+			"Metadata device differs from the volume's: give the one it has";
 	return -EINVAL;
 }
 
@@ -347,7 +350,8 @@ static int message_locked(struct bj_volume *vol, struct bj_msg *m, char *result,
 		if (!m->persistent)
 			return bitmap_add(vol, m->name, m->granule, error);
 		if (!vol->store) {
-			*error = "bitmap add: persistent needs a metadata device (blockjob create ... --metadata MDEV)";
+			*error =
+				"bitmap add: persistent needs a metadata device";
 			return -EINVAL;
 		}
 		spin_lock_irq(&vol->lock);

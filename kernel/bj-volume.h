@@ -79,7 +79,7 @@ struct bj_volume {
 	spinlock_t lock;
 	struct list_head bitmaps;
 	unsigned int nr_bitmaps;
-	struct mutex msg_lock;
+	struct mutex msg_lock;		/* serializes bitmap messages, reserve, release */
 	dev_t md_dev;			/* the metadata device, 0 = none */
 	struct bj_md *store;		/* its store (bj-md.h), NULL = none */
 	/* Tables with writes held for a metadata commit (bj_target.held_node), under @lock. */
