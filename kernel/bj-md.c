@@ -275,8 +275,8 @@ static int read_sb(struct bj_md *md, char **error)
 		md->sb = *copies;
 	md->sb_copy = pick;
 	if (r[pick ^ 1] && r[pick ^ 1] != -ENODATA)
-		DMWARN("metadata superblock copy %u: %s (a commit cut short); using copy %u, gen %llu",
-		       pick ^ 1, why[pick ^ 1], pick, md->sb.generation);
+		DMWARN("metadata superblock copy %u: %s (commit cut short?); using gen %llu",
+		       pick ^ 1, why[pick ^ 1], md->sb.generation);
 	return 0;
 }
 
