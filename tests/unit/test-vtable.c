@@ -40,12 +40,11 @@ static void test_parse(void)
 	char longdev[BJ_MD_DEV_MAX + 2], line[512];
 	size_t i;
 
-	memset(&t, 0, sizeof(t));
-	t.sectors = 2048;
+	memset(&t, 0x55, sizeof(t));
 	CHECK(!bj_vtable_parse("passthrough 253:1 0", &t) && !strcmp(t.mode, "passthrough") &&
 	      !strcmp(t.src, "253:1") && !t.src_off && !t.dst[0] && !t.features[0] &&
-	      !t.metadata[0] && t.sectors == 2048,
-	      "parse: passthrough without features (sectors kept)");
+	      !t.metadata[0] && !t.granule && !t.sectors,
+	      "parse: passthrough without features (the rest cleared)");
 	CHECK(!bj_vtable_parse("passthrough 253:1 8 2 metadata 253:2", &t) &&
 	      !strcmp(t.src, "253:1") && t.src_off == 8 && !strcmp(t.metadata, "253:2") &&
 	      !strcmp(t.features, "2 metadata 253:2"), "parse: passthrough with metadata");
@@ -89,9 +88,7 @@ static void test_build(void)
 	struct bj_vtable none, md;
 	char buf[BJ_TABLE_MAX], small[32];
 
-	memset(&none, 0, sizeof(none));
 	bj_vtable_parse("passthrough 253:1 0", &none);
-	memset(&md, 0, sizeof(md));
 	bj_vtable_parse("mirror 253:1 0 253:5 0 128 4 speed 0 metadata 253:2", &md);
 
 	CHECK(!bj_passthrough_params(buf, sizeof(buf), &none, "253:5", 0) &&

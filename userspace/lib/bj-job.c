@@ -68,11 +68,9 @@ static int parse_features(const char *f, struct bj_vtable *t)
 
 int bj_vtable_parse(const char *params, struct bj_vtable *t)
 {
-	uint64_t sectors = t->sectors;
 	int n = 0;
 
 	memset(t, 0, sizeof(*t));
-	t->sectors = sectors;
 	if (sscanf(params, "%15s", t->mode) != 1)
 		return -EPROTO;
 	if (!strcmp(t->mode, "passthrough")) {
@@ -110,8 +108,8 @@ int bj_vtable_get(const char *name, struct bj_vtable *t, char *err)
 		bj_dm_table_free(&tab);
 		return -ENOTTY;
 	}
-	t->sectors = tab.len;
 	r = bj_vtable_parse(tab.params, t);
+	t->sectors = tab.len;
 	if (r)
 		snprintf(err, BJ_ERRLEN, "cannot parse the table of %s: \"%s\"", name, tab.params);
 	bj_dm_table_free(&tab);

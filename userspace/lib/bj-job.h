@@ -40,7 +40,8 @@ int bj_vtable_get(const char *name, struct bj_vtable *t, char *err);
 /*
  * Parse the parameters of a blockjob table line (what 'dmsetup table'
  * shows after the target type: "passthrough 253:1 0 2 metadata 253:2")
- * into @t (all but sectors). 0, or -EPROTO if it is not one.
+ * into @t (sectors, which the table line does not give, is left 0). 0,
+ * or -EPROTO if it is not one.
  */
 int bj_vtable_parse(const char *params, struct bj_vtable *t);
 
