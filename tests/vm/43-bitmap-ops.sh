@@ -41,7 +41,7 @@ check blockjob bitmap add vol a --granularity 4K
 check blockjob bitmap add vol b --granularity 64K
 check blockjob bitmap add vol c --granularity 64K
 check_eq "$(blockjob bitmap list vol --json)" \
-	'[{"name": "a", "granularity": 4096, "count": 0, "recording": true, "busy": false}, {"name": "b", "granularity": 65536, "count": 0, "recording": true, "busy": false}, {"name": "c", "granularity": 65536, "count": 0, "recording": true, "busy": false}]' \
+	'[{"name": "a", "granularity": 4096, "count": 0, "recording": true, "busy": false, "persistent": false}, {"name": "b", "granularity": 65536, "count": 0, "recording": true, "busy": false, "persistent": false}, {"name": "c", "granularity": 65536, "count": 0, "recording": true, "busy": false, "persistent": false}]' \
 	"list --json of three empty bitmaps"
 check_eq "$(dump a)" "" "new bitmap is empty"
 

@@ -121,13 +121,13 @@ int cmd_backup(int argc, char **argv)
 	const char *cbw = "break-snapshot", *name, *target;
 	uint64_t chunk = 0, speed = 0, max_copies = 16;
 	unsigned int tmaj, tmin;
-	char err[BJ_ERRLEN], params[768], feat[512];
+	char err[BJ_ERRLEN], head[128], feat[512], params[BJ_TABLE_MAX];
 	struct bj_bitmap_info bm;
 	struct bj_qtop top = { 0 };
 	struct bj_vtable vt;
 	struct bj_lock lk;
 	bool wait = false;
-	int c, r, nf = 0;
+	int c, r;
 	size_t fl = 0;
 	char *end;
 
@@ -257,28 +257,25 @@ int cmd_backup(int argc, char **argv)
 		fl += snprintf(feat + fl, sizeof(feat) - fl, " " __VA_ARGS__); \
 	} while (0)
 	FEAT("sync %s", sync);
-	nf += 2;
-	if (bitmap) {
+	if (bitmap)
 		FEAT("bitmap %s", bitmap);
-		nf += 2;
-	}
-	if (bitmap_mode) {
+	if (bitmap_mode)
 		FEAT("bitmap_mode %s", bitmap_mode);
-		nf += 2;
-	}
-	if (speed) {
+	if (speed)
 		FEAT("speed %" PRIu64, speed);
-		nf += 2;
-	}
 	FEAT("on_cbw_error %s max_copies %" PRIu64, cbw, max_copies);
-	nf += 4;
-	if (top.granule) {
+	if (top.granule)
 		FEAT("start_paused");
-		nf++;
-	}
 #undef FEAT
-	snprintf(params, sizeof(params), "backup %s %" PRIu64 " %u:%u 0 %" PRIu64 " %d%s",
-		 vt.src, vt.src_off, tmaj, tmin, chunk / 512, nf, feat);
+	snprintf(head, sizeof(head), "backup %s %" PRIu64 " %u:%u 0 %" PRIu64, vt.src,
+		 vt.src_off, tmaj, tmin, chunk / 512);
+	/* the volume's metadata device, if any, goes along */
+	if (bj_table_params(params, sizeof(params), head, feat, &vt)) {
+		bj_qcow2_top_free(&top);
+		bj_err("the backup table of %s would be longer than %d bytes", name,
+		       BJ_TABLE_MAX - 1);
+		goto fail;
+	}
 	r = bj_job_start(name, params, err);
 	if (r) {
 		bj_qcow2_top_free(&top);

@@ -12,13 +12,14 @@
 
 #include "bj-backup.h"
 #include "bj-dm.h"
+#include "bj-job.h"
 #include "bj-util.h"
 #include "commands.h"
 
 void usage_bitmap(FILE *f)
 {
 	fprintf(f,
-		"Usage: blockjob bitmap add NAME BM [--granularity SIZE]\n"
+		"Usage: blockjob bitmap add NAME BM [--granularity SIZE] [--persistent]\n"
 		"       blockjob bitmap remove|clear|enable|disable NAME BM\n"
 		"       blockjob bitmap merge NAME DST SRC...\n"
 		"       blockjob bitmap list NAME [--json]\n"
@@ -26,13 +27,16 @@ void usage_bitmap(FILE *f)
 		"Named dirty bitmaps of volume NAME: each records which parts of the volume\n"
 		"were written since it was added or last cleared, for incremental backups\n"
 		"('blockjob backup NAME TARGET --bitmap BM'). They live in kernel memory\n"
-		"(one bit per granule: 2 MiB for 1 TiB at 64K) and are lost at reboot.\n\n"
+		"(one bit per granule: 2 MiB for 1 TiB at 64K) and are lost at reboot,\n"
+		"unless persistent: those are also kept on the volume's metadata device\n"
+		"('blockjob create NAME DEVICE --metadata MDEV') and outlive a reboot.\n\n"
 		"  add       new empty, enabled bitmap; --granularity: a power of two from\n"
-		"            4K to 64M (default 64K)\n"
+		"            4K to 64M (default 64K); --persistent: on the metadata device\n"
 		"  remove    delete it           clear    forget every recorded write\n"
 		"  enable    record writes       disable  stop recording\n"
 		"  merge     DST |= each SRC (same granularity)\n"
-		"  list      name, granularity, dirty bytes, state of every bitmap\n"
+		"  list      name, granularity, dirty bytes, state (enabled or disabled,\n"
+		"            busy, persistent) of every bitmap\n"
 		"  dump      the dirty byte ranges of BM, one \"START LENGTH\" a line\n");
 }
 
@@ -70,6 +74,26 @@ static int need_bitmap(const char *name, const char *bm, bool want)
 	return 0;
 }
 
+/*
+ * A persistent bitmap needs the volume's metadata device (the kernel would
+ * only say EINVAL): 0 if its table names one, else 1 with one line.
+ */
+static int need_metadata(const char *name)
+{
+	char err[BJ_ERRLEN];
+	struct bj_vtable vt;
+
+	if (bj_vtable_get(name, &vt, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	if (vt.metadata[0])
+		return 0;
+	bj_err("bitmap add --persistent: volume %s has no metadata device; create it with blockjob create %s DEVICE --metadata MDEV",
+	       name, name);
+	return 1;
+}
+
 static int do_list(const char *name, bool json)
 {
 	struct bj_bitmap_info *l;
@@ -86,18 +110,20 @@ static int do_list(const char *name, bool json)
 			printf("%s{\"name\": ", i ? ", " : "");
 			bj_json_str(stdout, l[i].name);
 			printf(", \"granularity\": %" PRIu64 ", \"count\": %" PRIu64
-			       ", \"recording\": %s, \"busy\": %s}", l[i].granularity, l[i].dirty,
-			       l[i].enabled ? "true" : "false", l[i].busy ? "true" : "false");
+			       ", \"recording\": %s, \"busy\": %s, \"persistent\": %s}",
+			       l[i].granularity, l[i].dirty, l[i].enabled ? "true" : "false",
+			       l[i].busy ? "true" : "false", l[i].persistent ? "true" : "false");
 		}
 		printf("]\n");
 	} else {
 		if (n)
 			printf("%-24s %12s %12s %s\n", "NAME", "GRANULARITY", "DIRTY", "STATE");
 		for (i = 0; i < n; i++)
-			printf("%-24s %12s %12s %s%s\n", l[i].name,
+			printf("%-24s %12s %12s %s%s%s\n", l[i].name,
 			       bj_human_size(l[i].granularity, a, sizeof(a)),
 			       bj_human_size(l[i].dirty, b, sizeof(b)),
-			       l[i].enabled ? "enabled" : "disabled", l[i].busy ? ",busy" : "");
+			       l[i].enabled ? "enabled" : "disabled", l[i].busy ? ",busy" : "",
+			       l[i].persistent ? ",persistent" : "");
 	}
 	free(l);
 	return 0;
@@ -135,10 +161,11 @@ int cmd_bitmap(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "granularity", required_argument, NULL, 'g' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "persistent", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t gran = 64 << 10;
-	bool json = false, gran_set = false;
+	bool json = false, gran_set = false, persistent = false;
 	const char *op, *name;
 	char msg[256];
 	int c, nargs, i, r;
@@ -154,6 +181,9 @@ int cmd_bitmap(int argc, char **argv)
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'p':
+			persistent = true;
 			break;
 		default:
 			return bj_option_error("bitmap", c, argv);
@@ -183,6 +213,8 @@ int cmd_bitmap(int argc, char **argv)
 					      BJ_BITMAP_NAME_RULE);
 	if (gran_set && strcmp(op, "add"))
 		return bj_usage_error("bitmap", "--granularity goes only with add");
+	if (persistent && strcmp(op, "add"))
+		return bj_usage_error("bitmap", "--persistent goes only with add");
 	if (json && strcmp(op, "list") && strcmp(op, "dump"))
 		return bj_usage_error("bitmap", "--json goes only with list and dump");
 
@@ -204,9 +236,11 @@ int cmd_bitmap(int argc, char **argv)
 	if (!strcmp(op, "dump"))
 		return do_dump(name, argv[optind + 2], json);
 	if (!strcmp(op, "add")) {
-		if (need_bitmap(name, argv[optind + 2], false))
+		if (need_bitmap(name, argv[optind + 2], false) ||
+		    (persistent && need_metadata(name)))
 			return 1;
-		snprintf(msg, sizeof(msg), "bitmap add %s %" PRIu64, argv[optind + 2], gran / 512);
+		snprintf(msg, sizeof(msg), "bitmap add %s %" PRIu64 "%s", argv[optind + 2],
+			 gran / 512, persistent ? " persistent" : "");
 		return send(name, msg);
 	}
 	/* remove, clear, enable, disable */

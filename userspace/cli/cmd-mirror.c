@@ -91,7 +91,7 @@ int cmd_mirror(int argc, char **argv)
 	const char *mode = "background", *sync = "full", *on_src = "report", *on_tgt = "report";
 	uint64_t granularity = 64 << 10, speed = 0, max_copies = 16;
 	unsigned int tmaj, tmin;
-	char err[BJ_ERRLEN], params[512];
+	char err[BJ_ERRLEN], head[128], feat[384], params[BJ_TABLE_MAX];
 	struct bj_events *ev = NULL;
 	struct bj_vtable vt;
 	const char *name, *target;
@@ -175,12 +175,19 @@ int cmd_mirror(int argc, char **argv)
 		bj_err("%s", err);
 		goto fail;
 	}
-	snprintf(params, sizeof(params),
-		 "mirror %s %" PRIu64 " %u:%u 0 %" PRIu64
-		 " %d copy_mode %s sync %s speed %" PRIu64
+	snprintf(head, sizeof(head), "mirror %s %" PRIu64 " %u:%u 0 %" PRIu64, vt.src,
+		 vt.src_off, tmaj, tmin, granularity / 512);
+	snprintf(feat, sizeof(feat),
+		 "copy_mode %s sync %s speed %" PRIu64
 		 " on_source_error %s on_target_error %s max_copies %" PRIu64 "%s",
-		 vt.src, vt.src_off, tmaj, tmin, granularity / 512, top.granule ? 13 : 12, mode,
-		 sync, speed, on_src, on_tgt, max_copies, top.granule ? " start_paused" : "");
+		 mode, sync, speed, on_src, on_tgt, max_copies, top.granule ? " start_paused" : "");
+	/* the volume's metadata device, if any, goes along */
+	if (bj_table_params(params, sizeof(params), head, feat, &vt)) {
+		bj_qcow2_top_free(&top);
+		bj_err("the mirror table of %s would be longer than %d bytes", name,
+		       BJ_TABLE_MAX - 1);
+		goto fail;
+	}
 	/* Subscribe before the job starts, so that no event is missed. */
 	if (wait && bj_events_open(&ev, err)) {
 		bj_err("%s", err);
@@ -236,7 +243,7 @@ static int check_completed(const char *name, const struct bj_status *st, char *e
 
 int cmd_complete(int argc, char **argv)
 {
-	char err[BJ_ERRLEN], params[128];
+	char err[BJ_ERRLEN], params[BJ_TABLE_MAX];
 	struct bj_status st;
 	struct bj_vtable vt;
 	struct bj_lock lk;
@@ -277,7 +284,11 @@ int cmd_complete(int argc, char **argv)
 		       name, st.result, name);
 		goto out;
 	}
-	bj_passthrough_params(params, sizeof(params), vt.dst, vt.dst_off);
+	if (bj_passthrough_params(params, sizeof(params), &vt, vt.dst, vt.dst_off)) {
+		bj_err("the passthrough table of %s would be longer than %d bytes", name,
+		       BJ_TABLE_MAX - 1);
+		goto out;
+	}
 	if (bj_volume_switch(name, params, check_completed, err)) {
 		bj_err("%s", err);
 		goto out;

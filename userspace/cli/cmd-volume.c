@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bj-dm.h"
+#include "bj-job.h"
 #include "bj-lock.h"
 #include "bj-util.h"
 #include "commands.h"
@@ -105,9 +106,10 @@ void usage_status(FILE *f)
 		   "Show the job state of volume NAME. --json prints QEMU query-block-jobs\n"
 		   "fields: device, type, status, len, offset, speed, ready, paused, busy,\n"
 		   "io-status, plus dm-blockjob's own (mode, result, dirty-regions, errors,\n"
-		   "last-error, bitmaps, size, extra, and memory: the bytes the target holds\n"
+		   "last-error, bitmaps, size, extra, memory: the bytes the target holds\n"
 		   "for the job's state, its copy buffers and the named bitmaps, or null if\n"
-		   "the module does not say).\n");
+		   "the module does not say, and metadata: the volume's metadata device as\n"
+		   "its table names it, or null if it has none).\n");
 }
 
 /* QEMU's job "type" for a mode. */
@@ -118,7 +120,8 @@ static const char *job_type(const struct bj_status *s)
 	return s->mode;
 }
 
-static void print_json(const char *name, const struct bj_status *s, const struct bj_memory *m)
+static void print_json(const char *name, const struct bj_status *s, const struct bj_memory *m,
+		       const char *metadata)
 {
 	bool paused = !strcmp(s->state, "paused") || !strcmp(s->state, "standby");
 	bool ready = !strcmp(s->state, "ready") || !strcmp(s->state, "standby");
@@ -150,10 +153,15 @@ static void print_json(const char *name, const struct bj_status *s, const struct
 		       ", \"bitmaps\": %" PRIu64 "}", m->state, m->copies, m->bitmaps);
 	else
 		printf(", \"memory\": null");
+	printf(", \"metadata\": ");
+	if (metadata[0])
+		bj_json_str(stdout, metadata);
+	else
+		printf("null");
 	printf("}\n");
 }
 
-static void print_human(const char *name, const struct bj_status *s)
+static void print_human(const char *name, const struct bj_status *s, const char *metadata)
 {
 	char a[32], b[32];
 
@@ -176,6 +184,8 @@ static void print_human(const char *name, const struct bj_status *s)
 	}
 	if (s->nr_bitmaps)
 		printf(", %u dirty bitmap%s", s->nr_bitmaps, s->nr_bitmaps > 1 ? "s" : "");
+	if (metadata[0])
+		printf(", metadata on %s", metadata);
 	printf("\n");
 }
 
@@ -188,6 +198,7 @@ int cmd_status(int argc, char **argv)
 	char err[BJ_ERRLEN];
 	struct bj_memory mem;
 	struct bj_status st;
+	struct bj_vtable vt;
 	const char *name;
 	bool json = false;
 	int c, r;
@@ -207,9 +218,15 @@ int cmd_status(int argc, char **argv)
 		bj_err("%s", err);
 		return 1;
 	}
+	/* the metadata device from the table (status does not show it); a view has none */
+	vt.metadata[0] = 0;
+	if (strcmp(st.mode, "view") && bj_vtable_get(name, &vt, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
 	if (json)
-		print_json(name, &st, bj_dm_memory(name, &mem, err) ? NULL : &mem);
+		print_json(name, &st, bj_dm_memory(name, &mem, err) ? NULL : &mem, vt.metadata);
 	else
-		print_human(name, &st);
+		print_human(name, &st, vt.metadata);
 	return 0;
 }

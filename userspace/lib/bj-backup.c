@@ -112,11 +112,41 @@ int bj_view_remove_all(const char *volume, char *err)
 	return r ? r : removed;
 }
 
+int bj_parse_bitmap_line(const char *line, struct bj_bitmap_info *b)
+{
+	char state[16];
+	const char *w;
+	size_t n;
+	int npos = 0, pos = 0;
+
+	memset(b, 0, sizeof(*b));
+	/* each word whole: the name and the state end at a space or the end */
+	if (sscanf(line, "%63s%n %" SCNu64 " %" SCNu64 " %15s%n", b->name, &npos,
+		   &b->granularity, &b->dirty, state, &pos) != 4 || line[npos] != ' ' ||
+	    (line[pos] && line[pos] != ' '))
+		return -EPROTO;
+	if (!strcmp(state, "enabled"))
+		b->enabled = true;
+	else if (strcmp(state, "disabled"))
+		return -EPROTO;
+	for (w = line + pos;; w += n) {
+		w += strspn(w, " ");
+		n = strcspn(w, " ");
+		if (!n)
+			break;
+		if (n == 4 && !strncmp(w, "busy", n))
+			b->busy = true;
+		else if (n == 10 && !strncmp(w, "persistent", n))
+			b->persistent = true;
+	}
+	return 0;
+}
+
 int bj_bitmap_list(const char *volume, struct bj_bitmap_info **list, int *n, char *err)
 {
 	struct bj_bitmap_info *l = NULL, *tmp;
-	char *reply, *line, *save = NULL, state[16], busy[16];
-	int r, cnt = 0, f;
+	char *reply, *line, *save = NULL;
+	int r, cnt = 0;
 
 	*list = NULL;
 	*n = 0;
@@ -130,18 +160,12 @@ int bj_bitmap_list(const char *volume, struct bj_bitmap_info **list, int *n, cha
 			break;
 		}
 		l = tmp;
-		memset(&l[cnt], 0, sizeof(*l));
-		busy[0] = 0;
-		f = sscanf(line, "%63s %" SCNu64 " %" SCNu64 " %15s %15s", l[cnt].name,
-			   &l[cnt].granularity, &l[cnt].dirty, state, busy);
-		if (f < 4) {
+		if (bj_parse_bitmap_line(line, &l[cnt])) {
 			snprintf(err, BJ_ERRLEN, "cannot parse the bitmap list of %s: \"%s\"",
 				 volume, line);
 			r = -EPROTO;
 			break;
 		}
-		l[cnt].enabled = !strcmp(state, "enabled");
-		l[cnt].busy = f == 5 && !strcmp(busy, "busy");
 		cnt++;
 	}
 	free(reply);

@@ -30,12 +30,21 @@ struct bj_bitmap_info {
 	uint64_t dirty;			/* bytes (whole granules, clamped to the volume) */
 	bool enabled;
 	bool busy;			/* claimed by a backup job */
+	bool persistent;		/* kept on the volume's metadata device */
 };
 
 /* What bj_bitmap_name_valid() takes, for messages. */
 #define BJ_BITMAP_NAME_RULE	"1 to 63 characters of A-Z a-z 0-9 _ . : -"
 /* True if the kernel takes @name as a bitmap name (BJ_BITMAP_NAME_RULE). */
 bool bj_bitmap_name_valid(const char *name);
+
+/*
+ * One line of the "bitmap list" reply: "NAME GRAN_BYTES DIRTY_BYTES
+ * enabled|disabled[ busy][ persistent]". Words after the state are flags
+ * in any order; unknown ones are skipped (a newer kernel's), and a kernel
+ * that knows no persistent bitmaps gives none. 0, or -EPROTO.
+ */
+int bj_parse_bitmap_line(const char *line, struct bj_bitmap_info *b);
 
 /* The bitmaps of @volume; *@list is malloc'ed (free it), *@n its length. */
 int bj_bitmap_list(const char *volume, struct bj_bitmap_info **list, int *n, char *err);

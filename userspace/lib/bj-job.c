@@ -10,16 +10,93 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bj-backup.h"
 #include "bj-job.h"
 #include "bj-util.h"
 
+/* Feature arguments that take no value (the kernel's feature_defs). */
+static bool feature_is_flag(const char *word, size_t n)
+{
+	return n == strlen("start_paused") && !strncmp(word, "start_paused", n);
+}
+
+/*
+ * Walk the feature arguments @f ("<#features> <feature>*", or ""): check
+ * the count, and copy the value of "metadata" into @t. Values are skipped
+ * as values, so a bitmap named "metadata" is not taken for the feature.
+ */
+static int parse_features(const char *f, struct bj_vtable *t)
+{
+	unsigned long long count, words = 0;
+	const char *w, *key = NULL;
+	size_t n, keylen = 0;
+	char *end;
+
+	if (!*f)
+		return 0;
+	if (*f < '0' || *f > '9')
+		return -EPROTO;
+	errno = 0;
+	count = strtoull(f, &end, 10);
+	if (errno || (*end && *end != ' '))
+		return -EPROTO;
+	for (w = end;; w += n) {
+		w += strspn(w, " ");
+		n = strcspn(w, " ");
+		if (!n)
+			break;
+		words++;
+		if (key) {
+			/* @w is the value of @key */
+			if (keylen == strlen("metadata") && !strncmp(key, "metadata", keylen)) {
+				if (n > BJ_MD_DEV_MAX)
+					return -EPROTO;
+				memcpy(t->metadata, w, n);
+				t->metadata[n] = 0;
+			}
+			key = NULL;
+		} else if (!feature_is_flag(w, n)) {
+			key = w;
+			keylen = n;
+		}
+	}
+	return words == count && !key ? 0 : -EPROTO;
+}
+
+int bj_vtable_parse(const char *params, struct bj_vtable *t)
+{
+	int n = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (sscanf(params, "%15s", t->mode) != 1)
+		return -EPROTO;
+	if (!strcmp(t->mode, "passthrough")) {
+		if (sscanf(params, "%*s %31s %" SCNu64 "%n", t->src, &t->src_off, &n) != 2)
+			return -EPROTO;
+	} else if (!strcmp(t->mode, "mirror") || !strcmp(t->mode, "backup")) {
+		if (sscanf(params, "%*s %31s %" SCNu64 " %31s %" SCNu64 " %" SCNu64 "%n",
+			   t->src, &t->src_off, t->dst, &t->dst_off, &t->granule, &n) != 5)
+			return -EPROTO;
+	} else {
+		return -EPROTO;
+	}
+	if (params[n] && params[n] != ' ')
+		return -EPROTO;
+	while (params[n] == ' ')
+		n++;
+	if (strlen(params + n) >= sizeof(t->features))
+		return -EPROTO;
+	snprintf(t->features, sizeof(t->features), "%s", params + n);
+	return parse_features(t->features, t);
+}
+
 int bj_vtable_get(const char *name, struct bj_vtable *t, char *err)
 {
 	struct bj_table tab;
-	int n = 0, r;
+	int r;
 
 	memset(t, 0, sizeof(*t));
 	r = bj_dm_table(name, &tab, err);
@@ -31,31 +108,55 @@ int bj_vtable_get(const char *name, struct bj_vtable *t, char *err)
 		bj_dm_table_free(&tab);
 		return -ENOTTY;
 	}
+	r = bj_vtable_parse(tab.params, t);
 	t->sectors = tab.len;
-	if (sscanf(tab.params, "%15s", t->mode) != 1)
-		goto bad;
-	if (!strcmp(t->mode, "passthrough")) {
-		if (sscanf(tab.params, "%*s %31s %" SCNu64 "%n", t->src, &t->src_off, &n) != 2)
-			goto bad;
-	} else {
-		if (sscanf(tab.params, "%*s %31s %" SCNu64 " %31s %" SCNu64 " %" SCNu64 "%n",
-			   t->src, &t->src_off, t->dst, &t->dst_off, &t->granule, &n) != 5)
-			goto bad;
-	}
-	while (tab.params[n] == ' ')
-		n++;
-	snprintf(t->features, sizeof(t->features), "%s", tab.params + n);
+	if (r)
+		snprintf(err, BJ_ERRLEN, "cannot parse the table of %s: \"%s\"", name, tab.params);
 	bj_dm_table_free(&tab);
-	return 0;
-bad:
-	snprintf(err, BJ_ERRLEN, "cannot parse the table of %s: \"%s\"", name, tab.params);
-	bj_dm_table_free(&tab);
-	return -EPROTO;
+	return r;
 }
 
-void bj_passthrough_params(char *buf, size_t len, const char *dev, uint64_t off)
+int bj_table_params(char *buf, size_t len, const char *head, const char *features,
+		    const struct bj_vtable *vt)
 {
-	snprintf(buf, len, "passthrough %s %" PRIu64, dev, off);
+	unsigned int count = 0;
+	const char *w;
+	size_t n, l;
+	int c;
+
+	for (w = features ? features : "";; w += n) {
+		w += strspn(w, " ");
+		n = strcspn(w, " ");
+		if (!n)
+			break;
+		count++;
+	}
+	if (vt->metadata[0])
+		count += 2;
+	c = snprintf(buf, len, "%s", head);
+	if (count && c >= 0 && (size_t)c < len)
+		c += snprintf(buf + c, len - c, " %u", count);
+	/* the words one space apart, then the volume's own */
+	for (w = features ? features : ""; c >= 0 && (size_t)c < len; w += n) {
+		w += strspn(w, " ");
+		n = strcspn(w, " ");
+		if (!n)
+			break;
+		c += snprintf(buf + c, len - c, " %.*s", (int)n, w);
+	}
+	if (vt->metadata[0] && c >= 0 && (size_t)c < len)
+		c += snprintf(buf + c, len - c, " metadata %s", vt->metadata);
+	l = c < 0 ? len : (size_t)c;
+	return l >= len ? -ENAMETOOLONG : 0;
+}
+
+int bj_passthrough_params(char *buf, size_t len, const struct bj_vtable *vt, const char *dev,
+			  uint64_t off)
+{
+	char head[96];
+
+	snprintf(head, sizeof(head), "passthrough %s %" PRIu64, dev, off);
+	return bj_table_params(buf, len, head, NULL, vt);
 }
 
 /*
@@ -157,7 +258,7 @@ static int concluded_job(const char *name, struct bj_vtable *t, struct bj_status
 
 int bj_job_finish(const char *name, char *err)
 {
-	char params[128];
+	char params[BJ_TABLE_MAX];
 	struct bj_status st;
 	struct bj_vtable t;
 	bool pivot;
@@ -166,13 +267,18 @@ int bj_job_finish(const char *name, char *err)
 	r = concluded_job(name, &t, &st, err);
 	if (r <= 0)
 		return r;
+	pivot = !strcmp(t.mode, "mirror") && !strcmp(st.result, "completed");
+	r = bj_passthrough_params(params, sizeof(params), &t, pivot ? t.dst : t.src,
+				  pivot ? t.dst_off : t.src_off);
+	if (r) {
+		snprintf(err, BJ_ERRLEN, "the passthrough table of %s would be longer than %d bytes",
+			 name, BJ_TABLE_MAX - 1);
+		return r;
+	}
 	/* Point-in-time views of a backup end with it; they hold the volume open. */
 	r = bj_view_remove_all(name, err);
 	if (r < 0)
 		return r;
-	pivot = !strcmp(t.mode, "mirror") && !strcmp(st.result, "completed");
-	bj_passthrough_params(params, sizeof(params), pivot ? t.dst : t.src,
-			      pivot ? t.dst_off : t.src_off);
 	return bj_volume_switch(name, params, NULL, err);
 }
 
@@ -224,7 +330,7 @@ int bj_volume_check_left(const char *name, char *err)
  */
 static bool pivot_left(const char *name, char *err)
 {
-	char want[128], have[160];
+	char want[BJ_TABLE_MAX];
 	struct bj_status st;
 	struct bj_vtable t;
 	struct bj_table tab;
@@ -236,9 +342,9 @@ static bool pivot_left(const char *name, char *err)
 		return false;
 	if (bj_dm_inactive_table(name, &tab, err))
 		return false;
-	bj_passthrough_params(want, sizeof(want), t.dst, t.dst_off);
-	snprintf(have, sizeof(have), "%s", tab.params);
-	pivot = !strcmp(tab.type, BJ_TARGET) && tab.len == t.sectors && !strcmp(have, want);
+	/* the pivot's table carries the volume's metadata device as the mirror's does */
+	pivot = !bj_passthrough_params(want, sizeof(want), &t, t.dst, t.dst_off) &&
+		!strcmp(tab.type, BJ_TARGET) && tab.len == t.sectors && !strcmp(tab.params, want);
 	bj_dm_table_free(&tab);
 	return pivot;
 }

@@ -12,6 +12,11 @@
 
 #include "bj-dm.h"
 
+/* The longest metadata device the table may name, in bytes without the NUL. */
+#define BJ_MD_DEV_MAX 127
+/* Room for any table line the job layer and the CLI build, with the NUL. */
+#define BJ_TABLE_MAX 1024
+
 /* The live table of a blockjob volume, parsed. */
 struct bj_vtable {
 	char mode[16];			/* passthrough, mirror, backup */
@@ -21,10 +26,35 @@ struct bj_vtable {
 	uint64_t dst_off;
 	uint64_t granule;		/* sectors, 0 in passthrough */
 	char features[512];		/* "<#features> <features>*" or "" */
+	/*
+	 * The volume's metadata device (feature "metadata <dev>", as the
+	 * table gives it: "253:2"), "" if it has none. Every table loaded
+	 * for the volume must carry it: bj_table_params() does.
+	 */
+	char metadata[BJ_MD_DEV_MAX + 1];
 	uint64_t sectors;		/* target length */
 };
 
 int bj_vtable_get(const char *name, struct bj_vtable *t, char *err);
+
+/*
+ * Parse the parameters of a blockjob table line (what 'dmsetup table'
+ * shows after the target type: "passthrough 253:1 0 2 metadata 253:2")
+ * into @t (sectors, which the table line does not give, is left 0). 0,
+ * or -EPROTO if it is not one.
+ */
+int bj_vtable_parse(const char *params, struct bj_vtable *t);
+
+/*
+ * The parameters of a new table for the volume whose live table is @vt:
+ * @head (mode and positional arguments: "mirror 253:1 0 253:5 0 128"),
+ * then the feature arguments @features (words without their count; "" or
+ * NULL for none) followed by those every table of the volume carries
+ * (metadata <dev>), with their count; no count when there is no feature.
+ * 0, or -ENAMETOOLONG if the line does not fit in @len bytes.
+ */
+int bj_table_params(char *buf, size_t len, const char *head, const char *features,
+		    const struct bj_vtable *vt);
 
 /*
  * The job-layer calls below change a volume's table: callers hold the
@@ -93,7 +123,11 @@ int bj_volume_check_left(const char *name, char *err);
  */
 int bj_volume_recover(const char *name, const char **what, char *err);
 
-/* Passthrough table line for device @dev ("major:minor") at @off sectors. */
-void bj_passthrough_params(char *buf, size_t len, const char *dev, uint64_t off);
+/*
+ * Passthrough table line for device @dev ("major:minor") at @off sectors,
+ * for the volume whose live table is @vt (bj_table_params()).
+ */
+int bj_passthrough_params(char *buf, size_t len, const struct bj_vtable *vt, const char *dev,
+			  uint64_t off);
 
 #endif
