@@ -98,5 +98,6 @@ BJ_DECLARE_COMMAND(mirror);
 BJ_DECLARE_COMMAND(complete);
 BJ_DECLARE_COMMAND(backup);
 BJ_DECLARE_COMMAND(bitmap);
+BJ_DECLARE_COMMAND(metadata);
 
 #endif

@@ -22,6 +22,8 @@ const struct bj_command bj_commands[] = {
 	  usage_backup },
 	{ "bitmap", "named dirty bitmaps of a volume (incremental backups)", cmd_bitmap,
 	  usage_bitmap },
+	{ "metadata", "dump or check a volume's metadata device", cmd_metadata,
+	  usage_metadata },
 	{ "pause", "pause the job on a volume", cmd_pause, usage_pause },
 	{ "resume", "resume a paused job", cmd_resume, usage_resume },
 	{ "set-speed", "change a job's copy rate limit", cmd_set_speed, usage_set_speed },
