@@ -278,6 +278,16 @@ bool bj_md_block_valid(const void *block, const u8 *uuid, u64 epoch, u32 index,
 	return true;
 }
 
+bool bj_md_block_torn(const void *block, const u8 *uuid)
+{
+	const struct bj_md_bitmap_header *h = block;
+
+	if (all_zero(block, BJ_MD_BLOCK_SIZE) || le32_to_cpu(h->csum) == bj_md_csum(block))
+		return false;
+	return le32_to_cpu(h->magic) == BJ_MD_BITMAP_MAGIC ||
+	       !memcmp(h->uuid, uuid, BJ_MD_UUID_LEN);
+}
+
 u32 bj_md_block_pick(bool valid0, u64 gen0, bool valid1, u64 gen1)
 {
 	if (!valid0 && !valid1)

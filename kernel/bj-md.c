@@ -164,33 +164,50 @@ static int commit_sb(struct bj_md *md)
 
 /* Loading --------------------------------------------------------------- */
 
-/* Read area @a of bitmap @b into @bits (zeroed, of the bitmap's size). */
+/*
+ * Read area @a of bitmap @b into @bits (zeroed, of the bitmap's size); count
+ * in *@torn_blocks the blocks with a torn copy, taken as all dirty.
+ */
 static int load_area(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md_area *a,
-		     struct bj_bitmap *bits)
+		     struct bj_bitmap *bits, unsigned int *torn_blocks)
 {
 	const struct bj_md_entry *e = entry_of(md, b);
 	u64 start = bj_md_block_addr(e, a->index, 0, 0);
 	struct dm_buffer *buf;
-	bool valid[2];
-	u64 gen[2];
+	bool valid[2], torn;
+	u64 gen[2], first;
 	void *data;
 	u32 l, c;
 
 	dm_bufio_prefetch(md->bufio, start, 2ULL * e->nr_blocks);
 	for (l = 0; l < e->nr_blocks; l++) {
+		torn = false;
 		for (c = 0; c < 2; c++) {
 			data = dm_bufio_read(md->bufio, bj_md_block_addr(e, a->index, c, l), &buf);
 			if (IS_ERR(data))
 				return PTR_ERR(data);
 			valid[c] = bj_md_block_valid(data, md->sb.uuid, a->epoch, l, b->entry,
 						     &gen[c]);
+			torn |= bj_md_block_torn(data, md->sb.uuid);
 			dm_bufio_release(buf);
 		}
 		c = bj_md_block_pick(valid[0], gen[0], valid[1], gen[1]);
 		a->copy[l] = c;
+		if (c != BJ_MD_NO_COPY)
+			a->gen[l] = gen[c];
+		if (torn) {
+			/*
+			 * In core only: the torn copy stays until this block's
+			 * next write, which goes to it and carries these bits.
+			 */
+			first = (u64)l * BJ_MD_BITS_PER_BLOCK;
+			bitmap_set(bits->bits, first,
+				   min_t(u64, BJ_MD_BITS_PER_BLOCK, bits->nr_bits - first));
+			(*torn_blocks)++;
+			continue;
+		}
 		if (c == BJ_MD_NO_COPY)
 			continue;
-		a->gen[l] = gen[c];
 		data = dm_bufio_read(md->bufio, bj_md_block_addr(e, a->index, c, l), &buf);
 		if (IS_ERR(data))
 			return PTR_ERR(data);
@@ -283,11 +300,14 @@ static int read_sb(struct bj_md *md, char **error)
 static int load_bitmaps(struct bj_md *md, struct bj_volume *vol, char **error)
 {
 	struct bj_named_bitmap *b;
+	unsigned int torn;
 	u32 i;
 	int r;
 
 	for (i = 0; i < BJ_MD_MAX_BITMAPS; i++) {
 		struct bj_md_entry *e = &md->sb.bitmaps[i];
+
+		torn = 0;
 
 		if (!(e->flags & BJ_MD_BM_USED))
 			continue;
@@ -304,7 +324,7 @@ static int load_bitmaps(struct bj_md *md, struct bj_volume *vol, char **error)
 			*error = "Cannot allocate the persistent bitmaps";
 			return -ENOMEM;
 		}
-		r = load_area(md, b, &b->area, &b->bm);
+		r = load_area(md, b, &b->area, &b->bm, &torn);
 		if (r) {
 			bj_md_bitmap_free(b);
 			bj_bitmap_free(&b->bm);
@@ -312,6 +332,9 @@ static int load_bitmaps(struct bj_md *md, struct bj_volume *vol, char **error)
 			*error = "Cannot read a persistent bitmap from the metadata device";
 			return r;
 		}
+		if (torn)
+			DMWARN("%s: bitmap %s: %u blocks with a torn copy: taken as all dirty",
+			       dm_device_name(vol->md), b->name, torn);
 		list_add_tail(&b->list, &vol->bitmaps);
 		vol->nr_bitmaps++;
 	}

@@ -161,12 +161,13 @@ assert d["problems"] == []
 
 # recovered, not problems
 run "torn newer bitmap copy: check" 0 "$BLOCKJOB" metadata check torn-bm.img
-expect "torn newer bitmap copy: check mentions it" grep -q "1 torn bitmap copy read from the other copy" out
+expect "torn newer bitmap copy: check mentions it" grep -q "1 torn bitmap copy (their blocks taken as all dirty)" out
 run "torn newer bitmap copy: dump --json" 0 "$BLOCKJOB" metadata dump --json torn-bm.img
-expect "torn newer bitmap copy: the previous version (bits 0, 1), 1 torn copy" python3 -c '
+expect "torn newer bitmap copy: its block (here the whole volume) all dirty, 1 torn copy" python3 -c '
 import json
-b = json.load(open("out"))["bitmaps"][0]
-assert b["dirty"] == [[0, 131072]] and b["torn_copies"] == 1, b'
+d = json.load(open("out"))
+b = d["bitmaps"][0]
+assert b["dirty"] == [[0, d["data_bytes"]]] and b["torn_copies"] == 1, b'
 run "torn newer superblock: check" 0 "$BLOCKJOB" metadata check torn-sb.img
 expect "torn newer superblock: the previous commit (generation 1, no bitmap)" \
 	grep -q "consistent: volume vol, generation 1, 0 bitmaps, superblock copy 1 not valid" out

@@ -165,7 +165,7 @@ static void dump_human(const char *path, const struct bj_md *md)
 		else
 			printf(", not read (its entry is broken)");
 		if (b->torn_copies)
-			printf(", %u torn cop%s (read from the other copy)", b->torn_copies,
+			printf(", %u torn cop%s (their blocks taken as all dirty)", b->torn_copies,
 			       b->torn_copies > 1 ? "ies" : "y");
 		printf("\n");
 		if (b->bits)
@@ -258,7 +258,7 @@ int cmd_metadata(int argc, char **argv)
 	if (!md.other_sb_valid)
 		printf(", superblock copy %d not valid", 1 - md.sb_copy);
 	if (torn)
-		printf(", %u torn bitmap cop%s read from the other copy", torn, torn > 1 ? "ies" : "y");
+		printf(", %u torn bitmap cop%s (their blocks taken as all dirty)", torn, torn > 1 ? "ies" : "y");
 	printf("\n");
 	bj_md_free(&md);
 	return 0;

@@ -480,9 +480,20 @@ static int load_area(struct reader *rd, struct bj_md *md, const struct bj_md_sb 
 		}
 		c = bj_md_bitmap_select(rd->c0, rd->c1, sb->uuid, epoch, (uint32_t)l, &t);
 		*torn += t;
-		if (c < 0)
+		if (t) {
+			/*
+			 * A torn copy (a write cut short, or damage) may have
+			 * held bits the other copy lacks: the whole block is
+			 * taken as dirty, as the kernel does.
+			 */
+			memset(words, 0, sizeof(words));
+			n = nwords - l * BJ_MD_WORDS_PER_BLOCK;
+			memset(words, 0xff, 8 * (n < BJ_MD_WORDS_PER_BLOCK ? n : BJ_MD_WORDS_PER_BLOCK));
+		} else if (c < 0) {
 			continue;	/* never written in this epoch: zeroes */
-		bj_md_bitmap_decode(c ? rd->c1 : rd->c0, &h, words);
+		} else {
+			bj_md_bitmap_decode(c ? rd->c1 : rd->c0, &h, words);
+		}
 		n = nwords - l * BJ_MD_WORDS_PER_BLOCK;
 		if (n > BJ_MD_WORDS_PER_BLOCK)
 			n = BJ_MD_WORDS_PER_BLOCK;
