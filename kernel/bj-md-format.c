@@ -278,11 +278,12 @@ bool bj_md_block_valid(const void *block, const u8 *uuid, u64 epoch, u32 index,
 	return true;
 }
 
-bool bj_md_block_torn(const void *block, const u8 *uuid)
+bool bj_md_block_torn(const void *block, const u8 *uuid, u64 epoch)
 {
 	const struct bj_md_bitmap_header *h = block;
 
-	if (all_zero(block, BJ_MD_BLOCK_SIZE) || le32_to_cpu(h->csum) == bj_md_csum(block))
+	if (all_zero(block, BJ_MD_BLOCK_SIZE) || le32_to_cpu(h->csum) == bj_md_csum(block) ||
+	    le64_to_cpu(h->epoch) != epoch)
 		return false;
 	return le32_to_cpu(h->magic) == BJ_MD_BITMAP_MAGIC ||
 	       !memcmp(h->uuid, uuid, BJ_MD_UUID_LEN);

@@ -78,12 +78,13 @@ u64 bj_md_alloc(const struct bj_md_sb *sb, u64 blocks);
 bool bj_md_block_valid(const void *block, const u8 *uuid, u64 epoch, u32 index,
 		       u32 entry, u64 *gen);
 /*
- * A copy that looks like this volume's bitmap block (its magic or uuid)
- * but fails its checksum: a write cut short, or damage. Its block may have
- * held bits the other copy lacks, so the loader takes every bit of the
- * block as set (a superset is safe; a lost bit is not).
+ * A copy of the area's epoch @epoch that looks like this volume's bitmap
+ * block (its magic or uuid) but fails its checksum: a write cut short, or
+ * damage. Its block may have held bits the other copy lacks, so the loader
+ * takes every bit of the block as set (a superset is safe; a lost bit is
+ * not). A torn copy of an older epoch is forgotten with its epoch.
  */
-bool bj_md_block_torn(const void *block, const u8 *uuid);
+bool bj_md_block_torn(const void *block, const u8 *uuid, u64 epoch);
 /*
  * Which copy of a logical block holds its content: the valid one with the
  * higher generation, or BJ_MD_NO_COPY.

@@ -188,7 +188,7 @@ static int load_area(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md_a
 				return PTR_ERR(data);
 			valid[c] = bj_md_block_valid(data, md->sb.uuid, a->epoch, l, b->entry,
 						     &gen[c]);
-			torn |= bj_md_block_torn(data, md->sb.uuid);
+			torn |= bj_md_block_torn(data, md->sb.uuid, a->epoch);
 			dm_bufio_release(buf);
 		}
 		c = bj_md_block_pick(valid[0], gen[0], valid[1], gen[1]);

@@ -239,22 +239,24 @@ static void bj_md_block_test(struct kunit *test)
 		KUNIT_EXPECT_FALSE(test, bj_md_block_valid(b, test_uuid, 9, l + 1, 2, &gen));
 		KUNIT_EXPECT_FALSE(test, bj_md_block_valid(b, test_uuid, 9, l, 1, &gen));
 		KUNIT_EXPECT_FALSE(test, bj_md_block_valid(b, other_uuid, 9, l, 2, &gen));
-		KUNIT_EXPECT_FALSE(test, bj_md_block_torn(b, test_uuid));
+		KUNIT_EXPECT_FALSE(test, bj_md_block_torn(b, test_uuid, 9));
 		bj_md_block_decode(b, l, out, TEST_BITS);
 		/* A torn write: any changed byte fails the checksum. */
 		b[BJ_MD_BITMAP_HEADER + 17] ^= 0x40;
 		KUNIT_EXPECT_FALSE(test, bj_md_block_valid(b, test_uuid, 9, l, 2, &gen));
-		KUNIT_EXPECT_TRUE(test, bj_md_block_torn(b, test_uuid));
+		KUNIT_EXPECT_TRUE(test, bj_md_block_torn(b, test_uuid, 9));
 		/* Even with its magic hit too: the uuid says it is ours. */
 		b[5] ^= 1;
-		KUNIT_EXPECT_TRUE(test, bj_md_block_torn(b, test_uuid));
-		KUNIT_EXPECT_FALSE(test, bj_md_block_torn(b, other_uuid));
+		KUNIT_EXPECT_TRUE(test, bj_md_block_torn(b, test_uuid, 9));
+		KUNIT_EXPECT_FALSE(test, bj_md_block_torn(b, other_uuid, 9));
+		/* A torn copy of an older epoch: forgotten with its epoch. */
+		KUNIT_EXPECT_FALSE(test, bj_md_block_torn(b, test_uuid, 10));
 	}
 	/* Zeroes and another volume's garbage are not torn copies of ours. */
 	memset(b, 0, BJ_MD_BLOCK_SIZE);
-	KUNIT_EXPECT_FALSE(test, bj_md_block_torn(b, test_uuid));
+	KUNIT_EXPECT_FALSE(test, bj_md_block_torn(b, test_uuid, 9));
 	memset(b, 0x5a, BJ_MD_BLOCK_SIZE);
-	KUNIT_EXPECT_FALSE(test, bj_md_block_torn(b, test_uuid));
+	KUNIT_EXPECT_FALSE(test, bj_md_block_torn(b, test_uuid, 9));
 	KUNIT_EXPECT_TRUE(test, bitmap_equal(bits, out, TEST_BITS));
 
 	/* Bits added to an encoded block land in it, clamped to the block. */

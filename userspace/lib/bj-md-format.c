@@ -292,8 +292,8 @@ int bj_md_bitmap_copy_valid(const void *block, const uint8_t uuid[BJ_MD_UUID_LEN
 	int r = bj_md_bitmap_decode(block, h, NULL);
 
 	if (torn)
-		*torn = r == -EBADMSG && (h->magic == BJ_MD_BITMAP_MAGIC ||
-					  !memcmp(h->uuid, uuid, BJ_MD_UUID_LEN));
+		*torn = r == -EBADMSG && h->epoch == epoch &&
+			(h->magic == BJ_MD_BITMAP_MAGIC || !memcmp(h->uuid, uuid, BJ_MD_UUID_LEN));
 	if (r)
 		return r;
 	if (memcmp(h->uuid, uuid, BJ_MD_UUID_LEN) || h->index != index || h->epoch != epoch)

@@ -1,0 +1,165 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vm-run: --disks 4 --disk-size 512M --timeout 900
+# The metadata device at its edges (issue 17): a superblock commit cut in
+# half, a flipped bit in the newest superblock and in a bitmap block, both
+# superblocks damaged, a zeroed superblock copy: each recovered to the
+# previous commit (a bitmap block with a torn copy: taken as all dirty) or
+# refused, never reset. A metadata device that fails writes (clean granules
+# fail with EIO, dirty ones go on) and one that stops answering (writes to
+# clean granules wait, suspend waits, nothing is lost). A mirror on a volume
+# with persistent bitmaps: the pivoted volume keeps its metadata device and
+# bitmaps.
+. "$BJ_TESTS/vm/lib.sh"
+. "$BJ_TESTS/vm/backup-lib.sh"
+. "$BJ_TESTS/vm/mirror-lib.sh"
+load_blockjob || die "modprobe dm-blockjob"
+
+SEC=$((256 * 2048))		# a 256 MiB volume
+check bk_linear data /dev/vdb 0 $SEC
+check bk_linear md /dev/vdc 0 2048
+MD=/dev/mapper/md
+
+blk() {	# BLOCK: one 4 KiB block of MDEV, in hex
+	dd if=$MD bs=4096 skip="$1" count=1 iflag=direct status=none | od -An -v -tx1 | tr -d ' \n'
+}
+put() {	# BLOCK FILE: write a saved block back
+	dd if="$2" of=$MD bs=4096 seek="$1" count=1 oflag=direct conv=notrunc status=none
+}
+save() { dd if=$MD of="$2" bs=4096 skip="$1" count=1 iflag=direct status=none; }
+gen() {	# BLOCK: the generation of a superblock (offset 16) or bitmap block (offset 32)
+	dd if=$MD bs=1 skip=$(($1 * 4096 + $2)) count=8 status=none | od -An -tu8 | tr -d ' '
+}
+flip() {	# BLOCK BYTE: flip one bit of MDEV
+	local v
+	v=$(dd if=$MD bs=1 skip=$(($1 * 4096 + $2)) count=1 status=none | od -An -tu1 | tr -d ' ')
+	printf "\\$(printf %o $((v ^ 4)))" | dd of=$MD bs=1 seek=$(($1 * 4096 + $2)) conv=notrunc status=none
+}
+newest_sb() { [ "$(gen 0 16)" -gt "$(gen 1 16)" ] && echo 0 || echo 1; }
+open_vol() { blockjob create vol /dev/mapper/data --metadata $MD; }
+dump() { blockjob bitmap dump vol "$1"; }
+wr() { dd if=/dev/urandom of=/dev/mapper/vol bs=4096 seek="$1" count=1 oflag=direct status=none; }
+
+check open_vol
+check blockjob bitmap add vol p --persistent
+check blockjob bitmap add vol q --persistent --granularity 4K
+wr 0; wr 40000; wr 65535
+want_p=$(dump p) want_q=$(dump q)
+check dmsetup remove vol
+
+# --- a superblock commit cut in half -------------------------------------------
+new=$((1 - $(newest_sb)))	# the copy the next commit writes
+save $new /tmp/old.blk
+check open_vol
+check blockjob bitmap add vol r --persistent
+check dmsetup remove vol
+check_eq "$(newest_sb)" $new "the add was committed to copy $new"
+# The first half of the new block over the second half of the old one.
+save $new /tmp/new.blk
+dd if=/tmp/old.blk of=/tmp/torn.blk bs=2048 count=2 status=none
+dd if=/tmp/new.blk of=/tmp/torn.blk bs=2048 count=1 conv=notrunc status=none
+put $new /tmp/torn.blk
+check blockjob metadata check $MD
+kmsg "open after a torn commit"
+check open_vol
+check_eq "$(blockjob bitmap list vol | awk 'NR > 1 {print $1}' | tr '\n' ' ')" "p q " \
+	"torn commit: the previous commit (without r)"
+check_eq "$(dump p)$(dump q)" "$want_p$want_q" "torn commit: the bitmaps as they were"
+dmesg | grep -q "superblock copy $new: checksum mismatch" && ok "the kernel said so" ||
+	not_ok "no kernel message about the torn copy"
+# The next commit goes to the torn copy and is whole again.
+check blockjob bitmap add vol r --persistent
+check blockjob bitmap remove vol r
+check dmsetup remove vol
+check blockjob metadata check $MD
+
+# --- a flipped bit in the newest superblock; a zeroed newest copy ------------------
+for how in flip zero; do
+	cur=$(newest_sb)
+	save $cur /tmp/cur.blk
+	if [ $how = flip ]; then flip $cur 1500; else dd if=/dev/zero of=$MD bs=4096 seek=$cur count=1 oflag=direct conv=notrunc status=none; fi
+	check open_vol
+	check_eq "$(dump p)$(dump q)" "$want_p$want_q" "$how newest superblock: the previous commit, bitmaps intact"
+	check dmsetup remove vol
+	put $cur /tmp/cur.blk
+done
+
+# --- both superblocks damaged: refused, MDEV untouched ------------------------------
+save 0 /tmp/sb0.blk; save 1 /tmp/sb1.blk
+flip 0 100; flip 1 2000
+before=$(dev_sha md)
+out=$(open_vol 2>&1) && not_ok "opened with both superblocks damaged" || ok "CLI refuses: $out"
+num=$(dmsetup info -c --noheadings -o major,minor md | tr -d ' ')
+dnum=$(dmsetup info -c --noheadings -o major,minor data | tr -d ' ')
+if dmsetup create vol --table "0 $SEC blockjob passthrough $dnum 0 2 metadata $num" 2>/dev/null; then
+	not_ok "kernel opened MDEV with both superblocks damaged"; dmsetup remove vol
+else ok "kernel refuses it too"; fi
+dmesg | grep -q "No valid metadata superblock" && ok "kernel: No valid metadata superblock" || not_ok "no kernel reason"
+check_eq "$(dev_sha md)" "$before" "MDEV not written"
+put 0 /tmp/sb0.blk; put 1 /tmp/sb1.blk
+
+# --- a flipped bit in a bitmap block: the block is taken as all dirty --------------
+# q (4K granules, 65536 bits) has 3 blocks per area; p's 4 blocks come first
+# (blocks 2-5), so q's copies of its block 1 are blocks 7 and 10.
+b=7; [ "$(gen 10 32)" -gt "$(gen 7 32)" ] && b=10
+flip $b 3000
+check open_vol
+first=$((32256 * 4096)) end=$((64512 * 4096))
+case "$(dump q)" in *"$first $((end - first))"*) ok "torn bitmap block: its whole range dirty" ;;
+*) not_ok "torn bitmap block: q is $(dump q | tr '\n' ' ')" ;; esac
+check_eq "$(dump p)" "$want_p" "the other bitmap unchanged"
+check blockjob bitmap clear vol q
+check dmsetup remove vol
+check open_vol
+check_eq "$(dump q)" "" "cleared: the torn copy is of an old epoch now"
+
+# --- a metadata device that fails writes ------------------------------------------
+check ml_swap md "0 2048 error"
+if wr 100 2>/dev/null; then not_ok "a write to a clean granule succeeded without its bit"; else ok "write to a clean granule fails (EIO)"; fi
+check wr 40000
+check_eq "$(dmsetup message vol 0 metadata | awk '{print $4}')" failed "metadata message says failed"
+out=$(blockjob bitmap add vol s --persistent 2>&1) && not_ok "bitmap add on a failed MDEV" || ok "bitmap add refused: $out"
+check dmsetup remove vol
+check ml_swap md "0 2048 linear /dev/vdc 0"
+check open_vol
+case "$(dump p)" in *"409600 "*) not_ok "the failed write's granule is dirty (no bit was written)" ;; *) ok "nothing was recorded for the failed write" ;; esac
+
+# --- a metadata device that stops answering ---------------------------------------
+check dmsetup suspend md
+c0=$(dmsetup message vol 0 metadata | awk '{print $2}')
+dd if=/dev/urandom of=/dev/mapper/vol bs=4096 seek=50000 count=1 oflag=direct status=none &
+wpid=$!
+for ((i = 0; i < 600; i++)); do
+	[ "$(dmsetup message vol 0 metadata | awk '{print $2}')" -gt "$c0" ] && break
+	sleep 0.1
+done
+kill -0 $wpid 2>/dev/null && ok "the write waits for its bit" || not_ok "the write finished with MDEV suspended"
+dmsetup suspend vol &
+spid=$!
+ml_in_suspend vol 60 && ok "suspend of the volume waits for the held write" || not_ok "suspend did not reach dm_suspend"
+check dmsetup resume md
+wait $wpid && ok "the held write completed once MDEV answered" || not_ok "held write failed"
+wait $spid && ok "the suspend completed" || not_ok "suspend failed"
+check dmsetup resume vol
+case "$(dump p)" in *"$((50000 * 4096 / 65536 * 65536)) 65536"*) ok "its granule is dirty" ;; *) not_ok "p: $(dump p)" ;; esac
+
+# --- a mirror: the pivoted volume keeps its metadata device and bitmaps ------------
+check bk_linear dst /dev/vdd 0 $SEC
+want_p=$(dump p)
+check blockjob mirror vol /dev/mapper/dst --wait
+wr 70000
+check blockjob complete vol
+dnum=$(dmsetup info -c --noheadings -o major,minor dst | tr -d ' ')
+case "$(dmsetup table vol)" in *"passthrough $dnum 0 2 metadata $num") ok "pivoted onto dst with its metadata device" ;;
+*) not_ok "table after pivot: $(dmsetup table vol)" ;; esac
+wr 80000
+want_p=$(dump p)
+check_eq "$(dev_sha vol)" "$(dev_sha dst)" "the volume is dst"
+check dmsetup remove vol
+check rmmod dm_blockjob
+check load_blockjob
+check blockjob create vol /dev/mapper/dst --metadata $MD
+check_eq "$(dump p)" "$want_p" "reopened on dst: the bitmap as it was"
+check dmsetup remove vol
+check rmmod dm_blockjob
+finish
