@@ -27,6 +27,7 @@ struct bj_md {
 	struct bj_md_sb next;		/* the one being committed (scratch) */
 	u32 sb_copy;			/* the copy holding @sb */
 	bool failed;			/* a metadata write failed (also under vol->lock) */
+	/* Statistics, read without the lock (the metadata message must not wait on I/O). */
 	u64 commits;			/* superblock and bitmap-block commits */
 	u64 bios;			/* writes held for a commit */
 	u64 blocks;			/* bitmap blocks written */
@@ -90,13 +91,24 @@ static u64 next_addr(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md_a
 	return bj_md_block_addr(entry_of(md, b), a->index, copy, l);
 }
 
-/* After a commit wrote the touched blocks of @a: they are the newest copies. */
+/* Drop the blocks a commit wrote from the cache (it may sleep: no spinlock). */
+static void area_forget(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md_area *a)
+{
+	u32 l, nr = entry_of(md, b)->nr_blocks;
+
+	for_each_set_bit(l, a->touched, nr)
+		dm_bufio_forget(md->bufio, next_addr(md, b, a, l));
+}
+
+/*
+ * After a commit wrote the touched blocks of @a: they are the newest
+ * copies. vol->lock held (the map path reads @a's bits, not its blocks).
+ */
 static void area_written(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md_area *a)
 {
 	u32 l, nr = entry_of(md, b)->nr_blocks;
 
 	for_each_set_bit(l, a->touched, nr) {
-		dm_bufio_forget(md->bufio, next_addr(md, b, a, l));
 		a->copy[l] = a->copy[l] == BJ_MD_NO_COPY ? 0 : a->copy[l] ^ 1;
 		a->gen[l]++;
 	}
@@ -123,7 +135,7 @@ static int write_block(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md
 	bj_md_block_seal(data);
 	dm_bufio_mark_buffer_dirty(buf);
 	dm_bufio_release(buf);
-	md->blocks++;
+	WRITE_ONCE(md->blocks, md->blocks + 1);
 	return 0;
 }
 
@@ -158,7 +170,7 @@ static int commit_sb(struct bj_md *md)
 		return r;
 	md->sb = md->next;
 	md->sb_copy ^= 1;
-	md->commits++;
+	WRITE_ONCE(md->commits, md->commits + 1);
 	return 0;
 }
 
@@ -465,7 +477,14 @@ static int commit_held(struct bj_md *md, struct held_batch *hb)
 	r = write_out(md);
 	if (r)
 		return r;
-	md->commits++;
+	WRITE_ONCE(md->commits, md->commits + 1);
+	list_for_each_entry(b, &vol->bitmaps, list) {
+		if (!b->persistent || !b->enabled)
+			continue;
+		area_forget(md, b, &b->area);
+		if (b->succ_active)
+			area_forget(md, b, &b->succ_area);
+	}
 	/* Durable: now the in-core bits. */
 	spin_lock_irq(&vol->lock);
 	list_for_each_entry(b, &vol->bitmaps, list) {
@@ -527,7 +546,7 @@ static void commit_work(struct work_struct *work)
 		bt->committing = bt->held;
 		bio_list_init(&bt->held);
 		list_add_tail(&bt->commit_node, &hb.targets);
-		md->bios += bio_list_size(&bt->committing);
+		WRITE_ONCE(md->bios, md->bios + bio_list_size(&bt->committing));
 	}
 	spin_unlock_irq(&vol->lock);
 	r = md->failed ? -EIO : 0;
@@ -808,7 +827,8 @@ static int or_area(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md_are
 	r = write_out(md);
 	if (r)
 		return r;
-	md->commits++;
+	WRITE_ONCE(md->commits, md->commits + 1);
+	area_forget(md, b, a);
 	spin_lock_irq(&md->vol->lock);
 	area_written(md, b, a);
 	bj_bitmap_or(bits, src);
@@ -917,9 +937,11 @@ void bj_md_stats(struct bj_volume *vol, char *result, unsigned int maxlen)
 {
 	struct bj_md *md = vol->store;
 	unsigned int sz = 0;
+	bool failed;
 
-	mutex_lock(&md->io_lock);
-	DMEMIT("%llu %llu %llu %s\n", md->commits, md->bios, md->blocks,
-	       md->failed ? "failed" : "ok");
-	mutex_unlock(&md->io_lock);
+	spin_lock_irq(&vol->lock);
+	failed = md->failed;
+	spin_unlock_irq(&vol->lock);
+	DMEMIT("%llu %llu %llu %s\n", READ_ONCE(md->commits), READ_ONCE(md->bios),
+	       READ_ONCE(md->blocks), failed ? "failed" : "ok");
 }

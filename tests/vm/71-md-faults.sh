@@ -54,10 +54,11 @@ check open_vol
 check blockjob bitmap add vol r --persistent
 check dmsetup remove vol
 check_eq "$(newest_sb)" $new "the add was committed to copy $new"
-# The first half of the new block over the second half of the old one.
+# The first sector of the new block (its header) over the old one's others
+# (where r's entry is): the write cut short after one sector.
 save $new /tmp/new.blk
-dd if=/tmp/old.blk of=/tmp/torn.blk bs=2048 count=2 status=none
-dd if=/tmp/new.blk of=/tmp/torn.blk bs=2048 count=1 conv=notrunc status=none
+dd if=/tmp/old.blk of=/tmp/torn.blk bs=4096 count=1 status=none
+dd if=/tmp/new.blk of=/tmp/torn.blk bs=512 count=1 conv=notrunc status=none
 put $new /tmp/torn.blk
 check blockjob metadata check $MD
 kmsg "open after a torn commit"
@@ -114,6 +115,7 @@ check open_vol
 check_eq "$(dump q)" "" "cleared: the torn copy is of an old epoch now"
 
 # --- a metadata device that fails writes ------------------------------------------
+check wr 40000		# dirty in p and q: no metadata I/O needed any more
 check ml_swap md "0 2048 error"
 if wr 100 2>/dev/null; then not_ok "a write to a clean granule succeeded without its bit"; else ok "write to a clean granule fails (EIO)"; fi
 check wr 40000
