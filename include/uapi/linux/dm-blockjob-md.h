@@ -9,7 +9,8 @@
  *
  *   block 0, block 1   two copies of the superblock. A commit writes the
  *                      copy that is not the newest, with generation + 1,
- *                      after a flush and with FUA; the valid copy (magic,
+ *                      after the blocks it relies on are durable, and is
+ *                      done once a flush after it returns; the valid copy (magic,
  *                      version, checksum) with the higher generation is
  *                      the committed state. A torn commit fails its
  *                      checksum and the previous commit is used.
@@ -25,17 +26,20 @@
  *           first_block + (2 * a + c) * nr_blocks + l
  *
  * A logical block is written to the copy that does not hold its newest
- * valid version, with the block's generation + 1, and with FUA. A copy is
+ * valid version, with the block's generation + 1, then flushed. A copy is
  * valid for area a when its checksum is right, its magic, uuid and index
  * match, and its epoch equals the area's epoch in the superblock. The valid
  * copy with the higher generation is the block's content; when neither copy
- * is valid the block is all zeroes. So a torn write leaves the previous
- * version, and giving an area a new epoch (one superblock commit) clears it
- * at once: a fresh epoch is taken from next_epoch, never reused.
+ * is valid the block is all zeroes. A copy of the area's epoch that fails
+ * its checksum but has this volume's magic or uuid is torn (a write cut
+ * short, or damage): as it may have held bits the other lacks, the whole
+ * block is then taken as dirty. Giving an area a new epoch (one superblock
+ * commit) clears it at once: a fresh epoch is taken from next_epoch, never
+ * reused (a successor's epoch is committed before any block carries it).
  *
  * Bits only ever become set by a bitmap block write: a set bit's write is
- * durable (FUA) before the guest write it covers is submitted. Bits become
- * clear only by a superblock commit (new epoch).
+ * durable (written and flushed) before the guest write it covers is
+ * submitted. Bits become clear only by a superblock commit (new epoch).
  *
  * Checksums: CRC-32C (Castagnoli; initial value ~0, final xor ~0, the value
  * of "123456789" is 0xe3069283) of bytes 4 .. BJ_MD_BLOCK_SIZE - 1.
