@@ -6,6 +6,7 @@
 #   make check      every test: unit, style, VM suites (stock and debug kernels)
 #   make demo       boot the test VM and show a live job
 #   make soak       the randomized lifecycle test, many iterations (SEED=N ITERS=N)
+#   make soak-md    the crash replay of persistent bitmaps, many seeds (SEED=N SEEDS=N)
 #   make install    install the module and the CLI on this host
 #
 # Everything that needs Debian packages installs them first (scripts/setup-deps).
@@ -25,7 +26,7 @@ DEPS_STAMP := $(BLOCKJOB_CACHE)/.deps-ok
 KSRC := $(wildcard kernel/*.c kernel/*.h kernel/tests/*.c include/uapi/linux/*.h) Kbuild
 
 .PHONY: all module userspace deps check demo install clean checkpatch sparse \
-	module-debug kunit bench unit-tests vm-tests vm-tests-debug host-tests soak
+	module-debug kunit bench unit-tests vm-tests vm-tests-debug host-tests soak soak-md
 
 all: module userspace
 
@@ -104,6 +105,15 @@ soak: all
 	@opts=$$(sed -n '1,20s/^#[[:space:]]*vm-run:[[:space:]]*//p' $(SOAK_TEST) | head -n1) && \
 	BJ_NO_BUILD=1 scripts/vm-run $$opts --timeout $$(( $(ITERS) * 6 + 600 )) \
 		$(SOAK_TEST) --iters $(ITERS) $(if $(SEED),--seed $(SEED))
+
+# The crash replay of persistent bitmaps with many more seeds than in make
+# check (SEEDS, default 200; SEED=N replays one).
+MD_SOAK_TEST := tests/vm/72-md-replay.sh
+SEEDS ?= 200
+soak-md: all
+	@opts=$$(sed -n '1,20s/^#[[:space:]]*vm-run:[[:space:]]*//p' $(MD_SOAK_TEST) | head -n1) && \
+	BJ_NO_BUILD=1 scripts/vm-run $$opts --timeout $$(( $(SEEDS) * 20 + 600 )) \
+		$(MD_SOAK_TEST) $(if $(SEED),--seed $(SEED),--seeds $(SEEDS))
 
 install: all
 	@kdir=$$($(KDIR_OF)) && set -x && \

@@ -138,7 +138,8 @@ done
 kill -0 $wpid 2>/dev/null && ok "the write waits for its bit" || not_ok "the write finished with MDEV suspended"
 dmsetup suspend vol &
 spid=$!
-ml_in_suspend vol 60 && ok "suspend of the volume waits for the held write" || not_ok "suspend did not reach dm_suspend"
+ml_in_suspend $spid && ok "suspend of the volume waits for the held write" ||
+	not_ok "suspend not waiting in dm_suspend: $(head -5 /proc/$spid/stack 2>&1 | tr '\n' ' ')"
 check dmsetup resume md
 wait $wpid && ok "the held write completed once MDEV answered" || not_ok "held write failed"
 wait $spid && ok "the suspend completed" || not_ok "suspend failed"
@@ -149,12 +150,12 @@ case "$(dump p)" in *"$((50000 * 4096 / 65536 * 65536)) 65536"*) ok "its granule
 check bk_linear dst /dev/vdd 0 $SEC
 want_p=$(dump p)
 check blockjob mirror vol /dev/mapper/dst --wait
-wr 70000
+wr 60000
 check blockjob complete vol
 dnum=$(dmsetup info -c --noheadings -o major,minor dst | tr -d ' ')
 case "$(dmsetup table vol)" in *"passthrough $dnum 0 2 metadata $num") ok "pivoted onto dst with its metadata device" ;;
 *) not_ok "table after pivot: $(dmsetup table vol)" ;; esac
-wr 80000
+wr 61000
 want_p=$(dump p)
 check_eq "$(dev_sha vol)" "$(dev_sha dst)" "the volume is dst"
 check dmsetup remove vol
