@@ -6,9 +6,10 @@
 # write; a power cut the guest asks for kills QEMU after the delay it names
 # while the guest goes on, and the run exits 100 with nothing else said; a
 # cut asked for but overtaken by the script's end, a QEMU killed unasked, and
-# a --boots run whose boot 1 does not ask for a cut all fail; bad values and
-# disks in use are refused before booting. 8 boots, two at a time (about a
-# minute on an idle 2-core host). Last line: "N passed, N failed".
+# a --boots run whose boot 1 does not ask for a cut all fail, and one stopped
+# by SIGTERM leaves no QEMU and no disks; bad values and disks in use are
+# refused before booting. 9 boots, two at a time (about a minute on an idle
+# 2-core host). Last line: "N passed, N failed".
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 VMRUN=$TOP/scripts/vm-run
@@ -132,7 +133,11 @@ expect "a cut the script's end overtook fails (exit $rc)" test $rc -eq 1
 expect "... saying so" grep -q 'asked for a power cut 2000 ms ahead, but its script ended before it' "$T/late.out"
 [ $rc -eq 1 ] || show "$T/late.out"
 
-# --- --boots 2 whose boot 1 does not ask for a cut ---
+# --- --boots 2 whose boot 1 does not ask for a cut; one stopped by SIGTERM ---
+printf '#!/bin/bash\necho "sleeping in boot $BJ_BOOT"\nsleep infinity\n' >"$T/sleep.sh"
+BJ_APPEND="bj.selftest=$$-term" "$VMRUN" --smp 1 --disks 1 --disk-size 16M --timeout 120 --boots 2 \
+	"$T/sleep.sh" >"$T/term.out" 2>&1 &
+term=$!
 printf '#!/bin/bash\necho "boot $BJ_BOOT of $BJ_BOOTS"\nexit 0\n' >"$T/nocut.sh"
 "$VMRUN" --smp 1 --disks 1 --disk-size 16M --timeout 120 --boots 2 "$T/nocut.sh" >"$T/nocut.out" 2>&1
 rc=$?
@@ -142,6 +147,17 @@ expect "... no boot 2" not grep -q 'boot 2 of 2' "$T/nocut.out"
 expect "... saying why" grep -q 'boot 1 of 2 ended without a power cut' "$T/nocut.out"
 kept=$(sed -n 's/.*the disk images are kept in \([^ ]*\) .*/\1/p' "$T/nocut.out")
 expect "... its disk images are kept for a look (${kept:-no dir named})" test -s "$kept/vdb.img"
+for _ in $(seq 300); do
+	grep -q '^sleeping in boot 1' "$T/term.out" && break
+	sleep 0.2
+done
+kill -TERM $term
+wait $term
+rc=$?
+expect "--boots 2 stopped by SIGTERM in boot 1 fails (exit $rc)" test $rc -eq 143
+expect "... both the run and its boot say so" test "$(grep -c '^vm-run: terminated' "$T/term.out")" -eq 2
+sleep 0.5
+expect "... no qemu left" not pgrep -f "bj.selftest=$$-term"
 expect "no temp dir left but that one" test "$(ls -A "$T/tmp")" = "$(basename "$kept")"
 
 tap_end

@@ -220,6 +220,7 @@ power_cut() {
 }
 
 # (a sleep as a bound: the event is our own death, nothing to poll for)
+# shellcheck disable=SC2120	# SECS is for the tests
 await_power_cut() {
 	sleep "${1:-60}"
 	die "no power cut ${1:-60}s after asking for it (run under scripts/vm-run?)"
