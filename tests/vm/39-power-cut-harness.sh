@@ -29,7 +29,8 @@ case ${BJ_BOOT:-} in
 	check_eq "$line" "ready $READY" "$READY writes acknowledged"
 	[ "$BJ_FAIL" -eq 0 ] || finish
 	power_cut 150ms
-	# the writer goes on until the kill; it ends only by itself failing
+	# the writer goes on until the kill: it ends first only by failing
+	timeout 60 tail --pid=$writer -f /dev/null || die "no power cut 60 s after asking for it"
 	wait $writer
 	die "the writer ended (exit $?) before the power cut"
 	;;
