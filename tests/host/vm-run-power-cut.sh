@@ -61,7 +61,7 @@ fresh=$!
 BJ_LOGDIR=$T/logs39 "$VMRUN" "${opts39[@]}" --disk-dir "$T/d39" "$T39" >"$T/39.out" 2>&1
 rc=$?
 expect "tests/vm/39 passes with --boots 2 (exit $rc)" test $rc -eq 0
-expect "... boot 1 ended in the power cut it asked for" grep -q 'power cut: QEMU killed [0-9]* ms after the guest asked for it (BJ-POWER-CUT 150ms)' "$T/39.out"
+expect "... boot 1 ended in the power cut it asked for" grep -q 'power cut: QEMU killed [0-9]* ms after the guest asked for it (BJ-POWER-CUT 300ms)' "$T/39.out"
 expect "... boot 2 checked the disks boot 1 left" grep -q '^ok - every acknowledged write of boot 1 is on vdb' "$T/39.out"
 expect "... the disk images are kept in --disk-dir" test -s "$T/d39/vdb.img" -a -s "$T/d39/vdc.img"
 expect "... boot 2 reused them" grep -q 'new: none; kept: vdb vdc' "$T/39.out"

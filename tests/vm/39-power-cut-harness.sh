@@ -6,7 +6,7 @@
 # cuts"). Boot 1: a stream of 4 KiB writes to /dev/vdb, each acknowledged
 # (O_DIRECT, then fdatasync) before the next, with the count acknowledged
 # logged on /dev/vdc (O_DIRECT|O_DSYNC) after each; once READY writes are
-# acknowledged the test asks for a power cut 150 ms ahead and the stream goes
+# acknowledged the test asks for a power cut 300 ms ahead and the stream goes
 # on until QEMU is killed. Boot 2, on the same disk images: every
 # acknowledged write is on /dev/vdb, and the cut landed while the stream ran.
 # Boot 2 on fresh disks fails (no log); so does a lost write.
@@ -28,7 +28,7 @@ case ${BJ_BOOT:-} in
 	read -r line </tmp/ready
 	check_eq "$line" "ready $READY" "$READY writes acknowledged"
 	[ "$BJ_FAIL" -eq 0 ] || finish
-	power_cut 150ms
+	power_cut 300ms
 	# the writer goes on until the kill: it ends first only by failing
 	timeout 60 tail --pid=$writer -f /dev/null || die "no power cut 60 s after asking for it"
 	wait $writer
