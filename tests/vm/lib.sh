@@ -25,6 +25,13 @@
 #   fio_verify_check DEV [FIO-ARG...]  check what fio_verify_write wrote
 #                            (pass the same FIO-ARGs, e.g. --size=64M --bs=4k)
 #   kmsg MSG                 write a marker to the kernel log
+#   power_cut [DELAY]        ask vm-run for a power cut (a SIGKILL of QEMU):
+#                            at once (does not return), or DELAY (150ms, 2s)
+#                            after the request (returns at once: the test goes
+#                            on and the kill lands in what it does next)
+#   await_power_cut [SECS]   wait for the delayed power cut; die after SECS
+#                            (default 60) if it does not come
+#                            (two boots: Documentation/testing.rst, "Power cuts")
 
 set -o pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -201,4 +208,20 @@ fio_verify_check() {
 	local d=$1
 	shift
 	_bj_fio_verify "$d" --verify_only=1 "$@"
+}
+
+# The request is a console line that scripts/vm-run watches for; it goes to
+# /dev/console itself, so that a test's redirected stdout cannot hide it.
+power_cut() {
+	local d=${1:-}
+	[[ -z $d || $d =~ ^[0-9]+(ms|s)$ ]] || die "power_cut: a delay is e.g. 150ms or 2s, not '$d'"
+	echo "BJ-POWER-CUT${d:+ $d}" >/dev/console
+	[ -n "$d" ] || await_power_cut
+}
+
+# (a sleep as a bound: the event is our own death, nothing to poll for)
+# shellcheck disable=SC2120	# SECS is for the tests
+await_power_cut() {
+	sleep "${1:-60}"
+	die "no power cut ${1:-60}s after asking for it (run under scripts/vm-run?)"
 }
