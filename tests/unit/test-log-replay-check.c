@@ -36,11 +36,13 @@ static int failed;
 
 #define DIE(...) do { printf("Bail out! " __VA_ARGS__); putchar('\n'); exit(1); } while (0)
 
-/* The logged device: 1 MiB of metadata, then 64 MiB of data. */
+/*
+ * The logged device: 1 MiB of metadata, then 64 MiB of data with a bitmap
+ * of 64 KiB granules (one bitmap block) unless a test changes them.
+ */
 #define MD_SECT		2048ULL
-#define DATA_SECT	131072ULL
 #define MD_BLOCKS	(MD_SECT / BJ_MD_SECTORS_PER_BLOCK)
-#define GRANULE		128ULL		/* sectors a bit: 64 KiB */
+static uint64_t DATA_SECT = 131072, GRANULE = 128;	/* sectors */
 #define GBYTES		(GRANULE * 512)
 
 /* ---- a dm-log-writes log writer ---------------------------------------- */
@@ -169,37 +171,47 @@ static void lw_sb(struct lw *l, const struct bj_md_sb *sb, unsigned int copy, bo
 }
 
 /*
- * Log logical block 0 of area @area (epoch @epoch) of entry 0 of @sb, copy
- * @copy, generation @gen, with the granules in @set (ended by UINT64_MAX)
- * set; FUA. @torn: a bad checksum.
+ * Log logical block @lb of area @area (epoch @epoch) of entry 0 of @sb,
+ * copy @copy, generation @gen, holding @words; FUA. @torn: a bad checksum.
  */
+static void lw_block(struct lw *l, const struct bj_md_sb *sb, unsigned int area, uint64_t epoch,
+		     unsigned int copy, uint64_t gen, uint32_t lb, const uint64_t *words, bool torn)
+{
+	struct bj_md_bhdr h = { .epoch = epoch, .generation = gen, .index = lb, .entry = 0 };
+	uint8_t blk[BJ_MD_BLOCK_SIZE];
+
+	memcpy(h.uuid, sb->uuid, BJ_MD_UUID_LEN);
+	bj_md_bitmap_encode(&h, words, blk);
+	if (torn)
+		blk[BJ_MD_BITMAP_HEADER + 8] ^= 0xff;
+	lw_entry(l, bj_md_block_of(&sb->bitmaps[0], area, copy, lb) * BJ_MD_BLOCK_SIZE,
+		 BJ_MD_BLOCK_SIZE, LW_FUA, blk, NULL);
+}
+
+/* lw_block of logical block 0 with the granules in @set (ended by UINT64_MAX) set. */
 static void lw_bits(struct lw *l, const struct bj_md_sb *sb, unsigned int area, uint64_t epoch,
 		    unsigned int copy, uint64_t gen, const uint64_t *set, bool torn)
 {
 	uint64_t words[BJ_MD_WORDS_PER_BLOCK] = { 0 };
-	struct bj_md_bhdr h = { .epoch = epoch, .generation = gen, .index = 0, .entry = 0 };
-	uint8_t blk[BJ_MD_BLOCK_SIZE];
 
-	memcpy(h.uuid, sb->uuid, BJ_MD_UUID_LEN);
 	for (; *set != UINT64_MAX; set++)
 		words[*set / 64] |= 1ULL << (*set % 64);
-	bj_md_bitmap_encode(&h, words, blk);
-	if (torn)
-		blk[BJ_MD_BITMAP_HEADER + 8] ^= 0xff;
-	lw_entry(l, bj_md_block_of(&sb->bitmaps[0], area, copy, 0) * BJ_MD_BLOCK_SIZE,
-		 BJ_MD_BLOCK_SIZE, LW_FUA, blk, NULL);
+	lw_block(l, sb, area, epoch, copy, gen, 0, words, torn);
 }
 
 /* ---- running the checker --------------------------------------------------- */
 
-static char outbuf[1 << 16];
+static char outbuf[1 << 16], outbuf2[1 << 16];
+static unsigned int mode_mismatches;
 
-static int check_log(struct lw *l, const char *bitmap, const char *mark, struct lrc_stats *st)
+static int check_mode(struct lw *l, const char *bitmap, const char *mark, struct lrc_stats *st,
+		      bool full_load, bool cross, char *buf, size_t size)
 {
 	struct lrc_opts o = { .log = l->path, .md_start = 0, .md_sectors = MD_SECT,
 			      .data_start = MD_SECT, .data_sectors = DATA_SECT,
-			      .bitmap = bitmap, .from_mark = mark, .max_details = 5 };
-	FILE *out = fmemopen(outbuf, sizeof(outbuf), "w");
+			      .bitmap = bitmap, .from_mark = mark, .max_details = 5,
+			      .full_load = full_load, .cross_check = cross };
+	FILE *out = fmemopen(buf, size, "w");
 	int r;
 
 	if (!out)
@@ -207,6 +219,30 @@ static int check_log(struct lw *l, const char *bitmap, const char *mark, struct 
 	memset(st, 0, sizeof(*st));
 	r = lrc_check(&o, out, st);
 	fclose(out);
+	return r;
+}
+
+/*
+ * Check the log as the helper does by default (bitmap blocks decoded
+ * incrementally), and also with --full-load and with --cross-check: the
+ * three must agree (exit, points, violations, output).
+ */
+static int check_log(struct lw *l, const char *bitmap, const char *mark, struct lrc_stats *st)
+{
+	struct lrc_stats st2;
+	int r, r2;
+
+	for (int m = 0; m < 2; m++) {
+		r2 = check_mode(l, bitmap, mark, &st2, m == 0, m == 1, outbuf2, sizeof(outbuf2));
+		r = check_mode(l, bitmap, mark, st, false, false, outbuf, sizeof(outbuf));
+		if (r != r2 || st->violations != st2.violations || st->points != st2.points ||
+		    strcmp(outbuf, outbuf2)) {
+			mode_mismatches++;
+			printf("# %s disagrees: exit %d/%d, %" PRIu64 "/%" PRIu64 " violations\n",
+			       m ? "--cross-check" : "--full-load", r, r2, st->violations,
+			       st2.violations);
+		}
+	}
 	return r;
 }
 
@@ -406,6 +442,36 @@ static void test_copies(void)
 	lw_end(&l);
 	r = check_log(&l, "b0", "added", &st);
 	CHECK(r == 0, "a valid newer copy with the bit: covered (exit %d)", r);
+	close(l.fd);
+
+	/* two valid copies of one generation: copy 0 counts (the format's tie rule) */
+	log_begin(&l, 512, &sb);
+	lw_bits(&l, &sb, 0, 1, 1, 1, G(5), false);
+	lw_bits(&l, &sb, 0, 1, 0, 1, G(4), false);
+	lw_data(&l, 4 * GRANULE, 8, 0);
+	lw_data(&l, 5 * GRANULE, 8, 0);
+	lw_flush(&l);
+	lw_end(&l);
+	r = check_log(&l, "b0", "added", &st);
+	CHECK(r == 1 && st.violations == 2 && strstr(outbuf, "granule 5 bit clear"),
+	      "two valid copies of one generation: copy 0's bits count (exit %d)", r);
+	close(l.fd);
+
+	/* a new epoch (the bitmap cleared): the old epoch's copies no longer count */
+	log_begin(&l, 512, &sb);
+	lw_bits(&l, &sb, 0, 1, 0, 1, G(4), false);
+	lw_bits(&l, &sb, 0, 1, 1, 2, G(4), false);
+	sb.bitmaps[0].epoch = 3;
+	sb.next_epoch = 4;
+	sb.generation = 3;
+	lw_sb(&l, &sb, 0, false);
+	lw_bits(&l, &sb, 0, 3, 0, 1, G(5), false);
+	lw_data(&l, 5 * GRANULE, 8, 0);
+	lw_flush(&l);
+	lw_end(&l);
+	r = check_log(&l, "b0", "added", &st);
+	CHECK(r == 0, "after a new epoch, its block counts, not the old epoch's newer copy (exit %d)",
+	      r);
 	close(l.fd);
 
 	/* a copy of another epoch (stale) does not count */
@@ -630,56 +696,64 @@ static uint64_t rnd(void)
 }
 
 /*
- * About @n data writes of 1..64 sectors over the 64 MiB (and one discard
- * in 50), logged as the kernel should make them: each granule a write
- * touches whose bit is not set yet gets its bit set by a FUA write of the
- * bitmap block (alternating copies, generation + 1) before the data write.
- * Except the first write from number @late on (if >= 0) that needs a new
- * bit: it is logged, then a flush, and only then its bitmap block.
- * A flush every 64 writes or so, a FUA data write every 100.
+ * About @n data writes of 1..64 sectors over the data (and one discard in
+ * 50), logged as the kernel should make them: the bitmap blocks holding
+ * granules a write touches whose bit is not set yet are written (FUA,
+ * alternating copies, generation + 1) with those bits set before the data
+ * write. Except the first write from number @late on (if >= 0) that needs
+ * a new bit: it is logged, then a flush, and only then its bitmap blocks.
+ * A flush every 64 writes or so, a FUA data write every 100. The last
+ * bitmap block has a bit set past the bitmap's end (ignored on loading).
  */
 static void random_log(struct lw *l, unsigned int n, long late, uint64_t seed)
 {
-	uint64_t set[DATA_SECT / GRANULE / 64] = { 0 }, gen = 0, list[DATA_SECT / GRANULE + 1];
+	uint64_t nr_bits = bj_md_nr_bits(DATA_SECT, GRANULE), nb = bj_md_nr_blocks(nr_bits);
+	uint64_t *set = calloc(nb * BJ_MD_WORDS_PER_BLOCK, 8), *gen = calloc(nb, 8);
+	bool *dirty = calloc(nb, 1);
 	struct bj_md_sb sb;
 
+	if (!set || !gen || !dirty)
+		DIE("out of memory");
+	if (nr_bits % 64)
+		set[nr_bits / 64] |= 1ULL << 63;
 	rnd_state = seed;
 	log_begin(l, 512, &sb);
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t len = 1 + rnd() % 64, start = rnd() % (DATA_SECT - len);
-		bool dirty = false, now_late;
-		size_t k = 0;
+		bool any = false, now_late;
 
 		for (uint64_t g = start / GRANULE; g <= (start + len - 1) / GRANULE; g++)
 			if (!(set[g / 64] >> (g % 64) & 1)) {
 				set[g / 64] |= 1ULL << (g % 64);
-				dirty = true;
+				dirty[g / BJ_MD_BITS_PER_BLOCK] = any = true;
 			}
-		now_late = dirty && late >= 0 && i >= late;
-		if (dirty) {
-			for (uint64_t g = 0; g < DATA_SECT / GRANULE; g++)
-				if (set[g / 64] >> (g % 64) & 1)
-					list[k++] = g;
-			list[k] = UINT64_MAX;
-			gen++;
-		}
-		if (dirty && !now_late)
-			lw_bits(l, &sb, 0, 1, gen % 2, gen, list, false);
+		now_late = any && late >= 0 && i >= late;
 		if (now_late) {
 			lw_data(l, start, len, 0);
 			lw_flush(l);
-			lw_bits(l, &sb, 0, 1, gen % 2, gen, list, false);
 			late = -1;
-		} else if (rnd() % 50 == 0) {
-			lw_entry(l, (MD_SECT + start) * 512, len * 512, LW_DISCARD, NULL, NULL);
-		} else {
-			lw_data(l, start, len, rnd() % 100 == 0 ? LW_FUA : 0);
 		}
+		for (uint64_t b = 0; b < nb; b++)
+			if (dirty[b]) {
+				gen[b]++;
+				lw_block(l, &sb, 0, 1, gen[b] % 2, gen[b], b,
+					 set + b * BJ_MD_WORDS_PER_BLOCK, false);
+				dirty[b] = false;
+			}
+		if (now_late)
+			;
+		else if (rnd() % 50 == 0)
+			lw_entry(l, (MD_SECT + start) * 512, len * 512, LW_DISCARD, NULL, NULL);
+		else
+			lw_data(l, start, len, rnd() % 100 == 0 ? LW_FUA : 0);
 		if (rnd() % 64 == 0)
 			lw_flush(l);
 	}
 	lw_flush(l);
 	lw_end(l);
+	free(set);
+	free(gen);
+	free(dirty);
 }
 
 static double now(void)
@@ -697,29 +771,40 @@ static void test_random(void)
 	double t;
 	int r;
 
-	random_log(&l, 16000, -1, 0x1234567);
-	t = now();
-	r = check_log(&l, "b0", "added", &st);
-	t = now() - t;
-	CHECK(r == 0 && st.violations == 0 && st.entries > 17000,
-	      "random workload, bits before writes: no violation (exit %d, %" PRIu64 " entries, %"
-	      PRIu64 " points, %" PRIu64 " metadata loads)", r, st.entries, st.points, st.md_loads);
-	printf("# checked %" PRIu64 " entries, %" PRIu64 " points in %.3f s (sanitized build)\n",
-	       st.entries, st.points, t);
-	if (r)
-		show_output();
-	close(l.fd);
-
-	for (uint64_t seed = 1; seed <= 4; seed++) {
-		long late = 200 + seed * 997;
-
-		random_log(&l, 16000, late, seed * 0x9e3779b97f4a7c15ULL);
-		r = check_log(&l, "b0", "added", &st);
-		CHECK(r == 1 && st.violations == 1,
-		      "random workload seed %" PRIu64 ", write %ld's bit late: found (%" PRIu64
-		      " violations)", seed, late, st.violations);
+	for (int geo = 0; geo < 2; geo++) {
+		if (geo) {	/* 3 bitmap blocks, the last one partly used */
+			DATA_SECT = (256 << 11) - 800;
+			GRANULE = 8;
+		}
+		random_log(&l, 16000, -1, 0x1234567 + geo);
+		t = now();
+		r = check_mode(&l, "b0", "added", &st, false, false, outbuf, sizeof(outbuf));
+		t = now() - t;
+		CHECK(r == 0 && st.violations == 0 && st.entries > 17000,
+		      "random workload over %" PRIu64 " bits, bits before writes: no violation (exit %d, %"
+		      PRIu64 " entries, %" PRIu64 " points, %" PRIu64 " metadata loads, %" PRIu64
+		      " incremental updates)", bj_md_nr_bits(DATA_SECT, GRANULE), r, st.entries,
+		      st.points, st.md_loads, st.md_updates);
+		printf("# checked %" PRIu64 " entries, %" PRIu64 " points in %.3f s (sanitized build)\n",
+		       st.entries, st.points, t);
+		if (r)
+			show_output();
+		check_log(&l, "b0", "added", &st);
 		close(l.fd);
+
+		for (uint64_t seed = 1; seed <= 3; seed++) {
+			long late = 200 + seed * 997;
+
+			random_log(&l, 16000, late, seed * 0x9e3779b97f4a7c15ULL + geo);
+			r = check_log(&l, "b0", "added", &st);
+			CHECK(r == 1 && st.violations == 1,
+			      "random workload seed %" PRIu64 ", write %ld's bit late: found (%" PRIu64
+			      " violations)", seed, late, st.violations);
+			close(l.fd);
+		}
 	}
+	DATA_SECT = 131072;
+	GRANULE = 128;
 }
 
 int main(void)
@@ -731,6 +816,7 @@ int main(void)
 	test_presence();
 	test_bad_logs();
 	test_random();
+	CHECK(!mode_mismatches, "default, --full-load and --cross-check agree on every log");
 	printf("%s\n", failed ? "FAILED" : "all passed");
 	return failed ? 1 : 0;
 }

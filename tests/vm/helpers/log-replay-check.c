@@ -5,7 +5,8 @@
  *
  *   log-replay-check --log LOG --md-start S --md-sectors N
  *                    --data-start S2 --data-sectors N2 --bitmap NAME
- *                    [--from-mark MARK] [--max-details N] [--verbose]...
+ *                    [--from-mark MARK] [--max-details N]
+ *                    [--full-load | --cross-check] [--verbose]...
  *
  * LOG is a dm-log-writes log (its log device, or a copy in a file) of ONE
  * device that holds both the volume's metadata device (sectors S .. S+N-1)
@@ -25,10 +26,21 @@
  * recorded (byte ranges relative to the data start) once the mark MARK has
  * been seen (from the start without --from-mark). At every entry with
  * FLUSH or FUA after that, and at the end of the log, is a point: the
- * metadata image is decoded with bj_md_load() (only when a metadata write
- * changed it since the last point) and every recorded data write must lie
- * in granules whose bit is set in the bitmap NAME (or, while the bitmap
- * has a successor, in the successor). An absent bitmap covers nothing.
+ * metadata as the image holds it then is decoded, and every recorded data
+ * write must lie in granules whose bit is set in the bitmap NAME (or,
+ * while the bitmap has a successor, in the successor). An absent bitmap
+ * covers nothing.
+ *
+ * Decoding: bj_md_load() at the first point and whenever a superblock
+ * block changed; otherwise only the logical bitmap blocks of NAME whose
+ * copies changed are decoded again, by bj_md_load()'s rule (the valid copy
+ * of the area's epoch with the higher generation), each copy's checksum
+ * computed once per write of it; and only the bitmap's words where bits or
+ * recorded writes changed are compared. --full-load calls bj_md_load() at
+ * every point after a metadata change instead; --cross-check does both
+ * and exits 2 if they ever differ (the unit test runs every log all three
+ * ways).
+ *
  * A bitmap that gets cleared after MARK (a backup completing) is not a
  * case this checker knows about: its earlier writes would count as
  * violations.
@@ -43,12 +55,15 @@
  * other writes at the next flush, before that flush's entry; the last
  * entry of a cleanly removed device is the mark "dm-log-writes-end".
  *
- * Output: with --verbose, the log's counts and each point; with -v -v,
- * each entry. Then one line "points N writes N violations N" (points:
- * those checked after MARK; writes: data writes and discards recorded;
- * violations: uncovered (point, write) pairs, plus points where the
- * metadata did not load) and the first --max-details (default 5)
- * violations, each with its point, entry, write range and granule.
+ * Output: with --verbose, each point (and marks, metadata problems); with
+ * -v -v, each entry. Then one line "points N writes N violations N"
+ * (points: those checked after MARK, the end included; writes: data
+ * writes and discards recorded; violations: uncovered (point, write)
+ * pairs, where a point at which the metadata does not load or has no
+ * bitmap NAME leaves every recorded write uncovered); with --verbose a
+ * line of the log's counts; the first --max-details (default 5)
+ * violations, each with its point, entry, write range and granule; and a
+ * FAIL line when the exit is 1.
  *
  * Exit: 0 when at least one point was checked with the bitmap present and
  * there was no violation; 1 on violations (or no such point); 2 on bad
@@ -100,6 +115,8 @@ struct lrc_opts {
 	const char *from_mark;
 	unsigned int max_details;
 	int verbose;
+	bool full_load;		/* bj_md_load at every point with a metadata change */
+	bool cross_check;	/* and compare the incremental decoding with it */
 };
 
 struct lrc_write {
@@ -111,7 +128,7 @@ struct lrc_write {
 struct lrc_stats {
 	uint64_t entries, md_writes, md_discards, data_writes, data_discards;
 	uint64_t flushes, fuas, marks, other_marks;
-	uint64_t points, points_with_bitmap, violations, bad_points, md_loads;
+	uint64_t points, points_with_bitmap, violations, bad_points, md_loads, md_updates;
 	uint64_t first_violation_point;
 	unsigned int sectorsize;
 };
@@ -132,12 +149,21 @@ struct lrc {
 	struct lrc_reader rd;
 	uint8_t *img;			/* the metadata region's image */
 	uint64_t md_bytes, md_lo, md_hi, data_lo, data_hi;	/* byte ranges in the log's device */
-	bool md_dirty;			/* changed since the last bj_md_load */
+	/* metadata blocks written or discarded since the last decoding */
+	uint8_t *blk_dirty;
+	uint64_t *dirty, ndirty;
+	bool sb_dirty;			/* block 0 or 1 among them */
 	bool md_loaded;			/* md below holds a decoded state */
 	int md_rc;			/* the last bj_md_load's result */
-	char md_err[256];
+	char md_err[BJ_MD_ERRLEN];
 	struct bj_md md;
-	const struct bj_md_bitmap *bm;	/* NAME in md, or NULL */
+	struct bj_md_bitmap *bm;	/* NAME in md, or NULL */
+	/* for updates of bm from its changed blocks alone (bm->bits readable) */
+	bool incremental;
+	struct bj_md_sb sb;		/* the superblock md was loaded from */
+	const struct bj_md_entry *ent;	/* bm's entry in sb */
+	/* per metadata block: 0 not known, 1 a valid copy of generation gen, -1 invalid */
+	struct { int8_t state; uint64_t gen; } *copy;
 	unsigned int problems_shown;
 	struct lrc_write *w;
 	size_t nw, capw;
@@ -146,6 +172,9 @@ struct lrc {
 	uint64_t need_granule, need_bits;
 	size_t need_upto;		/* writes in need */
 	uint64_t need_oob;		/* of those, writes reaching past nr_bits */
+	/* bitmap blocks (of BJ_MD_WORDS_PER_BLOCK words) to compare at the next point */
+	uint8_t *touched;
+	bool all_touched;
 	unsigned int details;
 };
 
@@ -267,26 +296,181 @@ static void flags_str(uint64_t f, char *s, size_t n)
 		snprintf(s, n, "WRITE");
 }
 
+/* The bitmap NAME in c->md, the first of that name; and its superblock entry. */
+static void find_bitmap(struct lrc *c)
+{
+	unsigned int k, used = 0;
+
+	c->bm = NULL;
+	c->ent = NULL;
+	c->incremental = false;
+	for (k = 0; k < c->md.nr_bitmaps; k++)
+		if (!strncmp(c->md.bitmaps[k].name, c->o->bitmap, BJ_MD_NAME_LEN))
+			break;
+	if (k == c->md.nr_bitmaps)
+		return;
+	c->bm = &c->md.bitmaps[k];
+	/* bj_md_load lists the used entries in order: the k-th is bm's */
+	if (bj_md_sb_select(c->img, c->img + BJ_MD_BLOCK_SIZE, &c->sb, NULL, NULL) < 0)
+		return;
+	for (unsigned int i = 0; i < BJ_MD_MAX_BITMAPS; i++)
+		if ((c->sb.bitmaps[i].flags & BJ_MD_BM_USED) && used++ == k)
+			c->ent = &c->sb.bitmaps[i];
+	c->incremental = c->ent && c->bm->bits && (!c->bm->has_successor || c->bm->successor_bits) &&
+			 c->ent->nr_blocks == bj_md_nr_blocks(c->bm->nr_bits) &&
+			 c->ent->first_block + 4 * (uint64_t)c->ent->nr_blocks <=
+				c->md_bytes / BJ_MD_BLOCK_SIZE;
+}
+
 static void md_reload(struct lrc *c)
 {
 	if (c->md_loaded)
 		bj_md_free(&c->md);
-	memset(&c->md, 0, sizeof(c->md));
 	c->md_err[0] = 0;
 	c->md_rc = bj_md_load(md_read, c, c->md_bytes / BJ_MD_BLOCK_SIZE, &c->md, c->md_err);
 	c->md_loaded = c->md_rc == 0;
-	c->md_dirty = false;
 	c->st.md_loads++;
 	c->bm = NULL;
+	c->incremental = false;
+	c->all_touched = true;
+	memset(c->copy, 0, c->md_bytes / BJ_MD_BLOCK_SIZE * sizeof(*c->copy));
 	if (!c->md_loaded)
 		return;
-	for (unsigned int i = 0; i < c->md.nr_bitmaps; i++)
-		if (!strncmp(c->md.bitmaps[i].name, c->o->bitmap, BJ_MD_NAME_LEN))
-			c->bm = &c->md.bitmaps[i];
+	find_bitmap(c);
 	/* with --verbose, the metadata's inconsistencies (20 lines in all at most) */
 	for (unsigned int i = 0; c->o->verbose && i < c->md.nr_problems && i < BJ_MD_MAX_PROBLEMS &&
 				 c->problems_shown < 20; i++, c->problems_shown++)
 		fprintf(c->out, "metadata load %" PRIu64 ": %s\n", c->st.md_loads, c->md.problems[i]);
+}
+
+/* Is metadata block b a valid copy of logical block l of an area of epoch epoch? (cached) */
+static bool copy_valid(struct lrc *c, uint64_t b, uint64_t epoch, uint64_t l, uint64_t *gen)
+{
+	if (!c->copy[b].state) {
+		struct bj_md_bhdr h;
+
+		c->copy[b].state = bj_md_bitmap_copy_valid(c->img + b * BJ_MD_BLOCK_SIZE, c->sb.uuid,
+							   epoch, l, &h, NULL) ? -1 : 1;
+		c->copy[b].gen = h.generation;
+	}
+	*gen = c->copy[b].gen;
+	return c->copy[b].state > 0;
+}
+
+/*
+ * Metadata block b changed, not a superblock: if it is one of the copies
+ * of bm's areas, decode that logical block again as bj_md_load() does:
+ * the valid copy (checksum, magic, uuid, index, the area's epoch) with the
+ * higher generation, copy 0 on a tie, else zeroes. The validity of a copy
+ * is computed once per write of it (a checksum of each block, not three).
+ */
+static void update_block(struct lrc *c, uint64_t b)
+{
+	const struct bj_md_entry *e = c->ent;
+	uint64_t rel, l, a, epoch, nwords, n, b0, b1, g0, g1;
+	const uint8_t *src = NULL;
+	uint64_t *bits;
+	bool v0, v1;
+
+	if (b < e->first_block || b - e->first_block >= 4 * (uint64_t)e->nr_blocks)
+		return;
+	rel = b - e->first_block;
+	l = rel % e->nr_blocks;
+	a = rel / e->nr_blocks / 2;
+	if (a == e->area) {
+		bits = c->bm->bits;
+		epoch = e->epoch;
+	} else if (c->bm->has_successor) {
+		bits = c->bm->successor_bits;
+		epoch = e->successor_epoch;
+	} else {
+		return;
+	}
+	b0 = bj_md_block_of(e, a, 0, l);
+	b1 = bj_md_block_of(e, a, 1, l);
+	v0 = copy_valid(c, b0, epoch, l, &g0);
+	v1 = copy_valid(c, b1, epoch, l, &g1);
+	if (v1 && (!v0 || g1 > g0))
+		src = c->img + b1 * BJ_MD_BLOCK_SIZE;
+	else if (v0)
+		src = c->img + b0 * BJ_MD_BLOCK_SIZE;
+	nwords = (e->nr_bits + 63) / 64;
+	n = nwords - l * BJ_MD_WORDS_PER_BLOCK;
+	if (n > BJ_MD_WORDS_PER_BLOCK)
+		n = BJ_MD_WORDS_PER_BLOCK;
+	for (uint64_t i = 0; i < n; i++)
+		bits[l * BJ_MD_WORDS_PER_BLOCK + i] = src ? le64(src + BJ_MD_BITMAP_HEADER + 8 * i) : 0;
+	if (l == e->nr_blocks - 1 && e->nr_bits % 64)
+		bits[nwords - 1] &= ~(~0ULL << (e->nr_bits % 64));
+	if (c->touched)
+		c->touched[l] = 1;
+}
+
+/* --cross-check: the incrementally updated bm against a full bj_md_load. */
+static int cross_check(struct lrc *c, uint64_t point)
+{
+	struct bj_md full;
+	char err[BJ_MD_ERRLEN] = "";
+	int lr = bj_md_load(md_read, c, c->md_bytes / BJ_MD_BLOCK_SIZE, &full, err), r = 0;
+	const struct bj_md_bitmap *f = NULL;
+	size_t bytes = (c->bm->nr_bits + 63) / 64 * 8;
+
+	for (unsigned int k = 0; !lr && k < full.nr_bitmaps; k++)
+		if (!f && !strncmp(full.bitmaps[k].name, c->o->bitmap, BJ_MD_NAME_LEN))
+			f = &full.bitmaps[k];
+	if (!f || !f->bits || f->nr_bits != c->bm->nr_bits ||
+	    memcmp(f->bits, c->bm->bits, bytes) || f->has_successor != c->bm->has_successor ||
+	    (f->has_successor && (!f->successor_bits ||
+				  memcmp(f->successor_bits, c->bm->successor_bits, bytes))))
+		r = bad(c, "internal error at point %" PRIu64 ": the incremental decoding of bitmap "
+			"\"%s\" differs from bj_md_load's%s%s", point, c->o->bitmap, *err ? ": " : "",
+			err);
+	if (!lr)
+		bj_md_free(&full);
+	return r;
+}
+
+/* Bring c->md up to date with the image. */
+static int md_update(struct lrc *c, uint64_t point)
+{
+	bool first = !c->st.md_loads;
+
+	if (!first && !c->ndirty)
+		return 0;
+	if (first || c->sb_dirty || !c->incremental || c->o->full_load) {
+		md_reload(c);
+	} else {
+		for (uint64_t i = 0; i < c->ndirty; i++)
+			update_block(c, c->dirty[i]);
+		c->st.md_updates++;
+		if (c->o->cross_check) {
+			int r = cross_check(c, point);
+
+			if (r)
+				return r;
+		}
+	}
+	for (uint64_t i = 0; i < c->ndirty; i++)
+		c->blk_dirty[c->dirty[i]] = 0;
+	c->ndirty = 0;
+	c->sb_dirty = false;
+	return 0;
+}
+
+/* The image's bytes [lo, hi) changed. */
+static void md_changed(struct lrc *c, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t b = lo / BJ_MD_BLOCK_SIZE; b <= (hi - 1) / BJ_MD_BLOCK_SIZE; b++) {
+		if (b >= c->md_bytes / BJ_MD_BLOCK_SIZE)
+			break;		/* a tail shorter than a block: never read */
+		if (b < BJ_MD_SB_COPIES)
+			c->sb_dirty = true;
+		c->copy[b].state = 0;
+		if (!c->blk_dirty[b]) {
+			c->blk_dirty[b] = 1;
+			c->dirty[c->ndirty++] = b;
+		}
+	}
 }
 
 static bool bm_bit(const struct bj_md_bitmap *bm, uint64_t g)
@@ -308,9 +492,12 @@ static int need_update(struct lrc *c)
 		size_t words = (bm->nr_bits + 63) / 64;
 
 		free(c->need);
+		free(c->touched);
 		c->need = calloc(words ? words : 1, sizeof(uint64_t));
-		if (!c->need)
+		c->touched = calloc(bj_md_nr_blocks(bm->nr_bits) + 1, 1);
+		if (!c->need || !c->touched)
 			return bad(c, "out of memory");
+		c->all_touched = true;
 		c->need_granule = bm->granule;
 		c->need_bits = bm->nr_bits;
 		c->need_upto = 0;
@@ -326,6 +513,8 @@ static int need_update(struct lrc *c)
 			if (!bm->nr_bits)
 				continue;
 		}
+		for (uint64_t l = g / BJ_MD_BITS_PER_BLOCK; l <= last / BJ_MD_BITS_PER_BLOCK; l++)
+			c->touched[l] = 1;
 		for (; g <= last; g++)
 			c->need[g / 64] |= 1ULL << (g % 64);
 	}
@@ -359,8 +548,9 @@ static int check_point(struct lrc *c, uint64_t entry, const char *kind)
 	size_t words;
 	int r;
 
-	if (c->md_dirty || (!c->md_loaded && c->st.md_loads == 0))
-		md_reload(c);
+	r = md_update(c, point);
+	if (r)
+		return r;
 	bm = c->bm;
 	if (c->o->verbose)
 		fprintf(c->out, "point %" PRIu64 " (entry %" PRIu64 ", %s): %zu writes, %s\n", point,
@@ -376,6 +566,7 @@ static int check_point(struct lrc *c, uint64_t entry, const char *kind)
 			snprintf(why, sizeof(why), "no bitmap \"%s\" in the metadata", c->o->bitmap);
 		for (size_t i = 0; i < c->nw; i++)
 			violation(c, point, entry, &c->w[i], why, UINT64_MAX);
+		c->all_touched = true;
 		if (c->nw)
 			c->st.bad_points++;
 		return 0;
@@ -389,17 +580,31 @@ static int check_point(struct lrc *c, uint64_t entry, const char *kind)
 	r = need_update(c);
 	if (r)
 		return r;
+	/*
+	 * Compare the blocks of words where something changed since the last
+	 * point: new writes' granules, decoded bitmap blocks; all of them after
+	 * a full load or a point with violations (they are counted again).
+	 */
 	words = (bm->nr_bits + 63) / 64;
-	for (size_t i = 0; i < words; i++) {
-		uint64_t have = bm->bits ? bm->bits[i] : 0;
+	for (uint64_t l = 0; l * BJ_MD_WORDS_PER_BLOCK < words; l++) {
+		size_t end = (l + 1) * BJ_MD_WORDS_PER_BLOCK;
 
-		if (bm->has_successor && bm->successor_bits)
-			have |= bm->successor_bits[i];
-		if (c->need[i] & ~have)
-			uncovered_words++;
+		if (!c->all_touched && !c->touched[l])
+			continue;
+		c->touched[l] = 0;
+		for (size_t i = l * BJ_MD_WORDS_PER_BLOCK; i < end && i < words; i++) {
+			uint64_t have = bm->bits ? bm->bits[i] : 0;
+
+			if (bm->has_successor && bm->successor_bits)
+				have |= bm->successor_bits[i];
+			if (c->need[i] & ~have)
+				uncovered_words++;
+		}
 	}
+	c->all_touched = false;
 	if (!uncovered_words && !c->need_oob)
 		return 0;
+	c->all_touched = true;
 	/* rare: find the writes that are not covered */
 	before = c->st.violations;
 	for (size_t i = 0; i < c->nw; i++) {
@@ -547,7 +752,7 @@ static int run(struct lrc *c)
 					goto out;
 				c->st.md_writes++;
 			}
-			c->md_dirty = true;
+			md_changed(c, lo - c->md_lo, hi - c->md_lo);
 		} else if (lo >= c->data_lo && hi <= c->data_hi) {
 			if (flags & LW_DISCARD) {
 				c->st.data_discards++;
@@ -600,8 +805,12 @@ static void lrc_free(struct lrc *c)
 		close(c->rd.fd);
 	free(c->rd.buf);
 	free(c->img);
+	free(c->blk_dirty);
+	free(c->copy);
+	free(c->dirty);
 	free(c->w);
 	free(c->need);
+	free(c->touched);
 }
 
 /* Check a log with options o; prints to out; returns the exit status. */
@@ -626,7 +835,10 @@ int lrc_check(const struct lrc_opts *o, FILE *out, struct lrc_stats *stats)
 		return 2;
 	}
 	c.img = calloc(1, c.md_bytes);
-	if (!c.img) {
+	c.blk_dirty = calloc(c.md_bytes / BJ_MD_BLOCK_SIZE + 1, 1);
+	c.dirty = calloc(c.md_bytes / BJ_MD_BLOCK_SIZE + 1, sizeof(*c.dirty));
+	c.copy = calloc(c.md_bytes / BJ_MD_BLOCK_SIZE + 1, sizeof(*c.copy));
+	if (!c.img || !c.blk_dirty || !c.dirty || !c.copy) {
 		fprintf(stderr, "log-replay-check: out of memory\n");
 		return 2;
 	}
@@ -638,10 +850,11 @@ int lrc_check(const struct lrc_opts *o, FILE *out, struct lrc_stats *stats)
 			fprintf(out, "log: %" PRIu64 " entries: metadata %" PRIu64 " writes %" PRIu64
 				" discards, data %" PRIu64 " writes %" PRIu64 " discards, %" PRIu64
 				" flushes, %" PRIu64 " FUA, %" PRIu64 " marks; %" PRIu64
-				" metadata loads, %" PRIu64 " points with the bitmap, %" PRIu64
+				" metadata loads, %" PRIu64 " incremental updates, %" PRIu64
+				" points with the bitmap, %" PRIu64
 				" points with violations\n", c.st.entries, c.st.md_writes,
 				c.st.md_discards, c.st.data_writes, c.st.data_discards, c.st.flushes,
-				c.st.fuas, c.st.marks, c.st.md_loads, c.st.points_with_bitmap,
+				c.st.fuas, c.st.marks, c.st.md_loads, c.st.md_updates, c.st.points_with_bitmap,
 				c.st.bad_points);
 		if (c.st.violations) {
 			fprintf(out, "FAIL: %" PRIu64 " violations at %" PRIu64
@@ -664,7 +877,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: log-replay-check --log LOG --md-start S --md-sectors N --data-start S2\n"
 		"         --data-sectors N2 --bitmap NAME [--from-mark MARK] [--max-details N]\n"
-		"         [--verbose]...\n"
+		"         [--full-load | --cross-check] [--verbose]...\n"
 		"  (sectors of 512 bytes of the logged device; see the source's header)\n");
 	return 2;
 }
@@ -692,6 +905,8 @@ int lrc_main(int argc, char **argv)
 		{ "from-mark", required_argument, NULL, 'f' },
 		{ "max-details", required_argument, NULL, 'x' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "full-load", no_argument, NULL, 'F' },
+		{ "cross-check", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lrc_opts o = { .max_details = 5 };
@@ -706,6 +921,8 @@ int lrc_main(int argc, char **argv)
 		case 'b': o.bitmap = optarg; break;
 		case 'f': o.from_mark = optarg; break;
 		case 'v': o.verbose++; break;
+		case 'F': o.full_load = true; break;
+		case 'C': o.cross_check = true; break;
 		case 'm': case 'M': case 'd': case 'D': case 'x':
 			if (!num(optarg, &v)) {
 				fprintf(stderr, "log-replay-check: bad number '%s'\n", optarg);
