@@ -1,0 +1,84 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+# Crash-replay helpers for the persistent-bitmap tests (issue 17), the method
+# of xfstests generic/482: record every write of a volume's metadata and data
+# devices in ONE dm-log-writes log, then check the log at every FLUSH/FUA
+# point with tests/vm/helpers/log-replay-check (see its header). Source it
+# after lib.sh:  . "$BJ_TESTS/vm/replay-lib.sh"
+#
+# Layout: lw = log-writes over $RL_DEV (/dev/vdb) logging to $RL_LOG
+# (/dev/vdc); on top of lw two dm-linear devices, md = its first $RL_MD_SECT
+# sectors (the metadata device) and data = the rest. Use /dev/mapper/md and
+# /dev/mapper/data, e.g. the table "passthrough /dev/mapper/data 0 2
+# metadata /dev/mapper/md". dm-log-writes logs a write when it is on stable
+# storage, in completion order: FUA writes when they complete, others at
+# the next flush.
+#
+#   rl_setup [MD_SECT]   modprobe dm-log-writes; zero the log's first MiB and
+#                        the metadata region of $RL_DEV (the checker's image
+#                        of it starts all zero: format the metadata through
+#                        /dev/mapper/md after this); create lw, md, data
+#                        (removed at exit too). Sets RL_MD_SECT, RL_DATA_SECT.
+#   rl_mark NAME         add the mark NAME to the log (e.g. right after the
+#                        bitmap is added: rl_check's MARK)
+#   rl_entries           the entries logged so far (dmsetup status lw)
+#   rl_teardown          remove data, md and lw (whatever exists; the volume
+#                        on top must be gone). Removing lw logs its pending
+#                        writes and the end mark and writes the log's super.
+#   rl_check BITMAP MARK [ARG...]  rl_teardown, then the checker over the
+#                        log for the bitmap BITMAP from the mark MARK (ARGs
+#                        added, e.g. --verbose); its output on stdout, its
+#                        exit status (0 ok, 1 violations, 2 bad log/input).
+#
+# Field note: dm-log-writes could log two flushes in flight out of order;
+# replay single-queue devices (rl_setup says how many queues $RL_DEV has).
+
+RL_DEV=${RL_DEV:-/dev/vdb}
+RL_LOG=${RL_LOG:-/dev/vdc}
+RL_MD_SECT=${RL_MD_SECT:-16384}		# 8 MiB
+RL_DATA_SECT=
+RL_CHECKER=${RL_CHECKER:-$BJ_TESTS/vm/helpers/bin/log-replay-check}
+
+rl_setup() {
+	local size q
+	[ -n "${1:-}" ] && RL_MD_SECT=$1
+	modprobe dm-log-writes || return
+	size=$(blockdev --getsz "$RL_DEV") || return
+	RL_DATA_SECT=$((size - RL_MD_SECT))
+	[ "$RL_DATA_SECT" -gt 0 ] || { echo "rl_setup: $RL_DEV is too small" >&2; return 1; }
+	q=$(find "/sys/block/${RL_DEV#/dev/}/mq" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+	echo "# rl_setup: $RL_DEV has $q hardware queue(s); metadata $RL_MD_SECT sectors, data $RL_DATA_SECT"
+	dd if=/dev/zero of="$RL_LOG" bs=1M count=1 oflag=direct status=none || return
+	dd if=/dev/zero of="$RL_DEV" bs=1M count=$(((RL_MD_SECT + 2047) / 2048)) oflag=direct \
+		status=none || return
+	dm_create lw "0 $size log-writes $RL_DEV $RL_LOG" || return
+	dm_create md "0 $RL_MD_SECT linear /dev/mapper/lw 0" || return
+	dm_create data "0 $RL_DATA_SECT linear /dev/mapper/lw $RL_MD_SECT"
+}
+
+rl_mark() {
+	dmsetup message lw 0 mark "$1"
+}
+
+rl_entries() {
+	dmsetup status lw | awk '$3 == "log-writes" { print $4 }'
+}
+
+rl_teardown() {
+	local d
+	for d in data md lw; do
+		if dmsetup info "$d" >/dev/null 2>&1; then
+			dmsetup remove --retry "$d" || return
+		fi
+	done
+	dm_nodes
+}
+
+rl_check() {
+	local bitmap=$1 mark=$2
+	shift 2
+	rl_teardown || return 2
+	"$RL_CHECKER" --log "$RL_LOG" --md-start 0 --md-sectors "$RL_MD_SECT" \
+		--data-start "$RL_MD_SECT" --data-sectors "$RL_DATA_SECT" \
+		--bitmap "$bitmap" --from-mark "$mark" "$@"
+}
