@@ -455,6 +455,24 @@ struct reader {
 	char *err;
 };
 
+unsigned int bj_md_block_content(const void *c0, const void *c1,
+				 const uint8_t uuid[BJ_MD_UUID_LEN], uint64_t epoch,
+				 uint32_t index, uint64_t words[BJ_MD_WORDS_PER_BLOCK])
+{
+	struct bj_md_bhdr h;
+	unsigned int torn;
+	int c;
+
+	c = bj_md_bitmap_select(c0, c1, uuid, epoch, index, &torn);
+	if (torn)
+		memset(words, 0xff, BJ_MD_WORDS_PER_BLOCK * 8);
+	else if (c < 0)
+		memset(words, 0, BJ_MD_WORDS_PER_BLOCK * 8);	/* never written in this epoch */
+	else
+		bj_md_bitmap_decode(c ? c1 : c0, &h, words);
+	return torn;
+}
+
 /* Read area @area (epoch @epoch) of entry @e (index @idx) into @bits. */
 static int load_area(struct reader *rd, struct bj_md *md, const struct bj_md_sb *sb,
 		     unsigned int idx, unsigned int area, uint64_t epoch, uint64_t *bits,
@@ -463,7 +481,6 @@ static int load_area(struct reader *rd, struct bj_md *md, const struct bj_md_sb 
 	const struct bj_md_entry *e = &sb->bitmaps[idx];
 	uint64_t nwords = e->nr_bits / 64 + !!(e->nr_bits % 64);
 	uint64_t words[BJ_MD_WORDS_PER_BLOCK], l, b, w, n;
-	struct bj_md_bhdr h;
 	unsigned int t;
 	bool past = false;
 	int r, c;
@@ -478,32 +495,18 @@ static int load_area(struct reader *rd, struct bj_md *md, const struct bj_md_sb 
 				return r;
 			}
 		}
-		c = bj_md_bitmap_select(rd->c0, rd->c1, sb->uuid, epoch, (uint32_t)l, &t);
+		t = bj_md_block_content(rd->c0, rd->c1, sb->uuid, epoch, (uint32_t)l, words);
 		*torn += t;
-		if (t) {
-			/*
-			 * A torn copy (a write cut short, or damage) may have
-			 * held bits the other copy lacks: the whole block is
-			 * taken as dirty, as the kernel does.
-			 */
-			memset(words, 0, sizeof(words));
-			n = nwords - l * BJ_MD_WORDS_PER_BLOCK;
-			memset(words, 0xff, 8 * (n < BJ_MD_WORDS_PER_BLOCK ? n : BJ_MD_WORDS_PER_BLOCK));
-		} else if (c < 0) {
-			continue;	/* never written in this epoch: zeroes */
-		} else {
-			bj_md_bitmap_decode(c ? rd->c1 : rd->c0, &h, words);
-		}
 		n = nwords - l * BJ_MD_WORDS_PER_BLOCK;
 		if (n > BJ_MD_WORDS_PER_BLOCK)
 			n = BJ_MD_WORDS_PER_BLOCK;
 		memcpy(bits + l * BJ_MD_WORDS_PER_BLOCK, words, n * 8);
-		for (w = n; w < BJ_MD_WORDS_PER_BLOCK; w++)
+		for (w = n; w < BJ_MD_WORDS_PER_BLOCK && !t; w++)
 			past |= words[w] != 0;
 		if (l == e->nr_blocks - 1 && e->nr_bits % 64) {
 			uint64_t mask = ~0ULL << (e->nr_bits % 64);
 
-			past |= (bits[nwords - 1] & mask) != 0;
+			past |= !t && (bits[nwords - 1] & mask) != 0;
 			bits[nwords - 1] &= ~mask;
 		}
 	}

@@ -141,6 +141,17 @@ int bj_md_bitmap_copy_valid(const void *block, const uint8_t uuid[BJ_MD_UUID_LEN
 int bj_md_bitmap_select(const void *c0, const void *c1, const uint8_t uuid[BJ_MD_UUID_LEN],
 			uint64_t epoch, uint32_t index, unsigned int *torn);
 
+/*
+ * The content of logical block @index of an area of epoch @epoch from its
+ * two copies, by the kernel's rule: the chosen copy's words, all zeroes
+ * when neither is valid, and all ones when a copy is torn (it may have held
+ * bits the other lacks; a superset is safe). Returns the number of torn
+ * copies. Words past the bitmap's end are the caller's to mask.
+ */
+unsigned int bj_md_block_content(const void *c0, const void *c1,
+				 const uint8_t uuid[BJ_MD_UUID_LEN], uint64_t epoch,
+				 uint32_t index, uint64_t words[BJ_MD_WORDS_PER_BLOCK]);
+
 /* Sizes and layout ------------------------------------------------------- */
 
 /* Bits of a bitmap of @granule sectors per bit over @data_sectors: ceil(data / granule). */

@@ -33,9 +33,8 @@
  *
  * Decoding: bj_md_load() at the first point and whenever a superblock
  * block changed; otherwise only the logical bitmap blocks of NAME whose
- * copies changed are decoded again, by bj_md_load()'s rule (the valid copy
- * of the area's epoch with the higher generation), each copy's checksum
- * computed once per write of it; and only the bitmap's words where bits or
+ * copies changed are decoded again, by bj_md_load()'s own rule
+ * (bj_md_block_content()); and only the bitmap's words where bits or
  * recorded writes changed are compared. --full-load calls bj_md_load() at
  * every point after a metadata change instead; --cross-check does both
  * and exits 2 if they ever differ (the unit test runs every log all three
@@ -162,8 +161,6 @@ struct lrc {
 	bool incremental;
 	struct bj_md_sb sb;		/* the superblock md was loaded from */
 	const struct bj_md_entry *ent;	/* bm's entry in sb */
-	/* per metadata block: 0 not known, 1 a valid copy of generation gen, -1 invalid */
-	struct { int8_t state; uint64_t gen; } *copy;
 	unsigned int problems_shown;
 	struct lrc_write *w;
 	size_t nw, capw;
@@ -333,7 +330,6 @@ static void md_reload(struct lrc *c)
 	c->bm = NULL;
 	c->incremental = false;
 	c->all_touched = true;
-	memset(c->copy, 0, c->md_bytes / BJ_MD_BLOCK_SIZE * sizeof(*c->copy));
 	if (!c->md_loaded)
 		return;
 	find_bitmap(c);
@@ -343,34 +339,17 @@ static void md_reload(struct lrc *c)
 		fprintf(c->out, "metadata load %" PRIu64 ": %s\n", c->st.md_loads, c->md.problems[i]);
 }
 
-/* Is metadata block b a valid copy of logical block l of an area of epoch epoch? (cached) */
-static bool copy_valid(struct lrc *c, uint64_t b, uint64_t epoch, uint64_t l, uint64_t *gen)
-{
-	if (!c->copy[b].state) {
-		struct bj_md_bhdr h;
-
-		c->copy[b].state = bj_md_bitmap_copy_valid(c->img + b * BJ_MD_BLOCK_SIZE, c->sb.uuid,
-							   epoch, l, &h, NULL) ? -1 : 1;
-		c->copy[b].gen = h.generation;
-	}
-	*gen = c->copy[b].gen;
-	return c->copy[b].state > 0;
-}
-
 /*
  * Metadata block b changed, not a superblock: if it is one of the copies
- * of bm's areas, decode that logical block again as bj_md_load() does:
- * the valid copy (checksum, magic, uuid, index, the area's epoch) with the
- * higher generation, copy 0 on a tie, else zeroes. The validity of a copy
- * is computed once per write of it (a checksum of each block, not three).
+ * of bm's areas, decode that logical block again with the loader's own rule
+ * (bj_md_block_content()).
  */
 static void update_block(struct lrc *c, uint64_t b)
 {
 	const struct bj_md_entry *e = c->ent;
-	uint64_t rel, l, a, epoch, nwords, n, b0, b1, g0, g1;
-	const uint8_t *src = NULL;
+	uint64_t rel, l, a, epoch, nwords, n, b0, b1;
+	uint64_t words[BJ_MD_WORDS_PER_BLOCK];
 	uint64_t *bits;
-	bool v0, v1;
 
 	if (b < e->first_block || b - e->first_block >= 4 * (uint64_t)e->nr_blocks)
 		return;
@@ -388,18 +367,13 @@ static void update_block(struct lrc *c, uint64_t b)
 	}
 	b0 = bj_md_block_of(e, a, 0, l);
 	b1 = bj_md_block_of(e, a, 1, l);
-	v0 = copy_valid(c, b0, epoch, l, &g0);
-	v1 = copy_valid(c, b1, epoch, l, &g1);
-	if (v1 && (!v0 || g1 > g0))
-		src = c->img + b1 * BJ_MD_BLOCK_SIZE;
-	else if (v0)
-		src = c->img + b0 * BJ_MD_BLOCK_SIZE;
+	bj_md_block_content(c->img + b0 * BJ_MD_BLOCK_SIZE, c->img + b1 * BJ_MD_BLOCK_SIZE,
+			    c->sb.uuid, epoch, (uint32_t)l, words);
 	nwords = (e->nr_bits + 63) / 64;
 	n = nwords - l * BJ_MD_WORDS_PER_BLOCK;
 	if (n > BJ_MD_WORDS_PER_BLOCK)
 		n = BJ_MD_WORDS_PER_BLOCK;
-	for (uint64_t i = 0; i < n; i++)
-		bits[l * BJ_MD_WORDS_PER_BLOCK + i] = src ? le64(src + BJ_MD_BITMAP_HEADER + 8 * i) : 0;
+	memcpy(bits + l * BJ_MD_WORDS_PER_BLOCK, words, n * 8);
 	if (l == e->nr_blocks - 1 && e->nr_bits % 64)
 		bits[nwords - 1] &= ~(~0ULL << (e->nr_bits % 64));
 	if (c->touched)
@@ -465,7 +439,6 @@ static void md_changed(struct lrc *c, uint64_t lo, uint64_t hi)
 			break;		/* a tail shorter than a block: never read */
 		if (b < BJ_MD_SB_COPIES)
 			c->sb_dirty = true;
-		c->copy[b].state = 0;
 		if (!c->blk_dirty[b]) {
 			c->blk_dirty[b] = 1;
 			c->dirty[c->ndirty++] = b;
@@ -806,7 +779,6 @@ static void lrc_free(struct lrc *c)
 	free(c->rd.buf);
 	free(c->img);
 	free(c->blk_dirty);
-	free(c->copy);
 	free(c->dirty);
 	free(c->w);
 	free(c->need);
@@ -837,8 +809,7 @@ int lrc_check(const struct lrc_opts *o, FILE *out, struct lrc_stats *stats)
 	c.img = calloc(1, c.md_bytes);
 	c.blk_dirty = calloc(c.md_bytes / BJ_MD_BLOCK_SIZE + 1, 1);
 	c.dirty = calloc(c.md_bytes / BJ_MD_BLOCK_SIZE + 1, sizeof(*c.dirty));
-	c.copy = calloc(c.md_bytes / BJ_MD_BLOCK_SIZE + 1, sizeof(*c.copy));
-	if (!c.img || !c.blk_dirty || !c.dirty || !c.copy) {
+	if (!c.img || !c.blk_dirty || !c.dirty) {
 		fprintf(stderr, "log-replay-check: out of memory\n");
 		return 2;
 	}
