@@ -38,12 +38,15 @@ for ((i = 0; i < SEEDS; i++)); do
 	check blockjob bitmap add vol p --persistent
 	check blockjob bitmap add vol q --persistent --granularity 4K
 	check rl_mark start
-	# Random 4 KiB..64 KiB writes over the first VOL_MB, three jobs at once
-	# (commits shared by several held writes), an fsync every 32 writes.
-	fio --name=load --filename=/dev/mapper/vol --direct=1 --ioengine=libaio \
-		--rw=randwrite --bsrange=4k-64k --size=${VOL_MB}M --number_ios=300 \
-		--numjobs=3 --iodepth=8 --fsync=32 --randseed=$seed \
-		--output=/dev/null || not_ok "seed $seed: fio failed"
+	# Random 4 KiB..64 KiB writes over the first VOL_MB: two jobs at once
+	# (commits shared by several held writes) with an fsync every 32
+	# writes, and one of O_SYNC writes (FUA: logged as they complete, so a
+	# bit not yet durable when its write completes shows at once).
+	fio --filename=/dev/mapper/vol --direct=1 --ioengine=libaio --rw=randwrite \
+		--bsrange=4k-64k --size=${VOL_MB}M --number_ios=300 --iodepth=8 \
+		--randseed=$seed --output=/dev/null \
+		--name=load --numjobs=2 --fsync=32 --name=sync --sync=1 ||
+		not_ok "seed $seed: fio failed"
 	blkdiscard -o $(((seed % 100) << 20)) -l $((1 << 20)) /dev/mapper/vol
 	check dmsetup remove vol
 	out=$(rl_check p start)

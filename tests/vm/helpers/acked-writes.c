@@ -5,7 +5,7 @@
  * device. For power-cut tests (scripts/vm-run --boots, BJ-POWER-CUT).
  *
  *   acked-writes write [--ready K] [--max N] [--blocks B] DEV LOG
- *   acked-writes check DEV LOG
+ *   acked-writes check [--list FILE] DEV LOG
  *
  * write: one write at a time, forever (or N writes): write number S puts
  * 4 KiB at a block of DEV's first B blocks (default: all of DEV), both
@@ -19,7 +19,9 @@
  * check: reads LOG, replays the writes, and checks that every block written
  * holds its last acknowledged write; the one write that may have been in
  * flight at the cut (number = the count acknowledged) may have landed or
- * not. Prints what it found and, last, "acked A finished F"; exits 0 when
+ * not. --list FILE: the blocks holding an acknowledged write, one
+ * "<byte offset> 4096" line each (for a bitmap coverage check). Prints what
+ * it found and, last, "acked A finished F"; exits 0 when
  * nothing was lost, 1 when a block lost its write, 2 when LOG holds no log
  * (a fresh disk).
  */
@@ -166,7 +168,7 @@ static int do_write(const char *dev, const char *log, uint64_t ready, uint64_t m
 	return 0;
 }
 
-static int do_check(const char *dev, const char *log)
+static int do_check(const char *dev, const char *log, const char *list)
 {
 	struct hdr *h = block();
 	struct slot *s = block();
@@ -211,6 +213,17 @@ static int do_check(const char *dev, const char *log)
 	memset(last, 0xff, h->blocks * sizeof(*last));
 	for (seq = 0; seq < acked; seq++)
 		last[block_of(h->run, seq, h->blocks)] = seq;
+	if (list) {
+		FILE *f = fopen(list, "w");
+
+		if (!f)
+			die("cannot create", list);
+		for (blk = 0; blk < h->blocks; blk++)
+			if (last[blk] >= 0)
+				fprintf(f, "%" PRIu64 " %d\n", blk * BS, BS);
+		if (fclose(f))
+			die("cannot write", list);
+	}
 
 	for (blk = 0; blk < h->blocks; blk++) {
 		uint64_t inflight = block_of(h->run, acked, h->blocks);
@@ -256,9 +269,11 @@ int main(int argc, char **argv)
 		{ "ready", required_argument, NULL, 'r' },
 		{ "max", required_argument, NULL, 'm' },
 		{ "blocks", required_argument, NULL, 'b' },
+		{ "list", required_argument, NULL, 'l' },
 		{}
 	};
 	uint64_t ready = 0, max = UINT64_MAX, blocks = 0;
+	const char *list = NULL;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -272,6 +287,9 @@ int main(int argc, char **argv)
 		case 'b':
 			blocks = strtoull(optarg, NULL, 0);
 			break;
+		case 'l':
+			list = optarg;
+			break;
 		default:
 			goto usage;
 		}
@@ -279,9 +297,9 @@ int main(int argc, char **argv)
 	if (argc - optind == 3 && !strcmp(argv[optind], "write"))
 		return do_write(argv[optind + 1], argv[optind + 2], ready, max, blocks);
 	if (argc - optind == 3 && !strcmp(argv[optind], "check"))
-		return do_check(argv[optind + 1], argv[optind + 2]);
+		return do_check(argv[optind + 1], argv[optind + 2], list);
 usage:
 	fprintf(stderr, "usage: acked-writes write [--ready K] [--max N] [--blocks B] DEV LOG\n"
-		"       acked-writes check DEV LOG\n");
+		"       acked-writes check [--list FILE] DEV LOG\n");
 	return 1;
 }
