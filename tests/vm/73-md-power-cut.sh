@@ -7,7 +7,8 @@
 # Boot 1: the volume (data /dev/vdb, metadata on /dev/vdc) gets a persistent
 # bitmap and a full backup (on /dev/vdc too) at the same point; then a
 # stream of acknowledged 4 KiB writes (acked-writes, its log on /dev/vdd)
-# and an fio load of random writes run on it, and QEMU is killed mid-stream.
+# and an fio load of random writes run on it (in separate ranges), and QEMU
+# is killed mid-stream.
 # Boot 2, same disk images: the volume opens from its metadata device;
 # `blockjob metadata check` passes; every acknowledged write is on the
 # volume and its granule is dirty in the bitmap; an incremental backup from
@@ -33,11 +34,12 @@ case ${BJ_BOOT:-} in
 	check blockjob bitmap add vol p --persistent
 	check blockjob backup vol /dev/mapper/full --wait
 	[ "$BJ_FAIL" -eq 0 ] || finish
+	# fio over the last 48 MiB, the acknowledged stream over the first 16.
 	fio --name=load --filename=/dev/mapper/vol --direct=1 --ioengine=libaio \
-		--rw=randwrite --bsrange=4k-128k --size=$((SEC / 2048))M --time_based --runtime=600 \
-		--numjobs=2 --iodepth=8 --randseed=$RANDOM --output=/dev/null &
+		--rw=randwrite --bsrange=4k-128k --offset=16M --size=48M --time_based \
+		--runtime=600 --numjobs=2 --iodepth=8 --randseed=$RANDOM --output=/dev/null &
 	mkfifo /tmp/ready
-	"$AW" write --ready $READY /dev/mapper/vol /dev/vdd >/tmp/ready &
+	"$AW" write --ready $READY --blocks 4096 /dev/mapper/vol /dev/vdd >/tmp/ready &
 	writer=$!
 	read -r line </tmp/ready
 	check_eq "$line" "ready $READY" "$READY writes acknowledged under the fio load"
