@@ -52,7 +52,7 @@ md_ranges() {
 }
 # Granules (of G bytes) of the ranges on stdin that are not in the ranges of file $2.
 uncovered() {
-	awk -v g="$1" 'NR == FNR { for (b = $1 / g; b * g < $1 + $2; b++) have[b]; next }
+	awk -v g="$1" 'FILENAME == ARGV[1] { for (b = $1 / g; b * g < $1 + $2; b++) have[b]; next }
 		{ for (b = int($1 / g); b * g < $1 + $2; b++) if (!(b in have)) print b }' "$2" -
 }
 commits() { dmsetup message vol 0 metadata | awk '{print $1}'; }

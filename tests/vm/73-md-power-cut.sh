@@ -57,7 +57,7 @@ case ${BJ_BOOT:-} in
 	echo "$out" | sed 's/^/# /'
 	check_eq "$rc" 0 "every acknowledged write is on the volume"
 	blockjob bitmap dump vol p >/tmp/ranges
-	check_eq "$(awk -v g=65536 'NR == FNR { for (b = $1 / g; b * g < $1 + $2; b++) have[b]; next }
+	check_eq "$(awk -v g=65536 'FILENAME == ARGV[1] { for (b = $1 / g; b * g < $1 + $2; b++) have[b]; next }
 		{ b = int($1 / g); if (!(b in have)) n++ } END { print n + 0 }' /tmp/ranges /tmp/acked)" 0 \
 		"every acknowledged write's granule is dirty ($(wc -l </tmp/acked) blocks, $(wc -l </tmp/ranges) ranges)"
 	want=$(dev_sha vol)
