@@ -261,6 +261,14 @@ void bj_md_bitmap_free(struct bj_named_bitmap *b)
 	bj_bitmap_free(&b->succ);
 }
 
+/* A persistent bitmap that never made it to the volume's list, or left it. */
+static void bitmap_destroy(struct bj_named_bitmap *b)
+{
+	bj_md_bitmap_free(b);
+	bj_bitmap_free(&b->bm);
+	kfree(b);
+}
+
 static int read_sb(struct bj_md *md, char **error)
 {
 	struct bj_md_sb *copies = &md->next;	/* scratch for copy 1 */
@@ -338,9 +346,7 @@ static int load_bitmaps(struct bj_md *md, struct bj_volume *vol, char **error)
 		}
 		r = load_area(md, b, &b->area, &b->bm, &torn);
 		if (r) {
-			bj_md_bitmap_free(b);
-			bj_bitmap_free(&b->bm);
-			kfree(b);
+			bitmap_destroy(b);
 			*error = "Cannot read a persistent bitmap from the metadata device";
 			return r;
 		}
@@ -619,11 +625,20 @@ int bj_md_open(struct bj_volume *vol, dev_t dev, char **error)
 	}
 	r = load_bitmaps(md, vol, error);
 	if (r)
-		goto bad_wq;
+		goto bad_bitmaps;
 	vol->store = md;
 	vol->md_dev = dev;
 	return 0;
 
+bad_bitmaps:
+	while (!list_empty(&vol->bitmaps)) {
+		struct bj_named_bitmap *b = list_first_entry(&vol->bitmaps,
+							     struct bj_named_bitmap, list);
+
+		list_del(&b->list);
+		bitmap_destroy(b);
+	}
+	vol->nr_bitmaps = 0;
 bad_wq:
 	destroy_workqueue(md->wq);
 bad_bufio:
@@ -701,9 +716,7 @@ int bj_md_bitmap_add(struct bj_volume *vol, const char *name, sector_t granule,
 	r = commit_sb(md);
 	if (r) {
 		*error = "bitmap add: metadata device write failed";
-		bj_md_bitmap_free(b);
-		bj_bitmap_free(&b->bm);
-		kfree(b);
+		bitmap_destroy(b);
 		goto out;
 	}
 	spin_lock_irq(&vol->lock);

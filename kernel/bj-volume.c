@@ -56,6 +56,12 @@ struct bj_volume *bj_volume_get(struct mapped_device *md, sector_t begin, sector
 			r = -EINVAL;
 			goto bad;
 		}
+		/* Its metadata records the size: persistent bitmaps are sized to it. */
+		if (vol->len != len && vol->store) {
+			*error = "Volume size change with a metadata device: not supported";
+			r = -EINVAL;
+			goto bad;
+		}
 		r = check_md_dev(vol, md_dev, error);
 		if (r)
 			goto bad;
