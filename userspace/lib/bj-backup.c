@@ -10,19 +10,12 @@
 #include <string.h>
 
 #include "bj-backup.h"
+#include "bj-md-format.h"
 
 bool bj_bitmap_name_valid(const char *name)
 {
-	size_t len = strlen(name), i;
-
-	if (!len || len > 63)
-		return false;
-	/* as the kernel's bj_valid_name(): ASCII only */
-	for (i = 0; i < len; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-",
-			    name[i]))
-			return false;
-	return true;
+	/* One rule for bitmap names, the kernel's bj_valid_name(): the format's. */
+	return bj_md_name_valid(name, BJ_MD_NAME_LEN);
 }
 
 int bj_view_create(const char *view, const char *volume, char *err)
