@@ -139,13 +139,14 @@ static int write_block(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md
 	return 0;
 }
 
-/* Write what was started, then flush. */
+/*
+ * Write what was started and wait for it; dm_bufio_write_dirty_buffers()
+ * then flushes the device itself, so that it returns with them durable.
+ */
 static int write_out(struct bj_md *md)
 {
 	int r = dm_bufio_write_dirty_buffers(md->bufio);
 
-	if (!r)
-		r = dm_bufio_issue_flush(md->bufio);
 	return r ? md_fail(md, r) : 0;
 }
 

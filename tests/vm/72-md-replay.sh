@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# vm-run: --disks 3 --disk-size 1G --smp 1 --timeout 1200
+# vm-run: --disks 2 --disk-size 1G --smp 1 --timeout 1200
 # vm-kernel: stock
 # Crash replay of persistent bitmaps (issue 17; the method of xfstests
 # generic/482): the metadata device and the data device of a volume are two
@@ -9,8 +9,11 @@
 # on the volume with two persistent bitmaps (64 KiB and 4 KiB granules);
 # then tests/vm/helpers/log-replay-check replays the log and, at every FLUSH
 # and FUA point, loads the metadata as it was there and checks that every
-# data write logged before that point is covered by the bitmap. One vCPU:
-# a single-queue disk, so that dm-log-writes logs flushes in order.
+# data write logged before that point is covered by the bitmap. The device
+# under dm-log-writes is a memory-backed null_blk with a write cache and FUA
+# (replay-lib.sh: rl_nullb), so that an O_SYNC data write is logged when it
+# completes, and a bit not yet flushed then shows. One vCPU and one queue,
+# so that dm-log-writes logs flushes in order.
 #
 #   72-md-replay.sh [--seeds N] [--seed S]   (make soak-md SEEDS=N: many seeds)
 . "$BJ_TESTS/vm/lib.sh"
@@ -28,6 +31,7 @@ done
 echo "# seeds $SEEDS from $SEED (replay one with --seed S)"
 
 RL_MD_SECT=2048		# 1 MiB of metadata
+check rl_nullb 1
 VOL_MB=128		# the load's range of the data device
 total_points=0 total_writes=0
 

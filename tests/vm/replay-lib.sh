@@ -14,6 +14,7 @@
 # storage, in completion order: FUA writes when they complete, others at
 # the next flush.
 #
+#   rl_nullb GB          RL_DEV becomes a null_blk device with FUA (below)
 #   rl_setup [MD_SECT]   modprobe dm-log-writes; zero the log's first MiB and
 #                        the metadata region of $RL_DEV (the checker's image
 #                        of it starts all zero: format the metadata through
@@ -34,6 +35,20 @@
 # replay single-queue devices (rl_setup says how many queues $RL_DEV has).
 
 RL_DEV=${RL_DEV:-/dev/vdb}
+
+# rl_nullb GB: use a null_blk device of GB GiB (memory-backed, with a
+# volatile write cache and FUA, one queue) as RL_DEV. A virtio disk has no
+# FUA: an O_SYNC write becomes a write and a flush, and dm-log-writes logs a
+# write that is not FUA only at the next flush, so the log cannot show a
+# data write made durable (FUA) before the metadata it needs. On this
+# device it can: FUA writes are logged as they complete.
+rl_nullb() {
+	modprobe null_blk nr_devices=1 gb="$1" memory_backed=1 cache_size=64 fua=1 \
+		submit_queues=1 bs=512 || return
+	RL_DEV=/dev/nullb0
+	[ "$(cat /sys/block/nullb0/queue/fua)" = 1 ] ||
+		{ echo "rl_nullb: nullb0 has no FUA" >&2; return 1; }
+}
 RL_LOG=${RL_LOG:-/dev/vdc}
 RL_MD_SECT=${RL_MD_SECT:-16384}		# 8 MiB
 RL_DATA_SECT=
