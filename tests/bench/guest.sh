@@ -16,7 +16,8 @@
 #
 # Every step has a timeout; a system that fails gives an NA record and the
 # bench goes on with the next one. Devices: /dev/vdb source, /dev/vdc
-# destination, /dev/vdd backup/COW device, /dev/vde dm-clone metadata.
+# destination, /dev/vdd backup/COW device, /dev/vde dm-clone metadata (and
+# the metadata device of scenario 7).
 set -u
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
 export DM_DISABLE_UDEV=1
@@ -24,7 +25,7 @@ X=${1:-/xfer}
 # shellcheck source=/dev/null
 . "$X/config"
 : "${VOL_MB:=512}" "${RUNS:=3}" "${FIO_T:=15}" "${CONV_T:=60}" "${PIVOT_T:=10}"
-: "${COPY_LIMIT:=300}" "${SCENARIOS:=1 2 3 4 5 6}" "${MEM_TIB:=2}" "${MEM_EXC:=16384}"
+: "${COPY_LIMIT:=300}" "${SCENARIOS:=1 2 3 4 5 6 7}" "${S7_QD1_IOS:=2048}" "${MEM_TIB:=2}" "${MEM_EXC:=16384}"
 : "${S3_SYSTEMS:=dm-linear bj-backup-none bj-backup-full dm-snap-P dm-snap-N}" "${S3_CHUNKS:=4 64}"
 OUT=$X/results.txt
 FIOD=$X/fio
@@ -158,9 +159,11 @@ fio_rw() {
 		--size=$VOL_BYTES --time_based --runtime="$t" --norandommap --randrepeat=0 \
 		"${FIO_COMMON[@]}" --output="$FIOD/$tag.json" "$@" >/dev/null 2>"$FIOD/$tag.err"
 }
-fio_replay() {	# TAG IOLOG: replay an iolog (4 KiB writes), iodepth 16
-	timeout 600 fio --name=w --read_iolog="$2" --replay_no_stall=1 --iodepth=16 \
-		"${FIO_COMMON[@]}" --output="$FIOD/$1.json" >/dev/null 2>"$FIOD/$1.err"
+fio_replay() {	# TAG IOLOG [ARG...]: replay an iolog (4 KiB writes), iodepth 16 (ARGs may override)
+	local tag=$1 log=$2
+	shift 2
+	timeout 600 fio --name=w --read_iolog="$log" --replay_no_stall=1 --iodepth=16 \
+		"${FIO_COMMON[@]}" --output="$FIOD/$tag.json" "$@" >/dev/null 2>"$FIOD/$tag.err"
 }
 fio_iops() {	# TAG: write IOPS from the JSON (first "iops" of the "write" object)
 	awk '/"write" : \{/ {w = 1} w && /"iops" :/ {gsub(/[,"]/, ""); print int($3); exit}' "$FIOD/$1.json"
@@ -206,7 +209,7 @@ quiesce() {
 
 # ---------------------------------------------------------------------------
 modprobe -a dm-mod dm-mirror dm-log dm-region-hash dm-snapshot dm-zero dm-persistent-data \
-	dm-bio-prison 2>/dev/null
+	dm-bio-prison dm-era 2>/dev/null
 modprobe dm-blockjob || log "warning: modprobe dm-blockjob failed"
 info kernel "$(uname -r)"
 info cpus "$(nproc)"
@@ -599,6 +602,128 @@ if has 6; then
 			done
 		done
 	done
+fi
+
+# ---------------------------------------------------------------------------
+# 7. Persistent bitmap: first writes to clean granules, rewrites of dirty
+# ones, metadata I/O per write, memory
+S7_MD_SECT=$((64 * 2048))	# the metadata device: 64 MiB of META (4 TiB needs 34 MiB)
+mk_md7() {	# the metadata device m7, its first MiB zeroed (blockjob formats it, dm-era too)
+	mk m7 "0 $S7_MD_SECT linear $META 0" || return 1
+	dd if=/dev/zero of=/dev/mapper/m7 bs=1M count=1 oflag=direct status=none ||
+		{ WHY="zeroing the metadata device failed"; return 1; }
+}
+# s7_setup SYSTEM: a fresh volume bv over d7 (the volume's range of SRC)
+# with its metadata on m7: dm-era (64 KiB blocks), or a blockjob volume with
+# the metadata device and one 64 KiB bitmap, persistent or in memory.
+s7_setup() {
+	local sys=$1 err p=""
+	mk d7 "0 $SECT linear $SRC 0" && mk_md7 || return 1
+	case $sys in
+	dm-era)
+		mk bv "0 $SECT era /dev/mapper/m7 /dev/mapper/d7 128" || return 1
+		;;
+	bj-persistent | bj-memory)
+		err=$(timeout 60 blockjob create bv /dev/mapper/d7 --metadata /dev/mapper/m7 2>&1) ||
+			{ WHY="blockjob create: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+		dmsetup mknodes bv >/dev/null 2>&1
+		[ $sys = bj-persistent ] && p=--persistent
+		err=$(timeout 60 blockjob bitmap add bv b7 --granularity 64K $p 2>&1) ||
+			{ WHY="bitmap add: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+		;;
+	esac
+}
+disk_stat() { cat "/sys/block/$(basename "$1")/stat"; }
+# s7_pass SYSTEM PASS RUN IOLOG [FIO ARG...]: one measured replay on bv; fio's
+# figures, the write requests (empty flush writes included), write sectors
+# and flush requests the metadata disk took (/sys/block/vde/stat) and, for blockjob, the metadata message's counters
+# (commits, writes held, bitmap blocks written), as differences over the pass.
+s7_pass() {
+	local sys=$1 pass=$2 r=$3 log=$4 tag=s7-$1-$2-$3 s0 s1 m0 m1
+	shift 4
+	[ "$sys" = dm-era ] || m0=$(dmsetup message bv 0 metadata 2>/dev/null) ||
+		{ WHY="metadata message failed"; return 1; }
+	read -ra s0 < <(disk_stat $META)
+	fio_replay "$tag" "$log" "$@" || { WHY="fio ($pass) failed: $(tail -c 200 "$FIOD/$tag.err")"; return 1; }
+	read -ra s1 < <(disk_stat $META)
+	echo "F 7 $sys-$pass $r $tag" >>"$OUT"
+	# stat fields: 5 writes completed, 7 sectors written, 16 flushes completed
+	rec 7 "$sys-$pass" md_writes "$r" $((s1[4] - s0[4]))
+	rec 7 "$sys-$pass" md_bytes "$r" $(((s1[6] - s0[6]) * 512))
+	rec 7 "$sys-$pass" md_flushes "$r" $((${s1[15]:-0} - ${s0[15]:-0}))
+	[ "$sys" = dm-era ] && return 0
+	m1=$(dmsetup message bv 0 metadata 2>/dev/null) || { WHY="metadata message failed"; return 1; }
+	read -ra s0 <<<"$m0"
+	read -ra s1 <<<"$m1"
+	rec 7 "$sys-$pass" md_commits "$r" $((s1[0] - s0[0]))
+	rec 7 "$sys-$pass" md_held "$r" $((s1[1] - s0[1]))
+	rec 7 "$sys-$pass" md_blocks "$r" $((s1[2] - s0[2]))
+	rec 7 "$sys-$pass" md_state "$r" "${s1[3]}"
+	return 0
+}
+# s7_mem SYSTEM RUN TIB: memory of one 64 KiB bitmap (persistent or not) on a
+# TIB TiB volume over dm-zero with a metadata device: the memory message's
+# bitmaps figure, and slab+vmalloc before and after the bitmap add.
+s7_mem() {
+	local sys=$1 r=$2 tib=$3 zs=$(($3 << 31)) b a err st cp bm p=""
+	WHY=""
+	mk zsrc "0 $zs zero" && mk_md7 || return 1
+	err=$(timeout 120 blockjob create bv /dev/mapper/zsrc --metadata /dev/mapper/m7 2>&1) ||
+		{ WHY="blockjob create: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+	[ $sys = bj-persistent ] && p=--persistent
+	b=$(meminfo)
+	err=$(timeout 120 blockjob bitmap add bv b7 --granularity 64K $p 2>&1) ||
+		{ WHY="bitmap add: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+	a=$(meminfo)
+	read -r st cp bm < <(dmsetup message bv 0 memory) || { WHY="memory message failed"; return 1; }
+	rec 7 "$sys-mem" "msg_bitmaps_b@$tib" "$r" "$bm"
+	rec 7 "$sys-mem" "slabvm_kb@$tib" "$r" $((${a%% *} - ${b%% *}))
+	rec 7 "$sys-mem" "bitmap_list@$tib" "$r" "$(dmsetup message bv 0 bitmap list | tr ' ' ,)"
+	return 0
+}
+if has 7; then
+	S7_LOG=$X/iolog-64k S7_RELOG=$X/iolog-64k-rewrite S7_QD1=/tmp/iolog-s7-qd1
+	# first writes at iodepth 1: the first S7_QD1_IOS writes of the iolog
+	awk -v n="$S7_QD1_IOS" '/ write / {if (++w > n) next} {print}' "$S7_LOG" >"$S7_QD1"
+	info s7_writes "$(grep -c ' write ' "$S7_LOG")"
+	info s7_qd1_writes "$(grep -c ' write ' "$S7_QD1")"
+	info s7_rewrites "$(grep -c ' write ' "$S7_RELOG")"
+	# the metadata range, written once (no metadata write allocates blocks in the host's image)
+	timeout 300 fio --name=fill --filename=$META --rw=write --bs=1M --size=$((S7_MD_SECT * 512)) \
+		--iodepth=4 --ioengine=libaio --direct=1 --output=/dev/null >/dev/null 2>&1 ||
+		log "warning: filling the metadata range failed"
+	log "scenario 7: 4k writes to distinct 64K granules (qd1: $(grep -c ' write ' "$S7_QD1"), qd16: $(grep -c ' write ' "$S7_LOG")), then rewrites"
+	for r in $(seq 1 "$RUNS"); do
+		for sys in bj-persistent dm-era bj-memory; do
+			if s7_setup $sys && settle && s7_pass $sys first-qd1 "$r" "$S7_QD1" --iodepth=1; then
+				log "  $sys first writes qd1 run $r: $(fio_iops "s7-$sys-first-qd1-$r") IOPS"
+			else
+				na 7 "$sys-first-qd1" iops "run $r: $WHY"
+			fi
+			dm_clean
+			if s7_setup $sys && settle && s7_pass $sys first-qd16 "$r" "$S7_LOG"; then
+				log "  $sys first writes qd16 run $r: $(fio_iops "s7-$sys-first-qd16-$r") IOPS"
+				quiesce $SRC
+				if ! grep -q ' write ' "$S7_RELOG"; then
+					na 7 "$sys-rewrite" iops "no rewrite pass (--rewrites 0)"
+				elif s7_pass $sys rewrite "$r" "$S7_RELOG"; then
+					log "  $sys rewrites run $r: $(fio_iops "s7-$sys-rewrite-$r") IOPS"
+				else
+					na 7 "$sys-rewrite" iops "run $r: $WHY"
+				fi
+			else
+				na 7 "$sys-first-qd16" iops "run $r: $WHY"
+			fi
+			dm_clean
+		done
+		for sys in bj-persistent bj-memory; do
+			for tib in 1 "$MEM_TIB"; do
+				s7_mem $sys "$r" "$tib" || na 7 "$sys-mem" "msg_bitmaps_b@$tib" "run $r, $tib TiB: $WHY"
+				dm_clean
+			done
+		done
+	done
+	info mem_tib "$MEM_TIB"
 fi
 
 dm_clean

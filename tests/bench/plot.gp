@@ -48,4 +48,9 @@ plot p("s5.dat") using 2:3:4:xtic(1) title "stall" lc rgb "#b07aa1"
 set title "6. kernel memory per TiB of volume, 64 KiB granularity (MiB/TiB)"
 plot p("s6.dat") using 2:3:4:xtic(1) title "at table creation" lc rgb "#76b7b2"
 
+set title "7. 4k writes with a persistent 64 KiB bitmap vs dm-era (IOPS)"
+plot p("s7.dat") using 2:3:4:xtic(1) title "first writes qd1" lc rgb "#e15759", \
+     "" using 5:6:7 title "first writes qd16" lc rgb "#f28e2b", \
+     "" using 8:9:10 title "rewrites qd16" lc rgb "#59a14f"
+
 unset multiplot

@@ -63,7 +63,8 @@ with open(os.path.join(RAW, "host.txt")) as f:
         k, _, v = line.rstrip("\n").partition(" ")
         host[k] = v
 # the scenarios asked for (--scenarios); the table leaves the others out
-ran = {1, 2, 3, 4, 5, 6}
+ALL_SCEN = {1, 2, 3, 4, 5, 6, 7}
+ran = set(ALL_SCEN)
 if os.path.exists(os.path.join(RAW, "config")):
     with open(os.path.join(RAW, "config")) as f:
         for line in f:
@@ -303,6 +304,76 @@ if tib > 1:
         f"dm-snapshot transient: slab per exception ({exc[0]:.0f} exceptions)" if exc else
         "dm-snapshot transient: slab per exception", fmt="{:.0f}", higher_better=False)
 
+S7 = [("bj-persistent", "blockjob, persistent 64K bitmap"), ("dm-era", "dm-era, 64K blocks"),
+      ("bj-memory", "blockjob, in-memory 64K bitmap")]
+S7_PASS = [("first-qd1", "first writes qd1"), ("first-qd16", "first writes qd16"),
+           ("rewrite", "rewrites qd16")]
+for p, plabel in S7_PASS:
+    # first writes: baseline dm-era (both make a bit durable first); rewrites:
+    # baseline the in-memory bitmap (both take the fast path)
+    base = "dm-era" if p.startswith("first") else "bj-memory"
+    for s, label in S7:
+        sysname = f"{s}-{p}"
+        lab = f"{label}, {plabel}"
+        row("7", sysname, "iops", "IOPS", lab, baseline=(f"{base}-{p}", "iops"))
+        row("7", sysname, "p99_ms", "ms", lab + ": p99", fmt="{:.1f}", higher_better=False,
+            baseline=(f"{base}-{p}", "p99_ms"))
+        ios = dict(vals.get(("7", sysname, "ios"), []))
+        for m, per, unit in (("md_writes", "md_writes_per_write", 1), ("md_flushes", "md_flushes_per_write", 1),
+                             ("md_bytes", "md_blocks_per_write", 4096), ("md_held", "held_per_write", 1)):
+            for run, v in vals.get(("7", sysname, m), []):
+                if ios.get(run):
+                    add("7", sysname, per, run, v / unit / ios[run])
+        held = dict(vals.get(("7", sysname, "md_held"), []))
+        commits = dict(vals.get(("7", sysname, "md_commits"), []))
+        for run, v in vals.get(("7", sysname, "md_blocks"), []):
+            if held.get(run):
+                add("7", sysname, "blocks_per_held", run, v / held[run])
+                add("7", sysname, "commits_per_held", run, commits[run] / held[run])
+            if commits.get(run):
+                add("7", sysname, "held_per_commit", run, held[run] / commits[run])
+        row("7", sysname, "md_blocks_per_write", "blocks", lab + ": metadata 4K blocks written per guest write",
+            fmt="{:.3f}", higher_better=False)
+        row("7", sysname, "md_writes_per_write", "requests", lab + ": metadata disk write requests per guest write",
+            fmt="{:.3f}", higher_better=False)
+        # the block layer counts empty flush writes as writes: a flush row only if it saw any
+        if any(nums("7", sysname, "md_flushes_per_write")):
+            row("7", sysname, "md_flushes_per_write", "flushes", lab + ": metadata disk flushes per guest write",
+                fmt="{:.3f}", higher_better=False)
+        if s.startswith("bj-"):
+            row("7", sysname, "held_per_write", "writes", lab + ": writes held per guest write",
+                fmt="{:.3f}", higher_better=False)
+        if s == "bj-persistent" and p.startswith("first"):
+            row("7", sysname, "blocks_per_held", "blocks", lab + ": bitmap blocks written per write held",
+                fmt="{:.3f}", higher_better=False)
+            row("7", sysname, "commits_per_held", "commits", lab + ": commits per write held",
+                fmt="{:.3f}", higher_better=False)
+            row("7", sysname, "held_per_commit", "writes", lab + ": writes held per commit (batch)",
+                fmt="{:.2f}")
+if tib > 1 or nums("7", "bj-persistent-mem", "msg_bitmaps_b@1"):
+    for s in ("bj-persistent", "bj-memory"):
+        sm = f"{s}-mem"
+        small = dict(vals.get(("7", sm, "msg_bitmaps_b@1"), []))
+        big = dict(vals.get(("7", sm, f"msg_bitmaps_b@{tib:g}"), []))
+        for run, v in small.items():
+            add("7", sm, "msg_bitmaps_mib_1tib", run, v / 2**20)
+        if tib > 1:
+            for run in sorted(set(small) & set(big)):
+                add("7", sm, "msg_bitmaps_mib_per_tib", run, (big[run] - small[run]) / (tib - 1) / 2**20)
+            small = dict(vals.get(("7", sm, "slabvm_kb@1"), []))
+            big = dict(vals.get(("7", sm, f"slabvm_kb@{tib:g}"), []))
+            for run in sorted(set(small) & set(big)):
+                add("7", sm, "slabvm_mib_per_tib", run, (big[run] - small[run]) / (tib - 1) / 1024)
+    for s, label in (("bj-persistent", "blockjob, persistent 64K bitmap"),
+                     ("bj-memory", "blockjob, in-memory 64K bitmap")):
+        sm = f"{s}-mem"
+        row("7", sm, "msg_bitmaps_mib_1tib", "MiB", label + ": bitmaps at 1 TiB, by its memory message",
+            fmt="{:.3f}", higher_better=False, baseline=("bj-memory-mem", "msg_bitmaps_mib_1tib"))
+        row("7", sm, "msg_bitmaps_mib_per_tib", "MiB/TiB", label + ": bitmaps per TiB, by its memory message",
+            fmt="{:.3f}", higher_better=False, baseline=("bj-memory-mem", "msg_bitmaps_mib_per_tib"))
+        row("7", sm, "slabvm_mib_per_tib", "MiB/TiB", label + ": slab+vmalloc per TiB (bitmap add)",
+            fmt="{:.2f}", higher_better=False, baseline=("bj-memory-mem", "slabvm_mib_per_tib"))
+
 
 # ---- targets -------------------------------------------------------------
 def med(scen, system, metric):
@@ -367,11 +438,42 @@ for sys, what in (("bj-mirror", "mirror"), ("bj-backup", "backup sync full")):
            (s["median"] <= 2.5) if s else None,
            f"{s['median']:.2f} MiB/TiB" if s else "n/a",
            f"slab+vmalloc growth per TiB of a start_paused {what} table (1 vs mem_tib TiB)")
+for qd in ("qd1", "qd16"):
+    ratio_target(f"persistent bitmap first writes IOPS >= dm-era ({qd})", "7",
+                 (f"bj-persistent-first-{qd}", "iops"), (f"dm-era-first-{qd}", "iops"), 1.0,
+                 "IOPS, every write to a clean 64K granule")
+ratio_target("persistent bitmap rewrites IOPS >= 0.95x in-memory bitmap", "7",
+             ("bj-persistent-rewrite", "iops"), ("bj-memory-rewrite", "iops"), 0.95, "IOPS, qd16")
+for qd in ("qd1", "qd16"):
+    b = nums("7", f"bj-persistent-first-{qd}", "blocks_per_held")
+    c = nums("7", f"bj-persistent-first-{qd}", "commits_per_held")
+    if b and c:
+        target(f"metadata writes per first write <= 1 ({qd})", max(b) <= 1 and max(c) <= 1,
+               f"blocks {statistics.median(b):.3f}, commits {statistics.median(c):.3f} per write held",
+               f"medians; worst run blocks {max(b):.3f}, commits {max(c):.3f}")
+    else:
+        target(f"metadata writes per first write <= 1 ({qd})", None, "n/a",
+               why("7", f"bj-persistent-first-{qd}"))
+m1, m16 = med("7", "bj-persistent-first-qd1", "commits_per_held"), med("7", "bj-persistent-first-qd16", "commits_per_held")
+b1, b16 = med("7", "bj-persistent-first-qd1", "blocks_per_held"), med("7", "bj-persistent-first-qd16", "blocks_per_held")
+if None not in (m1, m16, b1, b16):
+    bt = med("7", "bj-persistent-first-qd16", "held_per_commit")
+    target("fewer metadata writes per first write at qd16 than at qd1", m16 < m1 and b16 < b1,
+           f"commits {m16:.3f} vs {m1:.3f}, blocks {b16:.3f} vs {b1:.3f} per write held",
+           f"medians; batch at qd16: {bt:.2f} writes held per commit")
+else:
+    target("fewer metadata writes per first write at qd16 than at qd1", None, "n/a",
+           why("7", "bj-persistent-first-qd16"))
+s = stat("7", "bj-persistent-mem", "msg_bitmaps_mib_1tib")
+target("persistent bitmap memory <= 2.5 MiB per TiB (64K)", (s["max"] <= 2.5) if s else None,
+       f"{s['median']:.3f} MiB" if s else "n/a",
+       "bitmaps figure of the memory message, 1 TiB volume, one persistent 64K bitmap; worst run "
+       f"{s['max']:.3f} MiB" if s else why("7", "bj-persistent-mem"))
 
 # ---- output ----------------------------------------------------------------
 SCEN_NAME = {1: "bulk copy, idle guest", 2: "guest writes during a mirror",
              3: "guest writes during a backup", 4: "convergence under load",
-             5: "pivot cost", 6: "memory"}
+             5: "pivot cost", 6: "memory", 7: "persistent bitmap"}
 
 
 def fmt_row(r):
@@ -401,7 +503,8 @@ lines.append(f"guest: kernel {info.get('kernel', '?')}, {info.get('cpus', '?')} 
 lines.append("figures: median [min-max] over the runs; ratio: median over the runs of (figure / the"
              " baseline's figure in the same run)")
 lines.append("baselines: 1 dd; 2, 3 dm-linear (same chunk size and pass); 4 the idle mirror copy time"
-             " (median of 1); 5 dm-linear reload; 6 dm-raid1")
+             " (median of 1); 5 dm-linear reload; 6 dm-raid1; 7 dm-era (first writes), the in-memory"
+             " bitmap (rewrites, memory)")
 if not done:
     lines.append("WARNING: the guest did not finish: some scenarios are missing")
 FIG = {"rate_mbs": "copy rate", "iops": "IOPS", "copy_s": "time"}
@@ -430,7 +533,7 @@ for r in rows:
 lines.append("")
 lines.append("targets")
 for t in targets:
-    if t["met"] is None and ran != {1, 2, 3, 4, 5, 6}:
+    if t["met"] is None and ran != ALL_SCEN:
         continue        # most likely a scenario not asked for
     mark = {True: "met   ", False: "MISSED", None: "n/a   "}[t["met"]]
     lines.append(f"   {mark} {t['target']}: {t['measured']}  ({t['detail']})")
@@ -474,6 +577,8 @@ dat("s4.dat", 2, [(f"{pct}%", [("4", f"bj-background-{pct}", "ready_s", 1),
                                ("4", f"bj-write_blocking-{pct}", "ready_s", 1)]) for pct in ("25", "50", "90")])
 dat("s5.dat", 1, [("dm-linear reload", [("5", "dm-linear-reload", "stall_ms", 1)]),
                   ("blockjob complete", [("5", "bj-complete", "stall_ms", 1)])])
+dat("s7.dat", 3, [(lab.split(", ")[0].replace("blockjob", "bj") + " " + lab.split(", ")[1].split()[0],
+                  [("7", f"{s}-{p}", "iops", 1) for p, _ in S7_PASS]) for s, lab in S7])
 dat("s6.dat", 1, [(s.replace("bj-", "blockjob "), [("6", s, "slabvm_mib_per_tib", 1)])
                   for s in ("bj-mirror", "bj-backup", "dm-raid1", "dm-snap-N")])
 with open(os.path.join(P, "title.txt"), "w") as f:
