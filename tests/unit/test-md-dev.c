@@ -98,7 +98,7 @@ int main(void)
 {
 	enum bj_md_prepared what = -1;
 	uint64_t need = bj_md_min_bytes(VOL_SECTORS);
-	char err[BJ_ERRLEN], want[64], params[128];
+	char err[BJ_ERRLEN], want[64];
 	uint8_t b[BS];
 	struct bj_md md;
 	int r;
@@ -217,8 +217,6 @@ int main(void)
 	r = bj_md_prepare("/nonexistent/md", "vol", VOL_SECTORS, false, &what, err);
 	CHECK(r == -ENOENT && strstr(err, "/nonexistent/md"), "a missing MDEV: -ENOENT (%s)", err);
 
-	bj_md_passthrough_params(params, sizeof(params), "8:16", "8:32");
-	CHECK(!strcmp(params, "passthrough 8:16 0 2 metadata 8:32"), "table line: %s", params);
 
 	free(before);
 	printf("%s\n", failed ? "FAILED" : "all passed");

@@ -40,7 +40,8 @@ int cmd_create(int argc, char **argv)
 		{ "format", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[BJ_ERRLEN], params[512], dev[32], mdev_num[32];
+	char err[BJ_ERRLEN], params[512], dev[32];
+	struct bj_vtable vt = { .metadata = "" };
 	const char *name, *device, *mdev = NULL;
 	unsigned int major, minor, mmajor, mminor;
 	enum bj_md_prepared what;
@@ -98,8 +99,13 @@ int cmd_create(int argc, char **argv)
 		}
 		if (what != BJ_MD_OPENED)
 			fprintf(stderr, "%s: formatted %s for volume %s\n", bj_progname, mdev, name);
-		snprintf(mdev_num, sizeof(mdev_num), "%u:%u", mmajor, mminor);
-		bj_md_passthrough_params(params, sizeof(params), dev, mdev_num);
+		/* The one table builder: it adds "metadata <dev>" and counts it. */
+		snprintf(vt.metadata, sizeof(vt.metadata), "%u:%u", mmajor, mminor);
+		r = bj_passthrough_params(params, sizeof(params), &vt, dev, 0);
+		if (r) {
+			bj_err("create: the table line does not fit");
+			return 1;
+		}
 	}
 	r = bj_dm_create(name, params, bytes / 512, err);
 	if (r) {

@@ -279,8 +279,3 @@ out:
 	bj_md_dev_close(&d);
 	return r;
 }
-
-void bj_md_passthrough_params(char *buf, size_t len, const char *dev, const char *mdev)
-{
-	snprintf(buf, len, "passthrough %s 0 2 metadata %s", dev, mdev);
-}

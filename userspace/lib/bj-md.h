@@ -70,7 +70,4 @@ enum bj_md_prepared {
 int bj_md_prepare(const char *path, const char *volume, uint64_t data_sectors, bool format,
 		  enum bj_md_prepared *what, char *err);
 
-/* The table line of a passthrough volume on @dev with metadata on @mdev ("major:minor"). */
-void bj_md_passthrough_params(char *buf, size_t len, const char *dev, const char *mdev);
-
 #endif
