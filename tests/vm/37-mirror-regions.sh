@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 3 --disk-size 1G --timeout 600
+# vm-kernel: stock
 # Regions under pressure (issue 16, items 5 and 8).
 #
 # write_blocking converges under a writer that never leaves a region alone

@@ -13,7 +13,9 @@ SEC=$((48 * 2048 + 7))		# 48 MiB + 7 sectors
 BYTES=$((SEC * 512))
 on_exit bk_stop_writer
 
-for chunk in 4K 64K 1M 4M; do	# 4M: chunks larger than one copy I/O
+CHUNKS="4K 64K 1M 4M"		# 4M: chunks larger than one copy I/O
+on_debug_kernel && CHUNKS="4K 4M"	# the extremes, for the budget
+for chunk in $CHUNKS; do
 	check mk_pattern vdb "$RANDOM" $((49 << 20))
 	dd if=/dev/urandom of=/dev/vdc bs=1M count=49 status=none	# garbage destination
 	check bk_vol vol /dev/vdb $SEC

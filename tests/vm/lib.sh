@@ -148,6 +148,13 @@ scaled() {
 	esac
 }
 
+# on_debug_kernel: true on the debug kernel, where a test runs three to four
+# times slower and only some of its variants (the suite must fit its budget).
+on_debug_kernel() {
+	case $(uname -r) in *bjdebug*) return 0 ;; esac
+	return 1
+}
+
 load_blockjob() {
 	modprobe dm-blockjob
 }
