@@ -7,35 +7,12 @@
 # never) after a completed, a cancelled and a failed incremental.
 . "$BJ_TESTS/vm/lib.sh"
 . "$BJ_TESTS/vm/backup-lib.sh"
+. "$BJ_TESTS/vm/bitmap-lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 
 SEC=$((16 * 2048 + 5))
 BYTES=$((SEC * 512))
 check bk_vol vol /dev/vdb $SEC
-
-declare -A W	# writes made since the reference point: "offset len" in sectors
-WN=0
-w() {	# OFF LEN (sectors): write and remember
-	dd if=/dev/urandom of=/dev/mapper/vol bs=512 seek="$1" count="$2" oflag=direct status=none
-	W[$WN]="$1 $2"
-	WN=$((WN + 1))
-}
-forget() { W=(); WN=0; }
-# expected dump for granularity G (bytes): merged granule-aligned ranges, clamped
-expect() {
-	local g=$1 k
-	for k in "${!W[@]}"; do echo "${W[$k]}"; done |
-		awk -v g="$g" '{ s = $1 * 512; e = ($1 + $2) * 512
-			for (b = int(s / g); b * g < e; b++) print b }' | sort -n -u |
-		awk -v g="$g" -v total=$BYTES '
-		function emit(a, z,  e) { e = (z + 1) * g; if (e > total) e = total; print a * g, e - a * g }
-		{ b = $1 + 0
-		  if (started && b == prev + 1) { prev = b; next }
-		  if (started) emit(start, prev)
-		  start = b; prev = b; started = 1 }
-		END { if (started) emit(start, prev) }'
-}
-dump() { blockjob bitmap dump vol "$1"; }
 
 check blockjob bitmap add vol a --granularity 4K
 check blockjob bitmap add vol b --granularity 64K

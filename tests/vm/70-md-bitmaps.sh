@@ -11,6 +11,7 @@
 # still covers every write since the last backup.
 . "$BJ_TESTS/vm/lib.sh"
 . "$BJ_TESTS/vm/backup-lib.sh"
+. "$BJ_TESTS/vm/bitmap-lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 
 SEC=$((32 * 2048))		# a 32 MiB volume
@@ -22,38 +23,10 @@ check bk_linear tiny /dev/vdc 8192 16		# 8 KiB: superblocks only
 check bk_linear other /dev/vdb $SEC $((SEC / 2))	# data of another size
 MD=/dev/mapper/md
 
-declare -A W	# writes since the bitmaps were cleared: "offset len" in sectors
-WN=0
-w() {	# OFF LEN (sectors)
-	dd if=/dev/urandom of=/dev/mapper/vol bs=512 seek="$1" count="$2" oflag=direct status=none
-	W[$WN]="$1 $2"
-	WN=$((WN + 1))
-}
-forget() { W=(); WN=0; }
-# Expected "start length" byte ranges at granularity G bytes (as 43-bitmap-ops).
-expect() {
-	local g=$1 k
-	for k in "${!W[@]}"; do echo "${W[$k]}"; done |
-		awk -v g="$g" '{ s = $1 * 512; e = ($1 + $2) * 512
-			for (b = int(s / g); b * g < e; b++) print b }' | sort -n -u |
-		awk -v g="$g" -v total=$BYTES '
-		function emit(a, z,  e) { e = (z + 1) * g; if (e > total) e = total; print a * g, e - a * g }
-		{ b = $1 + 0
-		  if (started && b == prev + 1) { prev = b; next }
-		  if (started) emit(start, prev)
-		  start = b; prev = b; started = 1 }
-		END { if (started) emit(start, prev) }'
-}
-dump() { blockjob bitmap dump vol "$1"; }
 # The dirty ranges of bitmap $2 in "blockjob metadata dump $1", as "start length" lines.
 md_ranges() {
 	blockjob metadata dump "$1" |
 		awk -v n="$2" '/^bitmap / { cur = ($2 == n ":") } cur && /^  [0-9]/ { print $1, $2 }'
-}
-# Granules (of G bytes) of the ranges on stdin that are not in the ranges of file $2.
-uncovered() {
-	awk -v g="$1" 'FILENAME == ARGV[1] { for (b = $1 / g; b * g < $1 + $2; b++) have[b]; next }
-		{ for (b = int($1 / g); b * g < $1 + $2; b++) if (!(b in have)) print b }' "$2" -
 }
 commits() { dmsetup message vol 0 metadata | awk '{print $1}'; }
 reopen() {	# the clean path: remove, unload, load, create again

@@ -13,6 +13,7 @@
 . "$BJ_TESTS/vm/lib.sh"
 . "$BJ_TESTS/vm/backup-lib.sh"
 . "$BJ_TESTS/vm/mirror-lib.sh"
+. "$BJ_TESTS/vm/bitmap-lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 
 SEC=$((256 * 2048))		# a 256 MiB volume
@@ -37,7 +38,6 @@ flip() {	# BLOCK BYTE: flip one bit of MDEV
 }
 newest_sb() { [ "$(gen 0 16)" -gt "$(gen 1 16)" ] && echo 0 || echo 1; }
 open_vol() { blockjob create vol /dev/mapper/data --metadata $MD; }
-dump() { blockjob bitmap dump vol "$1"; }
 wr() { dd if=/dev/urandom of=/dev/mapper/vol bs=4096 seek="$1" count=1 oflag=direct status=none; }
 
 check open_vol

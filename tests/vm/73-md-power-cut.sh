@@ -16,6 +16,7 @@
 # that reached the disk, acknowledged or not, is in the bitmap).
 . "$BJ_TESTS/vm/lib.sh"
 . "$BJ_TESTS/vm/backup-lib.sh"
+. "$BJ_TESTS/vm/bitmap-lib.sh"
 
 AW=$BJ_TESTS/vm/helpers/bin/acked-writes
 SEC=$((64 * 2048))		# the volume: 64 MiB of /dev/vdb
@@ -57,8 +58,7 @@ case ${BJ_BOOT:-} in
 	echo "$out" | sed 's/^/# /'
 	check_eq "$rc" 0 "every acknowledged write is on the volume"
 	blockjob bitmap dump vol p >/tmp/ranges
-	check_eq "$(awk -v g=65536 'FILENAME == ARGV[1] { for (b = $1 / g; b * g < $1 + $2; b++) have[b]; next }
-		{ b = int($1 / g); if (!(b in have)) n++ } END { print n + 0 }' /tmp/ranges /tmp/acked)" 0 \
+	check_eq "$(uncovered 65536 /tmp/ranges </tmp/acked | wc -l)" 0 \
 		"every acknowledged write's granule is dirty ($(wc -l </tmp/acked) blocks, $(wc -l </tmp/ranges) ranges)"
 	want=$(dev_sha vol)
 	check blockjob backup vol /dev/mapper/inc --bitmap p --wait
