@@ -17,6 +17,6 @@ build_blockjob() {
 		-o "$out" "$ROOT/userspace/cli/main.c" "$ROOT/userspace/cli/cmd-$cmd.c" \
 		"$ROOT/userspace/lib/bj-util.c" "$ROOT/userspace/lib/qcow2.c" "$stubs" \
 		"$ROOT/userspace/lib/qcow2-table.c" "$ROOT/userspace/lib/bj-dm.c" "$ROOT/userspace/lib/bj-job.c" "$ROOT/userspace/lib/bj-backup.c" \
-		"$ROOT/userspace/lib/bj-md.c" "$ROOT/userspace/lib/bj-md-format.c" \
+		"$ROOT/userspace/lib/bj-md.c" "$ROOT/userspace/lib/bj-md-format.c" "$ROOT/userspace/lib/bj-err.c" \
 		$(pkg-config --cflags --libs devmapper)
 }

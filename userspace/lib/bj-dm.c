@@ -18,19 +18,6 @@
 #include "bj-dm.h"
 #include "bj-util.h"
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, BJ_ERRLEN, fmt, ap);
-	va_end(ap);
-}
-
 /* libdevmapper logs through its own callback; keep it quiet, we report errors ourselves. */
 static void quiet_log(int level, const char *file, int line, int dm_errno_or_class,
 		      const char *f, ...)
@@ -55,11 +42,11 @@ static void dm_setup(void)
 static int no_task(const char *name, char *err)
 {
 	if (!bj_have_cap_sys_admin()) {
-		seterr(err, "cannot query %s: permission denied: device-mapper needs CAP_SYS_ADMIN (run as root)",
+		bj_seterr(err, "cannot query %s: permission denied: device-mapper needs CAP_SYS_ADMIN (run as root)",
 		       name ? name : "device-mapper");
 		return -EPERM;
 	}
-	seterr(err, "cannot set up a device-mapper request for %s (is dm-mod loaded?)",
+	bj_seterr(err, "cannot set up a device-mapper request for %s (is dm-mod loaded?)",
 	       name ? name : "device-mapper");
 	return -ENOMEM;
 }
@@ -88,11 +75,11 @@ static int run(struct dm_task *dmt, const char *what, const char *name, char *er
 		r = r ? -r : -EIO;
 		/* Without CAP_SYS_ADMIN, opening /dev/mapper/control fails before any ioctl. */
 		if (r == -EACCES || r == -EPERM || (r == -EIO && !bj_have_cap_sys_admin())) {
-			seterr(err, "%s %s: permission denied: device-mapper needs CAP_SYS_ADMIN (run as root)",
+			bj_seterr(err, "%s %s: permission denied: device-mapper needs CAP_SYS_ADMIN (run as root)",
 			       what, name);
 			return -EPERM;
 		}
-		seterr(err, "%s %s: %s", what, name, strerror(-r));
+		bj_seterr(err, "%s %s: %s", what, name, strerror(-r));
 	}
 	return r;
 }
@@ -110,17 +97,17 @@ int bj_dm_name(const char *arg, const char **name, char *err)
 		n += strlen(BJ_DM_DIR);
 	len = strlen(n);
 	if (!len) {
-		seterr(err, "'%s' names no volume: give NAME or /dev/mapper/NAME", arg);
+		bj_seterr(err, "'%s' names no volume: give NAME or /dev/mapper/NAME", arg);
 		return -EINVAL;
 	}
 	if (strchr(n, '/') || !strcmp(n, ".") || !strcmp(n, "..")) {
-		seterr(err, "'%.64s%s' is not a volume name: give NAME or /dev/mapper/NAME%s",
+		bj_seterr(err, "'%.64s%s' is not a volume name: give NAME or /dev/mapper/NAME%s",
 		       arg, strlen(arg) > 64 ? "..." : "",
 		       strchr(n, '/') ? " (a device-mapper name has no '/')" : "");
 		return -EINVAL;
 	}
 	if (len > BJ_DM_NAME_MAX) {
-		seterr(err, "the volume name '%.32s...' has %zu bytes: device-mapper names have at most %d; give a shorter NAME",
+		bj_seterr(err, "the volume name '%.32s...' has %zu bytes: device-mapper names have at most %d; give a shorter NAME",
 		       n, len, BJ_DM_NAME_MAX);
 		return -ENAMETOOLONG;
 	}
@@ -151,7 +138,7 @@ int bj_dm_create(const char *name, const char *params, uint64_t sectors, char *e
 		return no_task(name, err);
 	if (!dm_task_add_target(dmt, 0, sectors, BJ_TARGET, params)) {
 		dm_task_destroy(dmt);
-		seterr(err, "cannot build the table for %s", name);
+		bj_seterr(err, "cannot build the table for %s", name);
 		return -ENOMEM;
 	}
 	r = run(dmt, "cannot create", name, err);
@@ -268,7 +255,7 @@ int bj_dm_message(const char *name, const char *msg, char **reply, char *err)
 			r = -ENOMEM;
 	}
 	if (r == -EINVAL)
-		seterr(err, "%s refused \"%s\" (the kernel log says why)", name, msg);
+		bj_seterr(err, "%s refused \"%s\" (the kernel log says why)", name, msg);
 	dm_task_destroy(dmt);
 	return r;
 }
@@ -292,27 +279,27 @@ static int get_single_target(int type, const char *name, bool inactive, struct b
 	}
 	r = run(dmt, "cannot query", name, err);
 	if (r == -ENXIO || r == -ENODEV)
-		seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
+		bj_seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
 	if (r)
 		goto out;
 	if (!dm_task_get_info(dmt, &info) || !info.exists) {
-		seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
+		bj_seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
 		r = -ENODEV;
 		goto out;
 	}
 	if (inactive && !info.inactive_table) {
-		seterr(err, "%s has no inactive table", name);
+		bj_seterr(err, "%s has no inactive table", name);
 		r = -ENODATA;
 		goto out;
 	}
 	next = dm_get_next_target(dmt, NULL, &start, &len, &ttype, &params);
 	if (!ttype) {
-		seterr(err, "%s has no %s table", name, inactive ? "inactive" : "active");
+		bj_seterr(err, "%s has no %s table", name, inactive ? "inactive" : "active");
 		r = -ENODEV;
 		goto out;
 	}
 	if (next) {
-		seterr(err, "%s has more than one target: not a blockjob volume", name);
+		bj_seterr(err, "%s has more than one target: not a blockjob volume", name);
 		r = -ENOTTY;
 		goto out;
 	}
@@ -347,7 +334,7 @@ static int get_info(const char *name, struct dm_info *info, char *err)
 		return no_task(name, err);
 	r = run(dmt, "cannot query", name, err);
 	if (!r && !(dm_task_get_info(dmt, info) && info->exists)) {
-		seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
+		bj_seterr(err, "no volume named %s; see 'dmsetup ls' or 'blockjob create'", name);
 		r = -ENODEV;
 	}
 	dm_task_destroy(dmt);
@@ -398,11 +385,11 @@ int bj_dm_status(const char *name, struct bj_status *s, char *err)
 	if (r)
 		return r;
 	if (strcmp(t.type, BJ_TARGET)) {
-		seterr(err, "%s is a %s device, not a blockjob volume; make one with 'blockjob create'",
+		bj_seterr(err, "%s is a %s device, not a blockjob volume; make one with 'blockjob create'",
 		       name, t.type);
 		r = -ENOTTY;
 	} else if (bj_parse_status(t.params, s)) {
-		seterr(err, "cannot parse the status of %s: \"%s\" (module and CLI versions differ?)",
+		bj_seterr(err, "cannot parse the status of %s: \"%s\" (module and CLI versions differ?)",
 		       name, t.params);
 		r = -EPROTO;
 	} else {
@@ -435,7 +422,7 @@ int bj_dm_memory(const char *name, struct bj_memory *m, char *err)
 	if (r)
 		return r;
 	if (bj_parse_memory(reply, m)) {
-		seterr(err, "cannot parse the memory reply of %s: \"%s\" (module and CLI versions differ?)",
+		bj_seterr(err, "cannot parse the memory reply of %s: \"%s\" (module and CLI versions differ?)",
 		       name, reply);
 		r = -EPROTO;
 	}
@@ -480,20 +467,20 @@ int bj_blockdev_info(const char *path, uint64_t *bytes, unsigned int *major,
 	int fd;
 
 	if (stat(path, &st)) {
-		seterr(err, "%s: %s", path, strerror(errno));
+		bj_seterr(err, "%s: %s", path, strerror(errno));
 		return -errno;
 	}
 	if (!S_ISBLK(st.st_mode)) {
-		seterr(err, "%s is not a block device", path);
+		bj_seterr(err, "%s is not a block device", path);
 		return -ENOTBLK;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		seterr(err, "cannot open %s: %s", path, strerror(errno));
+		bj_seterr(err, "cannot open %s: %s", path, strerror(errno));
 		return -errno;
 	}
 	if (ioctl(fd, BLKGETSIZE64, bytes)) {
-		seterr(err, "cannot read the size of %s: %s", path, strerror(errno));
+		bj_seterr(err, "cannot read the size of %s: %s", path, strerror(errno));
 		close(fd);
 		return -errno;
 	}

@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BJ_ERRLEN 256
+#include "bj-err.h"
+
 #define BJ_TARGET "blockjob"
 /* The longest dm device name, in bytes without the NUL (DM_NAME_LEN - 1). */
 #define BJ_DM_NAME_MAX 127

@@ -46,19 +46,6 @@ struct bj_events {
 	unsigned char buf[BJ_EVENTS_BUFSIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
 };
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, BJ_ERRLEN, fmt, ap);
-	va_end(ap);
-}
-
 /* Strict policy: exact sizes for numbers, bounded NUL-terminated strings. */
 enum bj_attr_kind { K_NONE, K_U32, K_S32, K_U64, K_STRING, K_IGNORE };
 
@@ -90,7 +77,7 @@ static int check_attr(const struct nlattr *a, char *err)
 	const char *s, *nul;
 
 	if (a->nla_type & ~NLA_TYPE_MASK) {
-		seterr(err, "attribute %u has nested/byte-order flags", type);
+		bj_seterr(err, "attribute %u has nested/byte-order flags", type);
 		return -EBADMSG;
 	}
 	switch (bj_policy[type].kind) {
@@ -107,7 +94,7 @@ static int check_attr(const struct nlattr *a, char *err)
 		s = nla_data(a);
 		nul = len > 0 ? memchr(s, '\0', len) : NULL;
 		if (!nul || nul != s + len - 1 || len > bj_policy[type].max || len < 2) {
-			seterr(err, "attribute %s: not a NUL-terminated string of 1 to %u bytes",
+			bj_seterr(err, "attribute %s: not a NUL-terminated string of 1 to %u bytes",
 			       bj_policy[type].name, bj_policy[type].max - 1);
 			return -EBADMSG;
 		}
@@ -116,7 +103,7 @@ static int check_attr(const struct nlattr *a, char *err)
 		return 0;
 	}
 badlen:
-	seterr(err, "attribute %s: %d bytes, expected %d", bj_policy[type].name, len,
+	bj_seterr(err, "attribute %s: %d bytes, expected %d", bj_policy[type].name, len,
 	       bj_policy[type].kind == K_U64 ? 8 : 4);
 	return -EBADMSG;
 }
@@ -131,20 +118,20 @@ int bj_event_parse(const void *buf, size_t len, int family, struct bj_event *e, 
 
 	memset(e, 0, sizeof(*e));
 	if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len) {
-		seterr(err, "truncated netlink message (%zu bytes)", len);
+		bj_seterr(err, "truncated netlink message (%zu bytes)", len);
 		return -EBADMSG;
 	}
 	if (nlh->nlmsg_type != family) {
-		seterr(err, "message of type %u, not of family %d", nlh->nlmsg_type, family);
+		bj_seterr(err, "message of type %u, not of family %d", nlh->nlmsg_type, family);
 		return -EBADMSG;
 	}
 	if (nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN) {
-		seterr(err, "message too short for a generic netlink header");
+		bj_seterr(err, "message too short for a generic netlink header");
 		return -EBADMSG;
 	}
 	gh = (const struct genlmsghdr *)((const char *)nlh + NLMSG_HDRLEN);
 	if (gh->cmd != DM_BLOCKJOB_CMD_EVENT) {
-		seterr(err, "unknown command %u", gh->cmd);
+		bj_seterr(err, "unknown command %u", gh->cmd);
 		return -EBADMSG;
 	}
 	a = (const struct nlattr *)((const char *)gh + GENL_HDRLEN);
@@ -155,7 +142,7 @@ int bj_event_parse(const void *buf, size_t len, int family, struct bj_event *e, 
 		int r;
 
 		if (type == DM_BLOCKJOB_ATTR_UNSPEC) {
-			seterr(err, "attribute of type 0");
+			bj_seterr(err, "attribute of type 0");
 			return -EBADMSG;
 		}
 		if (type > DM_BLOCKJOB_ATTR_MAX)
@@ -166,7 +153,7 @@ int bj_event_parse(const void *buf, size_t len, int family, struct bj_event *e, 
 		if (bj_policy[type].kind == K_IGNORE)
 			continue;
 		if (seen & (1u << type)) {
-			seterr(err, "attribute %s appears twice", bj_policy[type].name);
+			bj_seterr(err, "attribute %s appears twice", bj_policy[type].name);
 			return -EBADMSG;
 		}
 		seen |= 1u << type;
@@ -204,21 +191,21 @@ int bj_event_parse(const void *buf, size_t len, int family, struct bj_event *e, 
 		}
 	}
 	if (rem) {
-		seterr(err, "%d bytes of junk after the attributes", rem);
+		bj_seterr(err, "%d bytes of junk after the attributes", rem);
 		return -EBADMSG;
 	}
 	if ((seen & bj_required) != bj_required) {
-		seterr(err, "event without %s", !(seen & 1u << DM_BLOCKJOB_ATTR_EVENT) ? "EVENT" :
+		bj_seterr(err, "event without %s", !(seen & 1u << DM_BLOCKJOB_ATTR_EVENT) ? "EVENT" :
 		       !(seen & 1u << DM_BLOCKJOB_ATTR_DEVICE) ? "DEVICE" :
 		       !(seen & 1u << DM_BLOCKJOB_ATTR_TYPE) ? "TYPE" : "STATE");
 		return -EBADMSG;
 	}
 	if (e->event == 0) {
-		seterr(err, "event number 0");
+		bj_seterr(err, "event number 0");
 		return -EBADMSG;
 	}
 	if (e->error > 0) {
-		seterr(err, "positive errno %d", e->error);
+		bj_seterr(err, "positive errno %d", e->error);
 		return -EBADMSG;
 	}
 	return 0;
@@ -232,18 +219,18 @@ int bj_events_open(struct bj_events **evp, char *err)
 	*evp = NULL;
 	ev = calloc(1, sizeof(*ev));
 	if (!ev) {
-		seterr(err, "out of memory");
+		bj_seterr(err, "out of memory");
 		return -ENOMEM;
 	}
 	ev->sk = nl_socket_alloc();
 	if (!ev->sk) {
 		free(ev);
-		seterr(err, "out of memory");
+		bj_seterr(err, "out of memory");
 		return -ENOMEM;
 	}
 	r = genl_connect(ev->sk);
 	if (r < 0) {
-		seterr(err, "cannot open a generic netlink socket: %s", nl_geterror(r));
+		bj_seterr(err, "cannot open a generic netlink socket: %s", nl_geterror(r));
 		r = -EIO;
 		goto fail;
 	}
@@ -252,10 +239,10 @@ int bj_events_open(struct bj_events **evp, char *err)
 	if (ev->family < 0) {
 		r = ev->family;
 		if (r == -NLE_OBJ_NOTFOUND) {
-			seterr(err, "the dm-blockjob module is not loaded (modprobe dm-blockjob)");
+			bj_seterr(err, "the dm-blockjob module is not loaded (modprobe dm-blockjob)");
 			r = -ENOENT;
 		} else {
-			seterr(err, "cannot look up the %s netlink family: %s",
+			bj_seterr(err, "cannot look up the %s netlink family: %s",
 			       DM_BLOCKJOB_GENL_NAME, nl_geterror(r));
 			r = -EIO;
 		}
@@ -263,7 +250,7 @@ int bj_events_open(struct bj_events **evp, char *err)
 	}
 	ev->group = genl_ctrl_resolve_grp(ev->sk, DM_BLOCKJOB_GENL_NAME, DM_BLOCKJOB_GENL_MCGRP);
 	if (ev->group < 0) {
-		seterr(err, "the %s netlink family has no \"%s\" group (module and CLI versions differ?)",
+		bj_seterr(err, "the %s netlink family has no \"%s\" group (module and CLI versions differ?)",
 		       DM_BLOCKJOB_GENL_NAME, DM_BLOCKJOB_GENL_MCGRP);
 		r = -EPROTO;
 		goto fail;
@@ -274,10 +261,10 @@ int bj_events_open(struct bj_events **evp, char *err)
 		       sizeof(ev->group))) {
 		r = -errno;
 		if (r == -EPERM || r == -EACCES) {
-			seterr(err, "permission denied: receiving dm-blockjob events needs CAP_SYS_ADMIN (run as root)");
+			bj_seterr(err, "permission denied: receiving dm-blockjob events needs CAP_SYS_ADMIN (run as root)");
 			r = -EPERM;
 		} else {
-			seterr(err, "cannot join the dm-blockjob events group: %s", strerror(-r));
+			bj_seterr(err, "cannot join the dm-blockjob events group: %s", strerror(-r));
 		}
 		goto fail;
 	}
@@ -327,18 +314,18 @@ static int fill(struct bj_events *ev, char *err)
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
 		if (errno == ENOBUFS) {
-			seterr(err, "events were lost: the receive buffer overran");
+			bj_seterr(err, "events were lost: the receive buffer overran");
 			return -ENOBUFS;
 		}
-		seterr(err, "cannot receive events: %s", strerror(errno));
+		bj_seterr(err, "cannot receive events: %s", strerror(errno));
 		return -errno;
 	}
 	if (mh.msg_flags & MSG_TRUNC) {
-		seterr(err, "an event larger than %zu bytes was truncated", sizeof(ev->buf));
+		bj_seterr(err, "an event larger than %zu bytes was truncated", sizeof(ev->buf));
 		return -EBADMSG;
 	}
 	if (mh.msg_namelen != sizeof(sa) || sa.nl_family != AF_NETLINK || sa.nl_pid != 0) {
-		seterr(err, "ignored a message not sent by the kernel");
+		bj_seterr(err, "ignored a message not sent by the kernel");
 		return -EBADMSG;
 	}
 	gettimeofday(&ev->ts, NULL);
@@ -363,7 +350,7 @@ int bj_events_read(struct bj_events *ev, struct bj_event *e, char *err)
 		rem = (int)(ev->len - ev->off);
 		if (!NLMSG_OK(nlh, rem)) {
 			ev->off = ev->len;
-			seterr(err, "truncated netlink message (%d bytes)", rem);
+			bj_seterr(err, "truncated netlink message (%d bytes)", rem);
 			return -EBADMSG;
 		}
 		ev->off += NLMSG_ALIGN(nlh->nlmsg_len);
@@ -397,7 +384,7 @@ int bj_events_next(struct bj_events *ev, struct bj_event *e, int timeout_ms,
 	if (r < 0) {
 		if (errno == EINTR)
 			return -EINTR;
-		seterr(err, "cannot wait for events: %s", strerror(errno));
+		bj_seterr(err, "cannot wait for events: %s", strerror(errno));
 		return -errno;
 	}
 	if (!r)
@@ -635,7 +622,7 @@ static int judge(const char *name, enum bj_wait_for what, struct bj_status *st,
 
 	if (!strcmp(st->mode, "passthrough")) {
 		if (!ended) {
-			seterr(err, "%s: no job runs on this volume", name);
+			bj_seterr(err, "%s: no job runs on this volume", name);
 			return -ESRCH;
 		}
 		/* Concluded and switched back by someone else: the events say how. */
@@ -648,14 +635,14 @@ static int judge(const char *name, enum bj_wait_for what, struct bj_status *st,
 		if (!strcmp(st->state, "ready") || !strcmp(st->state, "standby"))
 			return 1;
 		if (!strcmp(st->mode, "backup")) {
-			seterr(err, "%s: a backup job never becomes ready; wait --for concluded", name);
+			bj_seterr(err, "%s: a backup job never becomes ready; wait --for concluded", name);
 			return -EINVAL;
 		}
 		if (concluded) {
 			const char *le = st->last_error[0] && strcmp(st->last_error, "-") ?
 					 st->last_error : NULL;
 
-			seterr(err, "%s: the %s job concluded (%s) without becoming ready%s%s", name,
+			bj_seterr(err, "%s: the %s job concluded (%s) without becoming ready%s%s", name,
 			       st->mode, st->result, le ? "; last error " : "", le ? le : "");
 			return -ECANCELED;
 		}
@@ -744,7 +731,7 @@ int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what,
 			next_check = now + BJ_WAIT_RECHECK_MS;
 		}
 		if (deadline >= 0 && now >= deadline) {
-			seterr(err, "%s: timed out after %" PRId64 " s waiting for the job to become %s (it is %s)",
+			bj_seterr(err, "%s: timed out after %" PRId64 " s waiting for the job to become %s (it is %s)",
 			       name, (timeout_ms + 999) / 1000,
 			       what == BJ_WAIT_READY ? "ready" : "concluded", st->state);
 			r = -ETIMEDOUT;

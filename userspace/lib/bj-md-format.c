@@ -22,18 +22,6 @@ _Static_assert(sizeof(struct bj_md_bitmap_entry) == 128, "bitmap entry size");
 _Static_assert(sizeof(struct bj_md_bitmap_header) == BJ_MD_BITMAP_HEADER, "bitmap header size");
 _Static_assert(BJ_MD_BITS_PER_BLOCK == 32256, "bits per block");
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, BJ_MD_ERRLEN, fmt, ap);
-	va_end(ap);
-}
-
 /* CRC-32C ---------------------------------------------------------------- */
 
 static uint32_t crc_table[256];
@@ -123,7 +111,7 @@ int bj_md_sb_decode(const void *block, struct bj_md_sb *sb, char *err)
 
 	memset(sb, 0, sizeof(*sb));
 	if (bj_md_block_zero(block)) {
-		seterr(err, "all zeroes");
+		bj_seterr(err, "all zeroes");
 		return -ENODATA;
 	}
 	memcpy(&d, block, sizeof(d));
@@ -153,15 +141,15 @@ int bj_md_sb_decode(const void *block, struct bj_md_sb *sb, char *err)
 		e->area = le32toh(o->area);
 	}
 	if (sb->magic != BJ_MD_SB_MAGIC) {
-		seterr(err, "unknown magic 0x%08" PRIx32, sb->magic);
+		bj_seterr(err, "unknown magic 0x%08" PRIx32, sb->magic);
 		return -EINVAL;
 	}
 	if (le32toh(d.csum) != bj_md_block_csum(block)) {
-		seterr(err, "checksum mismatch");
+		bj_seterr(err, "checksum mismatch");
 		return -EBADMSG;
 	}
 	if (sb->version != BJ_MD_VERSION || sb->block_size != BJ_MD_BLOCK_SIZE) {
-		seterr(err, "version %" PRIu32 " with %" PRIu32 "-byte blocks (this blockjob knows version %d with %d-byte blocks)",
+		bj_seterr(err, "version %" PRIu32 " with %" PRIu32 "-byte blocks (this blockjob knows version %d with %d-byte blocks)",
 		       sb->version, sb->block_size, BJ_MD_VERSION, BJ_MD_BLOCK_SIZE);
 		return -EPROTONOSUPPORT;
 	}
@@ -186,18 +174,18 @@ int bj_md_sb_select(const void *b0, const void *b1, struct bj_md_sb *sb, bool *o
 	}
 	memset(sb, 0, sizeof(*sb));
 	if (r0 == -ENODATA && r1 == -ENODATA) {
-		seterr(err, "not formatted (blocks 0 and 1 are all zeroes)");
+		bj_seterr(err, "not formatted (blocks 0 and 1 are all zeroes)");
 		return -ENODATA;
 	}
 	if (r0 == -EBADMSG && r1 == -EBADMSG)
-		seterr(err, "superblock checksum mismatch in both copies");
+		bj_seterr(err, "superblock checksum mismatch in both copies");
 	else if ((r0 == -EINVAL || r0 == -ENODATA) && (r1 == -EINVAL || r1 == -ENODATA))
-		seterr(err, "not dm-blockjob metadata (unknown magic 0x%08" PRIx32 ")",
+		bj_seterr(err, "not dm-blockjob metadata (unknown magic 0x%08" PRIx32 ")",
 		       r0 == -EINVAL ? s0.magic : s1.magic);
 	else if (r0 == -EPROTONOSUPPORT || r1 == -EPROTONOSUPPORT)
-		seterr(err, "unsupported metadata: %s", r0 == -EPROTONOSUPPORT ? e0 : e1);
+		bj_seterr(err, "unsupported metadata: %s", r0 == -EPROTONOSUPPORT ? e0 : e1);
 	else
-		seterr(err, "no valid superblock: copy 0: %s; copy 1: %s", e0, e1);
+		bj_seterr(err, "no valid superblock: copy 0: %s; copy 1: %s", e0, e1);
 	return -EINVAL;
 }
 
@@ -208,16 +196,16 @@ int bj_md_sb_format(struct bj_md_sb *sb, const uint8_t uuid[BJ_MD_UUID_LEN],
 
 	memset(sb, 0, sizeof(*sb));
 	if (!len || len >= BJ_MD_VOLUME_NAME_LEN) {
-		seterr(err, "volume name of %zu bytes: must be 1 to %d", len,
+		bj_seterr(err, "volume name of %zu bytes: must be 1 to %d", len,
 		       BJ_MD_VOLUME_NAME_LEN - 1);
 		return -EINVAL;
 	}
 	if (!data_sectors) {
-		seterr(err, "a volume of 0 sectors");
+		bj_seterr(err, "a volume of 0 sectors");
 		return -EINVAL;
 	}
 	if (md_blocks < bj_md_min_blocks(data_sectors)) {
-		seterr(err, "%" PRIu64 " metadata blocks; the volume needs at least %" PRIu64,
+		bj_seterr(err, "%" PRIu64 " metadata blocks; the volume needs at least %" PRIu64,
 		       md_blocks, bj_md_min_blocks(data_sectors));
 		return -ENOSPC;
 	}
@@ -490,7 +478,7 @@ static int load_area(struct reader *rd, struct bj_md *md, const struct bj_md_sb 
 			b = bj_md_block_of(e, area, (unsigned int)c, l);
 			r = rd->read(rd->ctx, b, c ? rd->c1 : rd->c0);
 			if (r) {
-				seterr(rd->err, "reading metadata block %" PRIu64 ": %s", b,
+				bj_seterr(rd->err, "reading metadata block %" PRIu64 ": %s", b,
 				       strerror(-r));
 				return r;
 			}
@@ -629,7 +617,7 @@ int bj_md_load(bj_md_read_fn read, void *ctx, uint64_t dev_blocks, struct bj_md 
 
 	memset(md, 0, sizeof(*md));
 	if (dev_blocks < BJ_MD_FIRST_DATA_BLOCK) {
-		seterr(err, "%" PRIu64 " blocks of %d bytes: too small for the two superblocks",
+		bj_seterr(err, "%" PRIu64 " blocks of %d bytes: too small for the two superblocks",
 		       dev_blocks, BJ_MD_BLOCK_SIZE);
 		return -EINVAL;
 	}
@@ -637,13 +625,13 @@ int bj_md_load(bj_md_read_fn read, void *ctx, uint64_t dev_blocks, struct bj_md 
 	rd.c1 = malloc(BJ_MD_BLOCK_SIZE);
 	if (!rd.c0 || !rd.c1) {
 		r = -ENOMEM;
-		seterr(err, "out of memory");
+		bj_seterr(err, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < BJ_MD_SB_COPIES; i++) {
 		r = read(ctx, i, i ? rd.c1 : rd.c0);
 		if (r) {
-			seterr(err, "reading metadata block %u: %s", i, strerror(-r));
+			bj_seterr(err, "reading metadata block %u: %s", i, strerror(-r));
 			goto out;
 		}
 	}
@@ -653,7 +641,7 @@ int bj_md_load(bj_md_read_fn read, void *ctx, uint64_t dev_blocks, struct bj_md 
 		goto out;
 	}
 	if (!sb.data_sectors || sb.md_blocks < BJ_MD_FIRST_DATA_BLOCK || !sb.next_epoch) {
-		seterr(err, "impossible superblock (copy %d, generation %" PRIu64 "): data_sectors %" PRIu64 ", md_blocks %" PRIu64 ", next_epoch %" PRIu64,
+		bj_seterr(err, "impossible superblock (copy %d, generation %" PRIu64 "): data_sectors %" PRIu64 ", md_blocks %" PRIu64 ", next_epoch %" PRIu64,
 		       copy, sb.generation, sb.data_sectors, sb.md_blocks, sb.next_epoch);
 		r = -EINVAL;
 		goto out;
@@ -703,7 +691,7 @@ int bj_md_load(bj_md_read_fn read, void *ctx, uint64_t dev_blocks, struct bj_md 
 			b->successor_bits = calloc(nwords, 8);
 		if (!b->bits || (b->has_successor && !b->successor_bits)) {
 			r = -ENOMEM;
-			seterr(err, "out of memory for bitmap %s (%" PRIu64 " bits)", b->name,
+			bj_seterr(err, "out of memory for bitmap %s (%" PRIu64 " bits)", b->name,
 			       e->nr_bits);
 			goto fail;
 		}

@@ -6,7 +6,7 @@
  * their two copies, sizes, formatting a new superblock, and loading the
  * committed state through a block-read callback. No I/O, no libdevmapper:
  * the CLI (lib/bj-md.c), the unit tests and the dm-log-writes replay checker
- * link this file alone.
+ * link this file with lib/bj-err.c (the error line) alone.
  *
  * Functions returning int give 0 (or a copy number) or a negative errno;
  * those taking @err (BJ_MD_ERRLEN bytes, may be NULL) leave one line there
@@ -21,8 +21,10 @@
 
 #include <uapi/linux/dm-blockjob-md.h>
 
-/* The size of @err buffers (the same as BJ_ERRLEN of bj-dm.h). */
-#define BJ_MD_ERRLEN 256
+#include "bj-err.h"
+
+/* The size of @err buffers. */
+#define BJ_MD_ERRLEN BJ_ERRLEN
 
 /* Granularity limits of a bitmap, in sectors (4 KiB .. 64 MiB). */
 #define BJ_MD_MIN_GRANULE	8

@@ -22,16 +22,6 @@
 
 _Static_assert(BJ_MD_ERRLEN == BJ_ERRLEN, "one size of error buffers");
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, BJ_ERRLEN, fmt, ap);
-	va_end(ap);
-}
-
 int bj_md_dev_open(const char *path, enum bj_md_open_mode mode, struct bj_md_dev *d, char *err)
 {
 	int flags = (mode == BJ_MD_WRITE ? O_RDWR : O_RDONLY) | O_CLOEXEC;
@@ -43,11 +33,11 @@ int bj_md_dev_open(const char *path, enum bj_md_open_mode mode, struct bj_md_dev
 	d->path = path;
 	if (stat(path, &st)) {
 		r = -errno;
-		seterr(err, "%s: %s", path, strerror(errno));
+		bj_seterr(err, "%s: %s", path, strerror(errno));
 		return r;
 	}
 	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) {
-		seterr(err, "%s is not a block device", path);
+		bj_seterr(err, "%s is not a block device", path);
 		return -ENOTBLK;
 	}
 	/* O_EXCL: refused while a dm table (a live volume) or a mount holds it */
@@ -56,7 +46,7 @@ int bj_md_dev_open(const char *path, enum bj_md_open_mode mode, struct bj_md_dev
 	d->fd = open(path, flags);
 	if (d->fd < 0) {
 		r = -errno;
-		seterr(err, "cannot open %s: %s%s", path, strerror(errno),
+		bj_seterr(err, "cannot open %s: %s%s", path, strerror(errno),
 		       errno == EBUSY ? " (in use: by a live volume's table? remove that volume first)" : "");
 		return r;
 	}
@@ -64,7 +54,7 @@ int bj_md_dev_open(const char *path, enum bj_md_open_mode mode, struct bj_md_dev
 	if (d->direct) {
 		if (ioctl(d->fd, BLKGETSIZE64, &d->bytes)) {
 			r = -errno;
-			seterr(err, "cannot read the size of %s: %s", path, strerror(errno));
+			bj_seterr(err, "cannot read the size of %s: %s", path, strerror(errno));
 			goto fail;
 		}
 	} else {
@@ -73,7 +63,7 @@ int bj_md_dev_open(const char *path, enum bj_md_open_mode mode, struct bj_md_dev
 	d->blocks = d->bytes / BJ_MD_BLOCK_SIZE;
 	if (posix_memalign(&d->buf, BJ_MD_BLOCK_SIZE, BJ_MD_BLOCK_SIZE)) {
 		r = -ENOMEM;
-		seterr(err, "out of memory");
+		bj_seterr(err, "out of memory");
 		goto fail;
 	}
 	return 0;
@@ -116,13 +106,13 @@ static int write_block(struct bj_md_dev *d, uint64_t block, const void *buf, cha
 	if (n != BJ_MD_BLOCK_SIZE) {
 		int r = n < 0 ? -errno : -EIO;
 
-		seterr(err, "%s: writing block %" PRIu64 ": %s", d->path, block, strerror(-r));
+		bj_seterr(err, "%s: writing block %" PRIu64 ": %s", d->path, block, strerror(-r));
 		return r;
 	}
 	if (fdatasync(d->fd)) {
 		int r = -errno;
 
-		seterr(err, "%s: flushing block %" PRIu64 ": %s", d->path, block, strerror(-r));
+		bj_seterr(err, "%s: flushing block %" PRIu64 ": %s", d->path, block, strerror(-r));
 		return r;
 	}
 	return 0;
@@ -138,7 +128,7 @@ int bj_md_dev_header_zero(struct bj_md_dev *d, bool *zero, char *err)
 	for (i = 0; i < BJ_MD_SB_COPIES && i < d->blocks; i++) {
 		r = bj_md_dev_read(d, i, b);
 		if (r) {
-			seterr(err, "%s: reading block %" PRIu64 ": %s", d->path, i, strerror(-r));
+			bj_seterr(err, "%s: reading block %" PRIu64 ": %s", d->path, i, strerror(-r));
 			return r;
 		}
 		if (!bj_md_block_zero(b))
@@ -154,7 +144,7 @@ int bj_md_dev_load(struct bj_md_dev *d, struct bj_md *md, char *err)
 
 	r = bj_md_load(bj_md_dev_read, d, d->blocks, md, e);
 	if (r)
-		seterr(err, "%s: %s", d->path, e);
+		bj_seterr(err, "%s: %s", d->path, e);
 	return r;
 }
 
@@ -165,7 +155,7 @@ static int too_small(const struct bj_md_dev *d, const char *volume, uint64_t dat
 	char a[32], b[32];
 	uint64_t need = bj_md_min_bytes(data_sectors);
 
-	seterr(err, "%s is %" PRIu64 " bytes; volume %s of %s needs at least %" PRIu64 " bytes (%s) of metadata",
+	bj_seterr(err, "%s is %" PRIu64 " bytes; volume %s of %s needs at least %" PRIu64 " bytes (%s) of metadata",
 	       d->path, d->bytes, volume, bj_human_size(data_sectors * 512, a, sizeof(a)), need,
 	       bj_human_size(need, b, sizeof(b)));
 	return -ENOSPC;
@@ -188,14 +178,14 @@ int bj_md_dev_format(struct bj_md_dev *d, const char *volume, uint64_t data_sect
 			continue;
 		if (n < 0) {
 			r = -errno;
-			seterr(err, "no random uuid: getrandom: %s", strerror(errno));
+			bj_seterr(err, "no random uuid: getrandom: %s", strerror(errno));
 			return r;
 		}
 		got += (size_t)n;
 	}
 	r = bj_md_sb_format(&sb, uuid, volume, data_sectors, d->blocks, e);
 	if (r) {
-		seterr(err, "%s: %s", d->path, e);
+		bj_seterr(err, "%s: %s", d->path, e);
 		return r;
 	}
 	/* copy 1 first: no older superblock may survive with a higher generation */
@@ -243,10 +233,10 @@ int bj_md_prepare(const char *path, const char *volume, uint64_t data_sectors, b
 
 		snprintf(e, sizeof(e), "%s", err);
 		if (!strncmp(e, "not dm-blockjob metadata", 24))
-			seterr(err, "%s: %s: not touched; --format formats it, losing what it holds",
+			bj_seterr(err, "%s: %s: not touched; --format formats it, losing what it holds",
 			       path, e);
 		else
-			seterr(err, "%s: %s: not touched; 'blockjob metadata check %s' for details",
+			bj_seterr(err, "%s: %s: not touched; 'blockjob metadata check %s' for details",
 			       path, e, path);
 		goto out;
 	}
@@ -254,21 +244,21 @@ int bj_md_prepare(const char *path, const char *volume, uint64_t data_sectors, b
 		char e[BJ_ERRLEN];
 
 		snprintf(e, sizeof(e), "%s", err);
-		seterr(err, "%s: %s", path, e);
+		bj_seterr(err, "%s: %s", path, e);
 		goto out;
 	}
 	if (strcmp(md.volume_name, volume)) {
-		seterr(err, "%s holds the metadata of volume '%s' (not '%s'): pick the right device or use --format to start over, losing its bitmaps",
+		bj_seterr(err, "%s holds the metadata of volume '%s' (not '%s'): pick the right device or use --format to start over, losing its bitmaps",
 		       path, md.volume_name, volume);
 		r = -EEXIST;
 	} else if (md.data_sectors != data_sectors) {
-		seterr(err, "%s holds the metadata of volume %s of %s (%" PRIu64 " sectors), not %s (%" PRIu64 "): pick the right device or use --format to start over, losing its bitmaps",
+		bj_seterr(err, "%s holds the metadata of volume %s of %s (%" PRIu64 " sectors), not %s (%" PRIu64 "): pick the right device or use --format to start over, losing its bitmaps",
 		       path, volume, bj_human_size(md.data_sectors * 512, a, sizeof(a)),
 		       md.data_sectors, bj_human_size(data_sectors * 512, b, sizeof(b)),
 		       data_sectors);
 		r = -EEXIST;
 	} else if (md.nr_problems) {
-		seterr(err, "%s: the metadata of volume %s is inconsistent (%s%s): not touched; 'blockjob metadata check %s' for details",
+		bj_seterr(err, "%s: the metadata of volume %s is inconsistent (%s%s): not touched; 'blockjob metadata check %s' for details",
 		       path, volume, md.problems[0], md.nr_problems > 1 ? ", ..." : "", path);
 		r = -EINVAL;
 	} else {

@@ -71,7 +71,7 @@
  * MARK missing).
  *
  * Built static by `make -C userspace helpers` together with
- * userspace/lib/bj-md-format.c; tests/unit/test-log-replay-check.c builds
+ * userspace/lib/bj-md-format.c and bj-err.c; tests/unit/test-log-replay-check.c builds
  * this file with LRC_NO_MAIN to drive lrc_main() on synthetic logs.
  */
 #include <errno.h>
