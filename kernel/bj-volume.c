@@ -252,6 +252,23 @@ static void dump_bitmap(struct bj_named_bitmap *b, sector_t len, char *result,
 	*szp = sz;
 }
 
+/* The source bitmap @name of a merge into @b, or an ERR_PTR. vol->lock held. */
+static struct bj_named_bitmap *merge_source(struct bj_volume *vol, struct bj_named_bitmap *b,
+					    const char *name, const char **error)
+{
+	struct bj_named_bitmap *src = find_bitmap(vol, name);
+
+	if (!src) {
+		*error = "bitmap merge: no source bitmap of that name";
+		return ERR_PTR(-ENOENT);
+	}
+	if (src->granule != b->granule) {
+		*error = "bitmap merge: the bitmaps have different granularities";
+		return ERR_PTR(-EINVAL);
+	}
+	return src;
+}
+
 /* The in-memory part of a bitmap message on @b (vol->lock held). */
 static int message_in_memory(struct bj_volume *vol, struct bj_named_bitmap *b,
 			     struct bj_msg *m, const char **error)
@@ -267,15 +284,9 @@ static int message_in_memory(struct bj_volume *vol, struct bj_named_bitmap *b,
 		b->enabled = m->type == BJ_MSG_BITMAP_ENABLE;
 		return 0;
 	case BJ_MSG_BITMAP_MERGE:
-		src = find_bitmap(vol, m->src);
-		if (!src) {
-			*error = "bitmap merge: no source bitmap of that name";
-			return -ENOENT;
-		}
-		if (src->granule != b->granule) {
-			*error = "bitmap merge: the bitmaps have different granularities";
-			return -EINVAL;
-		}
+		src = merge_source(vol, b, m->src, error);
+		if (IS_ERR(src))
+			return PTR_ERR(src);
 		return bj_bitmap_or(&b->bm, &src->bm);
 	default:
 		return -EINVAL;
@@ -307,16 +318,8 @@ static int message_persistent(struct bj_volume *vol, struct bj_named_bitmap *b,
 			return r;
 		}
 		spin_lock_irq(&vol->lock);
-		src = find_bitmap(vol, m->src);
-		if (!src) {
-			*error = "bitmap merge: no source bitmap of that name";
-			r = -ENOENT;
-		} else if (src->granule != b->granule) {
-			*error = "bitmap merge: the bitmaps have different granularities";
-			r = -EINVAL;
-		} else {
-			r = bj_bitmap_copy(&copy, &src->bm);
-		}
+		src = merge_source(vol, b, m->src, error);
+		r = IS_ERR(src) ? PTR_ERR(src) : bj_bitmap_copy(&copy, &src->bm);
 		spin_unlock_irq(&vol->lock);
 		if (!r)
 			r = bj_md_bitmap_or(vol, b, &copy, error);
