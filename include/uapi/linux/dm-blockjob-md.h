@@ -41,6 +41,18 @@
  * durable (written and flushed) before the guest write it covers is
  * submitted. Bits become clear only by a superblock commit (new epoch).
  *
+ * The volume record (superblock bytes 200 .. 711) says where the volume
+ * lives and which job it runs, so that "blockjob activate" can bring it back
+ * after a reboot or a crash. Its text belongs to userspace (the grammar is in
+ * Documentation/dm-blockjob.rst, "Volume record"): printable ASCII without
+ * spaces, NUL-padded; the target stores it as it is given (message
+ * "metadata record <text>"). The target owns one flag: BJ_MD_SB_PIVOTED,
+ * committed when a mirror concludes completed (its destination flushed, no
+ * guest write in flight), before the table on the destination can take a
+ * write: from that commit on, the volume lives on the record's mirror
+ * destination. A record commit clears it (userspace writes the new home);
+ * the mirror's table clears it if it is resumed instead (pivot abandoned).
+ *
  * Checksums: CRC-32C (Castagnoli; initial value ~0, final xor ~0, the value
  * of "123456789" is 0xe3069283) of bytes 4 .. BJ_MD_BLOCK_SIZE - 1.
  */
@@ -60,6 +72,10 @@
 #define BJ_MD_NAME_LEN		64		/* bitmap name, NUL-padded */
 #define BJ_MD_VOLUME_NAME_LEN	128		/* volume name, NUL-padded */
 #define BJ_MD_UUID_LEN		16
+#define BJ_MD_RECORD_LEN	512		/* volume record, NUL-padded */
+
+/* bj_md_superblock.flags */
+#define BJ_MD_SB_PIVOTED	(1U << 0)	/* home is the record's mirror destination */
 
 /* Bitmap block: a 64-byte header, then the bits as little-endian u64 words. */
 #define BJ_MD_BITMAP_HEADER	64
@@ -94,10 +110,11 @@ struct bj_md_superblock {		/* BJ_MD_BLOCK_SIZE bytes */
 	__le64 data_sectors;		/* the volume's length in 512-byte sectors */
 	__le64 md_blocks;		/* blocks of the metadata device it may use */
 	__le64 next_epoch;		/* the next unused epoch (epochs start at 1) */
-	__le32 flags;			/* none defined yet; must be 0 */
+	__le32 flags;			/* BJ_MD_SB_*; others must be 0 */
 	__le32 nr_bitmaps;		/* entries with BJ_MD_BM_USED */
 	char volume_name[BJ_MD_VOLUME_NAME_LEN];	/* dm name at format */
-	__u8 reserved1[1024 - 200];
+	char record[BJ_MD_RECORD_LEN];	/* the volume record, at byte 200 */
+	__u8 reserved1[1024 - 200 - BJ_MD_RECORD_LEN];
 	struct bj_md_bitmap_entry bitmaps[BJ_MD_MAX_BITMAPS];	/* at byte 1024 */
 	__u8 reserved2[BJ_MD_BLOCK_SIZE - 1024 - BJ_MD_MAX_BITMAPS * 128];
 };
