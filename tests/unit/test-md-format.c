@@ -531,7 +531,7 @@ static void test_problems(void)
 	/* many problems: counted beyond the 8 kept */
 	make_image(&im, &sb);
 	s = sb;
-	s.flags = 1;
+	s.flags = 2;
 	s.nr_bitmaps = 9;
 	s.bitmaps[0].granule = 3;
 	s.bitmaps[0].nr_blocks = 0;
@@ -549,6 +549,72 @@ static void test_problems(void)
 	free(im.data);
 }
 
+/* The volume record (bytes 200..711) and BJ_MD_SB_PIVOTED. */
+static void test_record(void)
+{
+	static const char text[] = "home=wwn-0x5000c500a1b2c3d4,home_off=0,job=mirror,dest=virtio-bj-vdc";
+	uint8_t b[BS], b2[BS];
+	char err[BJ_MD_ERRLEN];
+	struct bj_md_sb sb, s;
+	struct bj_md md;
+	struct img im;
+	size_t bad = 0;
+	int r;
+
+	make_sb(&sb, 100);
+	memcpy(sb.record, text, sizeof(text));
+	sb.flags = BJ_MD_SB_PIVOTED;
+	bj_md_sb_encode(&sb, b);
+	CHECK(!memcmp(b + 200, text, sizeof(text)) && b[711] == 0 && b[712] == 0,
+	      "the record at byte 200, NUL-padded");
+	CHECK(b[64] == 1, "PIVOTED in flags (byte 64)");
+	CHECK(bj_md_sb_decode(b, &s, err) == 0 && !memcmp(&sb, &s, sizeof(sb)),
+	      "superblock with a record and PIVOTED: encode/decode round trip");
+	bj_md_sb_encode(&s, b2);
+	CHECK(!memcmp(b, b2, BS), "it re-encodes to the same bytes");
+
+	/* loaded: the record as text, PIVOTED not a problem */
+	make_image(&im, &sb);
+	s = sb;
+	memcpy(s.record, text, sizeof(text));
+	s.flags = BJ_MD_SB_PIVOTED;
+	put_sb(&im, 1, &s);
+	r = load(&im, &md, err);
+	CHECK(r == 0 && md.nr_problems == 0 && !strcmp(md.record, text) &&
+	      md.flags == BJ_MD_SB_PIVOTED, "load: the record and PIVOTED, no problem (%s)",
+	      r ? err : md.nr_problems ? md.problems[0] : "");
+	if (!r)
+		bj_md_free(&md);
+	free(im.data);
+
+	/* a record of 511 bytes is the longest */
+	memset(s.record, 'x', BJ_MD_RECORD_LEN - 1);
+	s.record[BJ_MD_RECORD_LEN - 1] = 0;
+	CHECK(bj_md_record_valid(s.record, NULL), "a 511-byte record is well formed");
+	memset(s.record, 0, BJ_MD_RECORD_LEN);
+	CHECK(bj_md_record_valid(s.record, NULL), "an empty record is well formed");
+
+	s = sb;
+	memset(s.record, 'x', BJ_MD_RECORD_LEN);
+	CHECK(!bj_md_record_valid(s.record, &bad) && bad == BJ_MD_RECORD_LEN - 1,
+	      "512 bytes without a NUL: bad at byte 511");
+	expect_problem(&s, 64, "volume record: byte 511", "record without its NUL");
+	s = sb;
+	strcpy(s.record, "home=a b");
+	expect_problem(&s, 64, "volume record: byte 6 is 0x20", "record with a space");
+	s = sb;
+	strcpy(s.record, "home=a");
+	s.record[10] = 'x';
+	CHECK(!bj_md_record_valid(s.record, &bad) && bad == 10, "text after the NULs: bad at 10");
+	expect_problem(&s, 64, "volume record: byte 10 is 0x78", "text after the padding");
+	s = sb;
+	s.record[0] = (char)0xc3;
+	expect_problem(&s, 64, "byte 0 is 0xc3", "a non-ASCII byte");
+	s = sb;
+	s.flags = BJ_MD_SB_PIVOTED | 2;
+	expect_problem(&s, 64, "superblock flags 0x2 unknown", "PIVOTED and an unknown flag");
+}
+
 int main(void)
 {
 	test_crc_and_codec();
@@ -559,6 +625,7 @@ int main(void)
 	test_superblock();
 	test_bit_flips();
 	test_problems();
+	test_record();
 	printf("%s\n", failed ? "FAILED" : "all passed");
 	return failed != 0;
 }

@@ -23,7 +23,9 @@ void usage_metadata(FILE *f)
 		"Read the metadata device MDEV of a volume ('blockjob create --metadata'):\n"
 		"a block device or an image file. Nothing is written. MDEV may belong to a\n"
 		"running volume: what is read is then the last commit found on disk.\n\n"
-		"  dump   the superblock in use, then each persistent bitmap: granularity,\n"
+		"  dump   the superblock in use, the volume record (where the volume lives,\n"
+		"         which job it runs) and whether a mirror pivoted onto its\n"
+		"         destination, then each persistent bitmap: granularity,\n"
 		"         state, dirty bytes and its dirty ranges, one \"START LENGTH\" (bytes)\n"
 		"         a line; a successor's too; torn copies (a write cut short, read\n"
 		"         from the other copy) and the problems found. --json: one document\n"
@@ -92,8 +94,11 @@ static void dump_json(const struct bj_md *md)
 	bj_json_str(stdout, md->volume_name);
 	printf(", \"data_bytes\": %" PRIu64 ", \"metadata_bytes\": %" PRIu64
 	       ", \"superblock_copy\": %d, \"other_superblock_valid\": %s, \"next_epoch\": %" PRIu64
-	       ", \"bitmaps\": [", data_bytes, md->md_blocks * BJ_MD_BLOCK_SIZE, md->sb_copy,
+	       ", \"record\": ", data_bytes, md->md_blocks * BJ_MD_BLOCK_SIZE, md->sb_copy,
 	       md->other_sb_valid ? "true" : "false", md->next_epoch);
+	bj_json_str(stdout, md->record);
+	printf(", \"pivoted\": %s, \"bitmaps\": [",
+	       md->flags & BJ_MD_SB_PIVOTED ? "true" : "false");
 	for (i = 0; i < md->nr_bitmaps; i++) {
 		const struct bj_md_bitmap *b = &md->bitmaps[i];
 
@@ -151,6 +156,8 @@ static void dump_human(const char *path, const struct bj_md *md)
 	       bj_human_size(data_bytes, a, sizeof(a)), md->data_sectors,
 	       bj_human_size(md->md_blocks * BJ_MD_BLOCK_SIZE, b2, sizeof(b2)), md->md_blocks,
 	       md->next_epoch);
+	printf("record: %s\n", md->record[0] ? md->record : "(none)");
+	printf("pivoted: %s\n", md->flags & BJ_MD_SB_PIVOTED ? "yes" : "no");
 	printf("bitmaps: %u\n", md->nr_bitmaps);
 	for (i = 0; i < md->nr_bitmaps; i++) {
 		const struct bj_md_bitmap *b = &md->bitmaps[i];

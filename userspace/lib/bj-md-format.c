@@ -85,6 +85,7 @@ void bj_md_sb_encode(const struct bj_md_sb *sb, void *block)
 	d.flags = htole32(sb->flags);
 	d.nr_bitmaps = htole32(sb->nr_bitmaps);
 	memcpy(d.volume_name, sb->volume_name, BJ_MD_VOLUME_NAME_LEN);
+	memcpy(d.record, sb->record, BJ_MD_RECORD_LEN);
 	for (i = 0; i < BJ_MD_MAX_BITMAPS; i++) {
 		const struct bj_md_entry *e = &sb->bitmaps[i];
 		struct bj_md_bitmap_entry *o = &d.bitmaps[i];
@@ -126,6 +127,7 @@ int bj_md_sb_decode(const void *block, struct bj_md_sb *sb, char *err)
 	sb->flags = le32toh(d.flags);
 	sb->nr_bitmaps = le32toh(d.nr_bitmaps);
 	memcpy(sb->volume_name, d.volume_name, BJ_MD_VOLUME_NAME_LEN);
+	memcpy(sb->record, d.record, BJ_MD_RECORD_LEN);
 	for (i = 0; i < BJ_MD_MAX_BITMAPS; i++) {
 		const struct bj_md_bitmap_entry *o = &d.bitmaps[i];
 		struct bj_md_entry *e = &sb->bitmaps[i];
@@ -342,6 +344,21 @@ uint64_t bj_md_min_blocks(uint64_t data_sectors)
 uint64_t bj_md_min_bytes(uint64_t data_sectors)
 {
 	return bj_md_min_blocks(data_sectors) * BJ_MD_BLOCK_SIZE;
+}
+
+bool bj_md_record_valid(const char record[BJ_MD_RECORD_LEN], size_t *bad)
+{
+	size_t i = 0;
+
+	while (i < BJ_MD_RECORD_LEN - 1 && record[i] >= 0x21 && record[i] <= 0x7e)
+		i++;
+	for (; i < BJ_MD_RECORD_LEN; i++)
+		if (record[i]) {
+			if (bad)
+				*bad = i;
+			return false;
+		}
+	return true;
 }
 
 bool bj_md_name_valid(const char *name, size_t maxlen)
@@ -613,6 +630,7 @@ int bj_md_load(bj_md_read_fn read, void *ctx, uint64_t dev_blocks, struct bj_md 
 	struct reader rd = { .read = read, .ctx = ctx, .err = err };
 	struct bj_md_sb sb;
 	unsigned int i, used = 0;
+	size_t bad = 0;
 	int r, copy;
 
 	memset(md, 0, sizeof(*md));
@@ -657,8 +675,15 @@ int bj_md_load(bj_md_read_fn read, void *ctx, uint64_t dev_blocks, struct bj_md 
 
 	if (!sb.volume_name[0] || strnlen(sb.volume_name, BJ_MD_VOLUME_NAME_LEN) == BJ_MD_VOLUME_NAME_LEN)
 		problem(md, "volume name: %s", sb.volume_name[0] ? "not NUL-terminated" : "empty");
-	if (sb.flags)
-		problem(md, "superblock flags 0x%" PRIx32 " unknown (must be 0)", sb.flags);
+	md->flags = sb.flags;
+	if (sb.flags & ~(uint32_t)BJ_MD_SB_PIVOTED)
+		problem(md, "superblock flags 0x%" PRIx32 " unknown (must be 0)",
+			sb.flags & ~(uint32_t)BJ_MD_SB_PIVOTED);
+	if (bj_md_record_valid(sb.record, &bad))
+		memcpy(md->record, sb.record, BJ_MD_RECORD_LEN);
+	else
+		problem(md, "volume record: byte %zu is 0x%02x (the record is 0x21..0x7e, then NULs to byte %d)",
+			bad, (unsigned char)sb.record[bad], BJ_MD_RECORD_LEN - 1);
 	if (sb.md_blocks > dev_blocks)
 		problem(md, "the superblock says %" PRIu64 " metadata blocks; the device has %" PRIu64,
 			sb.md_blocks, dev_blocks);

@@ -59,9 +59,10 @@ struct bj_md_sb {
 	uint64_t data_sectors;
 	uint64_t md_blocks;
 	uint64_t next_epoch;
-	uint32_t flags;
+	uint32_t flags;			/* BJ_MD_SB_* */
 	uint32_t nr_bitmaps;
 	char volume_name[BJ_MD_VOLUME_NAME_LEN];	/* as on disk */
+	char record[BJ_MD_RECORD_LEN];	/* the volume record, as on disk */
 	struct bj_md_entry bitmaps[BJ_MD_MAX_BITMAPS];
 };
 
@@ -172,6 +173,13 @@ uint64_t bj_md_block_of(const struct bj_md_entry *e, unsigned int area, unsigned
 uint64_t bj_md_min_blocks(uint64_t data_sectors);
 uint64_t bj_md_min_bytes(uint64_t data_sectors);
 
+/*
+ * Is the on-disk volume record @record well formed: 0 to BJ_MD_RECORD_LEN - 1
+ * bytes of 0x21..0x7e, then only NULs? If not, *@bad (may be NULL) is the
+ * offset of the first byte that breaks the rule.
+ */
+bool bj_md_record_valid(const char record[BJ_MD_RECORD_LEN], size_t *bad);
+
 /* True if @name is a valid bitmap name: 1..63 characters of [A-Za-z0-9_.:-]. */
 bool bj_md_name_valid(const char *name, size_t maxlen);
 
@@ -209,6 +217,12 @@ struct bj_md {
 	uint8_t uuid[BJ_MD_UUID_LEN];
 	uint64_t generation, data_sectors, md_blocks, next_epoch;
 	char volume_name[BJ_MD_VOLUME_NAME_LEN];
+	uint32_t flags;			/* BJ_MD_SB_* (BJ_MD_SB_PIVOTED) */
+	/*
+	 * The volume record as text, NUL-terminated ("" if none); a record
+	 * that is not well formed is a problem and is left "" here.
+	 */
+	char record[BJ_MD_RECORD_LEN];
 	int sb_copy;			/* 0 or 1: the superblock copy in use */
 	bool other_sb_valid;		/* the other copy is valid too (older) */
 	unsigned int nr_bitmaps;
