@@ -11,6 +11,7 @@
 #include <linux/string.h>
 
 #include "bj-args.h"
+#include "bj-md-format.h"
 
 static const char *const mode_names[] = {
 	[BJ_MODE_PASSTHROUGH] = "passthrough",
@@ -494,6 +495,20 @@ int bj_parse_message(unsigned int argc, char **argv, struct bj_msg *m, const cha
 		*error =
 			"unknown message; see Documentation/dm-blockjob.rst";
 		return -EINVAL;
+	}
+	/* "metadata record <text>": the volume record (include/uapi/linux/dm-blockjob-md.h). */
+	if (d->type == BJ_MSG_METADATA && argc > 1) {
+		if (strcmp(argv[1], "record") || argc != 3) {
+			*error = "metadata: expected no argument, or record <text>";
+			return -EINVAL;
+		}
+		if (!bj_md_record_valid(argv[2])) {
+			*error = "metadata record: 1 to 511 printable characters without spaces";
+			return -EINVAL;
+		}
+		m->type = BJ_MSG_METADATA_RECORD;
+		m->name = argv[2];
+		return 0;
 	}
 	/* "cancel force" (QEMU's force=true): give the destination up. */
 	if (d->type == BJ_MSG_CANCEL && argc == 2) {

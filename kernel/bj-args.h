@@ -131,6 +131,7 @@ enum bj_msg_type {
 	BJ_MSG_BITMAP_DUMP,	/* name */
 	BJ_MSG_MEMORY,		/* (result in the message's reply) */
 	BJ_MSG_METADATA,	/* metadata store statistics (in the reply) */
+	BJ_MSG_METADATA_RECORD,	/* name: the volume record's new text */
 };
 
 struct bj_msg {
@@ -140,7 +141,7 @@ struct bj_msg {
 	sector_t granule;	/* bitmap add */
 	bool persistent;	/* bitmap add: on the metadata device */
 	enum bj_copy_mode copy_mode;
-	const char *name;	/* points into argv */
+	const char *name;	/* points into argv; metadata record: the text */
 	const char *src;	/* merge source, points into argv */
 };
 

@@ -20,6 +20,7 @@ static_assert(sizeof(struct bj_md_bitmap_header) == BJ_MD_BITMAP_HEADER);
 static_assert(BJ_MD_NAME_LEN == BJ_NAME_MAX);
 
 #define BJ_MD_KNOWN_FLAGS	(BJ_MD_BM_USED | BJ_MD_BM_ENABLED | BJ_MD_BM_SUCCESSOR)
+#define BJ_MD_SB_KNOWN_FLAGS	BJ_MD_SB_PIVOTED
 
 u32 bj_md_csum(const void *block)
 {
@@ -120,6 +121,18 @@ static const char *check_sb(const struct bj_md_sb *sb, u32 nr_used)
 	return NULL;
 }
 
+bool bj_md_record_valid(const char *text)
+{
+	size_t i, len = strnlen(text, BJ_MD_RECORD_LEN);
+
+	if (!len || len == BJ_MD_RECORD_LEN)
+		return false;
+	for (i = 0; i < len; i++)
+		if (text[i] < 0x21 || text[i] > 0x7e)
+			return false;
+	return true;
+}
+
 int bj_md_sb_decode(const void *block, struct bj_md_sb *sb, const char **why)
 {
 	const struct bj_md_superblock *d = block;
@@ -149,7 +162,8 @@ int bj_md_sb_decode(const void *block, struct bj_md_sb *sb, const char **why)
 	sb->data_sectors = le64_to_cpu(d->data_sectors);
 	sb->md_blocks = le64_to_cpu(d->md_blocks);
 	sb->next_epoch = le64_to_cpu(d->next_epoch);
-	if (d->flags) {
+	sb->flags = le32_to_cpu(d->flags);
+	if (sb->flags & ~BJ_MD_SB_KNOWN_FLAGS) {
 		*why = "unknown superblock flags";
 		return -EINVAL;
 	}
@@ -158,6 +172,13 @@ int bj_md_sb_decode(const void *block, struct bj_md_sb *sb, const char **why)
 		return -EINVAL;
 	}
 	memcpy(sb->volume_name, d->volume_name, sizeof(sb->volume_name));
+	/* An empty record is a volume formatted before records existed. */
+	if (!padded_string(d->record, sizeof(d->record)) ||
+	    (d->record[0] && !bj_md_record_valid(d->record))) {
+		*why = "the volume record is not printable text";
+		return -EINVAL;
+	}
+	memcpy(sb->record, d->record, sizeof(sb->record));
 	for (i = 0; i < BJ_MD_MAX_BITMAPS; i++) {
 		const struct bj_md_bitmap_entry *de = &d->bitmaps[i];
 		struct bj_md_entry *e = &sb->bitmaps[i];
@@ -202,7 +223,9 @@ void bj_md_sb_encode(const struct bj_md_sb *sb, void *block)
 	d->data_sectors = cpu_to_le64(sb->data_sectors);
 	d->md_blocks = cpu_to_le64(sb->md_blocks);
 	d->next_epoch = cpu_to_le64(sb->next_epoch);
+	d->flags = cpu_to_le32(sb->flags);
 	strscpy_pad(d->volume_name, sb->volume_name, sizeof(d->volume_name));
+	strscpy_pad(d->record, sb->record, sizeof(d->record));
 	for (i = 0; i < BJ_MD_MAX_BITMAPS; i++) {
 		const struct bj_md_entry *e = &sb->bitmaps[i];
 		struct bj_md_bitmap_entry *de = &d->bitmaps[i];

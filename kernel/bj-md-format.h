@@ -32,9 +32,17 @@ struct bj_md_sb {
 	u64 data_sectors;
 	u64 md_blocks;
 	u64 next_epoch;
+	u32 flags;			/* BJ_MD_SB_* */
 	char volume_name[BJ_MD_VOLUME_NAME_LEN];
+	char record[BJ_MD_RECORD_LEN];	/* the volume record: userspace's text */
 	struct bj_md_entry bitmaps[BJ_MD_MAX_BITMAPS];	/* unused: !(flags & USED) */
 };
+
+/*
+ * Is @text a valid volume record: 1 .. BJ_MD_RECORD_LEN - 1 bytes of
+ * printable ASCII without spaces (0x21 .. 0x7e)?
+ */
+bool bj_md_record_valid(const char *text);
 
 /* No valid copy of a logical block (it reads as zeroes). */
 #define BJ_MD_NO_COPY		2

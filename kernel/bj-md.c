@@ -947,6 +947,44 @@ void bj_md_successor_release(struct bj_volume *vol, struct bj_named_bitmap *b,
 	bj_bitmap_free(&b->succ);
 }
 
+int bj_md_set_record(struct bj_volume *vol, const char *text, const char **error)
+{
+	struct bj_md *md = vol->store;
+	int r;
+
+	mutex_lock(&md->io_lock);
+	md->next = md->sb;
+	strscpy_pad(md->next.record, text, sizeof(md->next.record));
+	/* The record names the volume's home now: a pivot's flag is spent. */
+	md->next.flags &= ~BJ_MD_SB_PIVOTED;
+	r = commit_sb(md);
+	if (r)
+		*error = "metadata record: metadata device write failed";
+	mutex_unlock(&md->io_lock);
+	return r;
+}
+
+int bj_md_set_pivoted(struct bj_volume *vol, bool pivoted)
+{
+	struct bj_md *md = vol->store;
+	int r = 0;
+
+	mutex_lock(&md->io_lock);
+	if (!!(md->sb.flags & BJ_MD_SB_PIVOTED) != pivoted) {
+		md->next = md->sb;
+		if (pivoted)
+			md->next.flags |= BJ_MD_SB_PIVOTED;
+		else
+			md->next.flags &= ~BJ_MD_SB_PIVOTED;
+		r = commit_sb(md);
+	}
+	mutex_unlock(&md->io_lock);
+	if (r)
+		DMERR("%s: could not %s the pivot on the metadata device (%d)",
+		      dm_device_name(vol->md), pivoted ? "record" : "undo", r);
+	return r;
+}
+
 void bj_md_stats(struct bj_volume *vol, char *result, unsigned int maxlen)
 {
 	struct bj_md *md = vol->store;

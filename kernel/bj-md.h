@@ -73,6 +73,15 @@ void bj_md_successor_activate(struct bj_named_bitmap *b);
 void bj_md_successor_release(struct bj_volume *vol, struct bj_named_bitmap *b,
 			     const struct bj_bitmap *restore);
 
+/*
+ * The volume record (one commit each): set its text, which also clears
+ * BJ_MD_SB_PIVOTED (msg_lock held); set or clear BJ_MD_SB_PIVOTED, a
+ * commit only if it changes (a mirror's postsuspend and preresume; any
+ * process context without msg_lock). 0 or a negative errno.
+ */
+int bj_md_set_record(struct bj_volume *vol, const char *text, const char **error);
+int bj_md_set_pivoted(struct bj_volume *vol, bool pivoted);
+
 /* Free a persistent bitmap's in-core state (not its bits). */
 void bj_md_bitmap_free(struct bj_named_bitmap *b);
 

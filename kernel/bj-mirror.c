@@ -57,6 +57,7 @@
 
 #include "bj-bitmap.h"
 #include "bj-copier.h"
+#include "bj-md.h"
 #include "bj-target.h"
 #include "bj-volume.h"
 
@@ -919,7 +920,34 @@ static void mirror_postsuspend(struct bj_target *bt)
 		bj_job_error(bt, r, "target-flush");
 		return;
 	}
+	/*
+	 * The volume's home moves with the pivot: durable before the table
+	 * on the destination can take a write (include/uapi/linux/
+	 * dm-blockjob-md.h, BJ_MD_SB_PIVOTED). Until then the source has
+	 * every write; from then on the flushed destination has.
+	 */
+	if (bt->vol->store) {
+		r = bj_md_set_pivoted(bt->vol, true);
+		if (r) {
+			bj_job_error(bt, r, "metadata");
+			return;
+		}
+	}
 	bj_job_apply(bt, BJ_EV_COMPLETE);
+}
+
+/*
+ * This table resumes: if a pivot was recorded (this table concluded
+ * completed, then was resumed instead of the destination's), the source is
+ * the home again, durably before a write can reach the source alone.
+ * Without that commit the table does not resume (the device stays
+ * suspended; resuming again retries it).
+ */
+static int mirror_preresume(struct bj_target *bt)
+{
+	if (!bt->vol->store)
+		return 0;
+	return bj_md_set_pivoted(bt->vol, false);
 }
 
 bool bj_mirror_may_pivot(struct bj_target *bt, bool loading)
@@ -1149,6 +1177,7 @@ const struct bj_mode_ops bj_mirror_ops = {
 	.presuspend_undo = mirror_presuspend_undo,
 	.io_hints = mirror_io_hints,
 	.postsuspend = mirror_postsuspend,
+	.preresume = mirror_preresume,
 	.resume = mirror_resume,
 	.message = mirror_message,
 	.dirty_regions = mirror_dirty_regions,

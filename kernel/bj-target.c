@@ -424,6 +424,7 @@ static int blockjob_message(struct dm_target *ti, unsigned int argc, char **argv
 	case BJ_MSG_BITMAP_LIST:
 	case BJ_MSG_BITMAP_DUMP:
 	case BJ_MSG_METADATA:
+	case BJ_MSG_METADATA_RECORD:
 		if (bt->args.mode == BJ_MODE_VIEW) {
 			error = "a view has no dirty bitmaps: send bitmap messages to the volume";
 			r = -EINVAL;

@@ -381,6 +381,12 @@ static int message_locked(struct bj_volume *vol, struct bj_msg *m, char *result,
 		}
 		bj_md_stats(vol, result, maxlen);
 		return 0;
+	case BJ_MSG_METADATA_RECORD:
+		if (!vol->store) {
+			*error = "metadata: this volume has no metadata device";
+			return -EINVAL;
+		}
+		return bj_md_set_record(vol, m->name, error);
 	default:
 		break;
 	}

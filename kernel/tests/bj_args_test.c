@@ -385,6 +385,8 @@ static const char *const msg_type_names[] = {
 	[BJ_MSG_BITMAP_LIST] = "bitmap-list",
 	[BJ_MSG_BITMAP_DUMP] = "bitmap-dump",
 	[BJ_MSG_MEMORY] = "memory",
+	[BJ_MSG_METADATA] = "metadata",
+	[BJ_MSG_METADATA_RECORD] = "metadata-record",
 };
 
 static const char *render_msg(struct kunit *test, const struct bj_msg *m)
@@ -404,6 +406,11 @@ static const char *render_msg(struct kunit *test, const struct bj_msg *m)
 #define M_NAME(n)	" value=0 count=0 granule=0 background name=" n " src=-"
 
 #define E_EMPTY		"empty message"
+#define E_MD_MSG	"metadata: expected no argument, or record <text>"
+#define E_MD_RECORD	"metadata record: 1 to 511 printable characters without spaces"
+#define REC64		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define REC511		REC64 REC64 REC64 REC64 REC64 REC64 REC64 \
+			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"
 #define E_MSG_UNKNOWN	"unknown message; see Documentation/dm-blockjob.rst"
 #define E_MSG_ARGS	"wrong number of message arguments"
 #define E_CANCEL	"cancel: the only option is force"
@@ -449,6 +456,12 @@ static const struct table_case msg_cases[] = {
 	     "bitmap-merge value=0 count=0 granule=0 background name=dst src=src"),
 	GOOD("bitmap list", "bitmap list", "bitmap-list" M_NONE),
 	GOOD("memory", "memory", "memory" M_NONE),
+	GOOD("metadata", "metadata", "metadata" M_NONE),
+	GOOD("metadata record", "metadata record home=virtio-bj-d1,home_off=0",
+	     "metadata-record" M_NAME("home=virtio-bj-d1,home_off=0")),
+	GOOD("metadata record of one byte", "metadata record x", "metadata-record" M_NAME("x")),
+	GOOD("metadata record of 511 bytes", "metadata record " REC511,
+	     "metadata-record" M_NAME(REC511)),
 
 	BAD("empty message", "", E_EMPTY),
 	BAD("unknown message", "stop", E_MSG_UNKNOWN),
@@ -486,6 +499,13 @@ static const struct table_case msg_cases[] = {
 	BAD("bitmap remove name of 64 characters", "bitmap remove " NAME63 "x", E_BM_MSG_NAME),
 	BAD("bitmap merge bad destination", "bitmap merge a/b c", E_BM_MSG_NAME),
 	BAD("bitmap merge bad source", "bitmap merge a b/c", E_BM_SRC),
+	BAD("metadata with another word", "metadata show", E_MD_MSG),
+	BAD("metadata record without text", "metadata record", E_MD_MSG),
+	BAD("metadata record of two words", "metadata record a b", E_MD_MSG),
+	BAD("metadata record of 512 bytes", "metadata record " REC511 "x", E_MD_RECORD),
+	BAD("metadata record with a tab", "metadata record a\tb", E_MD_RECORD),
+	BAD("metadata record with a control byte", "metadata record a\x01", E_MD_RECORD),
+	BAD("metadata record with a high byte", "metadata record a\xc3\xa9", E_MD_RECORD),
 };
 
 KUNIT_ARRAY_PARAM(msg, msg_cases, table_desc);

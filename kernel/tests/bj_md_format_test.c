@@ -43,6 +43,9 @@ static struct bj_md_sb *sb_new(struct kunit *test)
 	sb->md_blocks = 1024;
 	sb->next_epoch = 5;
 	strscpy(sb->volume_name, "vol", sizeof(sb->volume_name));
+	strscpy(sb->record, "home=virtio-bj-d1,home_off=0,job=mirror,dest=wwn-0x5000",
+		sizeof(sb->record));
+	sb->flags = BJ_MD_SB_PIVOTED;
 	for (i = 0; i < 2; i++) {
 		e = &sb->bitmaps[i * 3];	/* entries 0 and 3: a gap between */
 		snprintf(e->name, sizeof(e->name), "bm%u", i);
@@ -86,6 +89,56 @@ static void bj_md_sb_roundtrip_test(struct kunit *test)
 	KUNIT_ASSERT_EQ_MSG(test, bj_md_sb_decode(b, out, &why), 0, "%s", why);
 	KUNIT_EXPECT_EQ(test, memcmp(sb, out, sizeof(*sb)), 0);
 	KUNIT_EXPECT_EQ(test, le32_to_cpu(((struct bj_md_superblock *)b)->nr_bitmaps), 2U);
+}
+
+/*
+ * The volume record and the superblock flags as they are on disk, resealed:
+ * an empty record and a full one (511 bytes) decode; a record with a byte
+ * outside 0x21..0x7e, one not NUL-padded, and an unknown flag are refused.
+ */
+static void bj_md_sb_record_test(struct kunit *test)
+{
+	struct bj_md_sb *sb = sb_new(test), *out = kunit_kzalloc(test, sizeof(*out), GFP_KERNEL);
+	struct bj_md_superblock *d = block_new(test);
+	const char *why = NULL;
+
+	KUNIT_ASSERT_NOT_NULL(test, out);
+	sb->record[0] = 0;
+	bj_md_sb_encode(sb, d);
+	KUNIT_EXPECT_EQ(test, bj_md_sb_decode(d, out, &why), 0);
+	KUNIT_EXPECT_STREQ(test, out->record, "");
+	KUNIT_EXPECT_EQ(test, out->flags, BJ_MD_SB_PIVOTED);
+
+	memset(sb->record, 'r', BJ_MD_RECORD_LEN - 1);
+	bj_md_sb_encode(sb, d);
+	KUNIT_EXPECT_EQ(test, bj_md_sb_decode(d, out, &why), 0);
+	KUNIT_EXPECT_EQ(test, strlen(out->record), (size_t)BJ_MD_RECORD_LEN - 1);
+
+	d->record[3] = ' ';
+	d->csum = cpu_to_le32(bj_md_csum(d));
+	KUNIT_EXPECT_EQ(test, bj_md_sb_decode(d, out, &why), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, why, "the volume record is not printable text");
+
+	bj_md_sb_encode(sb, d);
+	d->record[BJ_MD_RECORD_LEN - 1] = 'r';	/* no NUL */
+	d->csum = cpu_to_le32(bj_md_csum(d));
+	KUNIT_EXPECT_EQ(test, bj_md_sb_decode(d, out, &why), -EINVAL);
+
+	bj_md_sb_encode(sb, d);
+	d->record[10] = 0;
+	d->record[20] = 'x';			/* text after the NUL */
+	d->csum = cpu_to_le32(bj_md_csum(d));
+	KUNIT_EXPECT_EQ(test, bj_md_sb_decode(d, out, &why), -EINVAL);
+
+	bj_md_sb_encode(sb, d);
+	d->flags = cpu_to_le32(BJ_MD_SB_PIVOTED | 2);
+	d->csum = cpu_to_le32(bj_md_csum(d));
+	KUNIT_EXPECT_EQ(test, bj_md_sb_decode(d, out, &why), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, why, "unknown superblock flags");
+
+	KUNIT_EXPECT_FALSE(test, bj_md_record_valid(""));
+	KUNIT_EXPECT_TRUE(test, bj_md_record_valid("~!"));
+	KUNIT_EXPECT_FALSE(test, bj_md_record_valid("a\x7f"));
 }
 
 /* Flip a bit of every byte of a superblock in turn: each one is refused. */
@@ -286,6 +339,7 @@ static void bj_md_block_pick_test(struct kunit *test)
 static struct kunit_case bj_md_format_test_cases[] = {
 	KUNIT_CASE(bj_md_csum_test),
 	KUNIT_CASE(bj_md_sb_roundtrip_test),
+	KUNIT_CASE(bj_md_sb_record_test),
 	KUNIT_CASE(bj_md_sb_bitflip_test),
 	KUNIT_CASE(bj_md_sb_inconsistent_test),
 	KUNIT_CASE(bj_md_sb_pick_test),
