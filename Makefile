@@ -7,7 +7,8 @@
 #   make demo       boot the test VM and show a live job
 #   make soak       the randomized lifecycle test, many iterations (SEED=N ITERS=N)
 #   make soak-md    the crash replay of persistent bitmaps, many seeds (SEED=N SEEDS=N)
-#   make install    install the module and the CLI on this host
+#   make install    install the module, the CLI and blockjob-activate.service
+#                   (not enabled) on this host; make uninstall removes them
 #
 # Everything that needs Debian packages installs them first (scripts/setup-deps).
 
@@ -25,7 +26,7 @@ DEPS_STAMP := $(BLOCKJOB_CACHE)/.deps-ok
 
 KSRC := $(wildcard kernel/*.c kernel/*.h kernel/tests/*.c include/uapi/linux/*.h) Kbuild
 
-.PHONY: all module userspace deps check demo install clean checkpatch sparse \
+.PHONY: all module userspace deps check demo install uninstall clean checkpatch sparse \
 	module-debug kunit bench unit-tests vm-tests vm-tests-debug host-tests soak soak-md
 
 all: module userspace
@@ -120,6 +121,14 @@ install: all
 	$(MAKE) -C "$$kdir" M=$(TOP) modules_install && \
 	{ depmod -a "$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//')" 2>/dev/null || depmod -a; }
 	$(MAKE) -C userspace install PREFIX=$(PREFIX)
+
+# The module of the kernel make install built it for, then what userspace
+# installed (SYSTEMD_UNIT_DIR, DESTDIR: userspace/Makefile). With DESTDIR,
+# nothing outside it is touched (no depmod).
+uninstall:
+	@kdir=$$($(KDIR_OF)) && kver=$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//') && \
+	set -x && rm -f "$(DESTDIR)/lib/modules/$$kver/extra/dm-blockjob.ko" $(if $(DESTDIR),,&& depmod -a "$$kver")
+	$(MAKE) -C userspace uninstall PREFIX=$(PREFIX)
 
 clean:
 	-@kdir=$$($(KDIR_OF) 2>/dev/null) && $(MAKE) -C "$$kdir" M=$(TOP) clean
