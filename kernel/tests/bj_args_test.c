@@ -15,7 +15,7 @@
 #include "bj-args.h"
 
 #define MAX_WORDS	40
-#define RENDER_SIZE	512
+#define RENDER_SIZE	1024
 
 /* Split a copy of @line on single spaces into @argv; "" gives no words. */
 static unsigned int split_line(struct kunit *test, const char *line, char **argv)
