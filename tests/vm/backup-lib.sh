@@ -48,8 +48,10 @@ bk_vol() {
 	on_exit "dmsetup remove --retry $1"
 }
 
+# bk_linear NAME DEV OFFSET SECTORS: a dm-linear slice with the DM UUID
+# BJTEST-NAME (a stable identity, as a volume with a metadata device needs).
 bk_linear() {
-	dmsetup create "$1" --table "0 $4 linear $2 $3" || return
+	dmsetup create "$1" -u "BJTEST-$1" --table "0 $4 linear $2 $3" || return
 	dm_nodes
 	on_exit "dmsetup remove --retry $1"
 }

@@ -163,10 +163,11 @@ dm_nodes() {
 	dmsetup mknodes >/dev/null 2>&1
 }
 
+# dm_create NAME TABLE...: with the DM UUID BJTEST-NAME (a stable identity).
 dm_create() {
 	local name=$1
 	shift
-	dmsetup create "$name" --table "$*" || return
+	dmsetup create "$name" -u "BJTEST-$name" --table "$*" || return
 	dm_nodes
 	on_exit "dmsetup remove --retry $name"
 }
