@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vm-run: --boots 11 --disks 4 --disk-size 48M --disk-cache none --timeout 900
+# vm-kernel: stock
+# Power cuts during jobs, and the volume back where it lives after each
+# (issue 18; the harness: Documentation/testing.rst, "Power cuts").
+#
+# One chain of boots on the same disks: the volume (first on /dev/vdb, its
+# metadata on a slice of /dev/vdd) takes a stream of acknowledged writes
+# (acked-writes) while a job runs, and QEMU is killed at a random instant;
+# the next boot runs `blockjob activate --all` (from /etc/blockjob/volumes,
+# which the chain keeps on /dev/vde as a real /etc would keep it) and checks
+# that every acknowledged write is on the volume (none lost, none stale:
+# a volume brought back on the wrong device fails it), that the metadata
+# device checks clean, and that an interrupted job was reported. Then it
+# runs the next job of the cycle and cuts again: a mirror copying, a ready
+# mirror, `blockjob complete` (the cut falls before, during or after the
+# pivot; the volume must come back on the source or on the destination
+# accordingly), a full backup, an incremental backup from a persistent
+# bitmap. The volume moves between /dev/vdb and /dev/vdc with each pivot.
+# Argument: [--seed N] replays the instants of a chain (the seed is printed).
+. "$BJ_TESTS/vm/lib.sh"
+. "$BJ_TESTS/vm/backup-lib.sh"
+
+AW=$BJ_TESTS/vm/helpers/bin/acked-writes
+SEC=$((48 * 2048))
+VOLUMES=/etc/blockjob/volumes
+BOOT=${BJ_BOOT:-}
+[ -n "$BOOT" ] || die "BJ_BOOT is not set: run this test with scripts/vm-run --boots N (its header asks for it)"
+load_blockjob || die "modprobe dm-blockjob"
+# The same slices in every boot (dm-linear tables are not persistent).
+check bk_linear md /dev/vdd 0 2048
+check bk_linear bk /dev/vdd 4096 $((SEC - 4096))
+check bk_linear etc /dev/vde 0 8
+check bk_linear log /dev/vde 8 2048
+[ "$BJ_FAIL" -eq 0 ] || finish
+
+# The chain's seed: boot 1 draws it and keeps it on /dev/vde with /etc.
+etc_save() { { cat $VOLUMES; echo "#seed $SEED"; } | dd of=/dev/mapper/etc bs=4k conv=sync,fsync oflag=direct status=none; }
+etc_load() {
+	mkdir -p /etc/blockjob
+	dd if=/dev/mapper/etc bs=4k iflag=direct status=none | tr -d '\0' | grep -v '^#seed ' >$VOLUMES
+	SEED=$(dd if=/dev/mapper/etc bs=4k iflag=direct status=none | tr -d '\0' | sed -n 's/^#seed //p')
+}
+# vol's device, and the other one (the next mirror's destination)
+home() { dmsetup table vol | awk '{print $5}'; }
+devnum() { printf '%d:%d' "0x$(stat -Lc '%t' "$1")" "0x$(stat -Lc '%T' "$1")"; }
+
+if [ "$BOOT" = 1 ]; then
+	SEED=$RANDOM
+	[ "${1:-}" = --seed ] && SEED=${2:?--seed N}
+	check blockjob create vol /dev/vdb --metadata /dev/mapper/md
+	check blockjob bitmap add vol p --persistent
+	check etc_save
+else
+	check etc_load
+	echo "# volumes: $(grep -v '^#' $VOLUMES)"
+	out=$(blockjob activate --all 2>&1)
+	check_eq "$?" 0 "boot $BOOT: activate --all ($(echo "$out" | tr '\n' ' '))"
+	[ "$BJ_FAIL" -eq 0 ] || finish
+	case $(home) in "$(devnum /dev/vdb)") where=vdb ;; "$(devnum /dev/vdc)") where=vdc ;; *) where="?" ;; esac
+	res=$("$AW" check /dev/mapper/vol /dev/mapper/log | tail -n 1)
+	check_eq "$?" 0 "boot $BOOT: every acknowledged write is on the volume, now on $where ($res)"
+	last=$(( (BOOT - 2) % 5 ))
+	case $last in 0 | 1 | 3 | 4)
+		case $out in *interrupted*) ok "boot $BOOT: the interrupted job was reported" ;;
+		*) not_ok "boot $BOOT: no word of the interrupted job: $out" ;; esac ;;
+	esac
+	check blockjob metadata check /dev/mapper/md
+	check etc_save
+fi
+echo "# seed $SEED"
+RANDOM=$((SEED + BOOT))
+[ "$BOOT" -lt "${BJ_BOOTS:-1}" ] || { check blockjob remove vol; finish; }
+[ "$BJ_FAIL" -eq 0 ] || finish
+
+# The next cut: one job of the cycle, under a stream of acknowledged writes
+# over the first 8 MiB of the volume.
+if [ "$(home)" = "$(devnum /dev/vdb)" ]; then other=/dev/vdc; else other=/dev/vdb; fi
+mkfifo /tmp/ready
+"$AW" write --ready 20 --blocks 2048 /dev/mapper/vol /dev/mapper/log >/tmp/ready &
+read -r line </tmp/ready
+check_eq "$line" "ready 20" "20 writes acknowledged"
+job=$(( (BOOT - 1) % 5 ))
+case $job in
+0)	what="a mirror copying"
+	check blockjob mirror vol $other --speed 16M
+	delay=$((RANDOM % 2500)) ;;
+1)	what="a ready mirror"
+	check blockjob mirror vol $other --wait
+	delay=$((RANDOM % 1000)) ;;
+2)	what="blockjob complete"
+	check blockjob mirror vol $other --wait
+	delay=$((RANDOM % 1200))
+	blockjob complete vol & ;;
+3)	what="a full backup"
+	check blockjob backup vol /dev/mapper/bk --speed 16M
+	delay=$((RANDOM % 2500)) ;;
+4)	what="an incremental backup"
+	check blockjob backup vol /dev/mapper/bk --bitmap p --speed 16M
+	delay=$((RANDOM % 2500)) ;;
+esac
+[ "$BJ_FAIL" -eq 0 ] || finish
+kmsg "boot $BOOT: power cut ${delay} ms into $what"
+echo "# boot $BOOT: power cut ${delay} ms into $what (volume on $(home))"
+power_cut "${delay}ms"
+await_power_cut
