@@ -184,7 +184,7 @@ int main(void)
 		expect_find("loop-/srv/images/a_disk.img@1048576", 0, "loop3");
 		expect_find("serial-S4EW_NX0R_1234", 0, "nvme0n1");
 		expect_find("virtio-nothere", -ENOENT, "no device with identity virtio-nothere is present");
-		expect_find("virtio-bj-vdc", -ENOENT, "vdc (254:32) has no device node");
+		expect_find("virtio-bj-vdc", -ENODEV, "vdc (254:32) has no device node");
 		/* a second device with vdb's serial: refused, both named */
 		dev("vdd", 254, 48, "pci");
 		attr("pci/vdd", "serial", "bj-vdb");
@@ -193,7 +193,7 @@ int main(void)
 		/* a node that is another device */
 		sh("rm '%s/dev/vdd'", root);
 		node("vdd", 254, 49);
-		expect_find("virtio-bj-vdb", -ENOENT, "vdd (254:48) has no device node");
+		expect_find("virtio-bj-vdb", -ENODEV, "vdd (254:48) has no device node");
 	}
 	sh("rm -rf '%s'", root);
 	printf("%s\n", failed ? "FAILED" : "all passed");

@@ -144,10 +144,30 @@ static void test_parse(void)
 	bad(big, "at most 511");
 }
 
+static void test_home(void)
+{
+	struct bj_record rec;
+	char err[BJ_ERRLEN];
+	const char *id;
+	uint64_t off;
+
+	bj_record_parse("home=a,home_off=8,job=mirror,dest=b,dest_off=16", &rec, err);
+	CHECK(!bj_record_home(&rec, false, &id, &off, err) && !strcmp(id, "a") && off == 8,
+	      "not pivoted: home");
+	CHECK(!bj_record_home(&rec, true, &id, &off, err) && !strcmp(id, "b") && off == 16,
+	      "pivoted: the mirror's destination");
+	bj_record_parse("home=a,job=backup,dest=b", &rec, err);
+	CHECK(bj_record_home(&rec, true, &id, &off, err) == -EINVAL && strstr(err, "damaged"),
+	      "pivoted with a backup: damaged (%s)", err);
+	bj_record_parse("home=a", &rec, err);
+	CHECK(bj_record_home(&rec, true, &id, &off, err) == -EINVAL, "pivoted without a job: damaged");
+}
+
 int main(void)
 {
 	test_format();
 	test_parse();
+	test_home();
 	printf("%s\n", failed ? "FAILED" : "all passed");
 	return failed != 0;
 }

@@ -17,6 +17,7 @@
 #include "bj-job.h"
 #include "bj-lock.h"
 #include "bj-util.h"
+#include "bj-volume-md.h"
 #include "commands.h"
 #include "qcow2-table.h"
 
@@ -121,7 +122,7 @@ int cmd_backup(int argc, char **argv)
 	const char *cbw = "break-snapshot", *name, *target;
 	uint64_t chunk = 0, speed = 0, max_copies = 16;
 	unsigned int tmaj, tmin;
-	char err[BJ_ERRLEN], head[128], feat[512], params[BJ_TABLE_MAX];
+	char err[BJ_ERRLEN], head[128], feat[512], params[BJ_TABLE_MAX], dest[32];
 	struct bj_bitmap_info bm;
 	struct bj_qtop top = { 0 };
 	struct bj_vtable vt;
@@ -276,10 +277,18 @@ int cmd_backup(int argc, char **argv)
 		       BJ_TABLE_MAX - 1);
 		goto fail;
 	}
+	/* with a metadata device: the record names the job (and its destination) first */
+	snprintf(dest, sizeof(dest), "%u:%u", tmaj, tmin);
+	if (bj_volume_record(name, BJ_RECORD_BACKUP, dest, 0, err)) {
+		bj_qcow2_top_free(&top);
+		bj_err("%s", err);
+		goto fail;
+	}
 	r = bj_job_start(name, params, err);
 	if (r) {
 		bj_qcow2_top_free(&top);
 		bj_err("%s", err);
+		bj_volume_record(name, BJ_RECORD_NO_JOB, NULL, 0, err);
 		goto fail;
 	}
 	r = top.granule ? bj_qcow2_top_start(name, &top, err) : 0;

@@ -192,21 +192,8 @@ static void dump_human(const char *path, const struct bj_md *md)
 static int load(const char *path, struct bj_md *md)
 {
 	char err[BJ_ERRLEN];
-	struct bj_md_dev d;
-	int r;
 
-	r = bj_md_dev_open(path, BJ_MD_READ, &d, err);
-	if (r) {
-		bj_err("%s", err);
-		return 1;
-	}
-	r = bj_md_dev_load(&d, md, err);
-	bj_md_dev_close(&d);
-	if (r == -ENODATA) {
-		bj_err("%s: not formatted (blocks 0 and 1 are all zeroes)", path);
-		return 1;
-	}
-	if (r) {
+	if (bj_md_read(path, md, err)) {
 		bj_err("%s", err);
 		return 1;
 	}

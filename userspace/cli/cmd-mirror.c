@@ -17,6 +17,7 @@
 #include "bj-lock.h"
 #include "bj-progress.h"
 #include "bj-util.h"
+#include "bj-volume-md.h"
 #include "commands.h"
 #include "qcow2-table.h"
 
@@ -91,7 +92,8 @@ int cmd_mirror(int argc, char **argv)
 	const char *mode = "background", *sync = "full", *on_src = "report", *on_tgt = "report";
 	uint64_t granularity = 64 << 10, speed = 0, max_copies = 16;
 	unsigned int tmaj, tmin;
-	char err[BJ_ERRLEN], head[128], feat[384], params[BJ_TABLE_MAX];
+	char err[BJ_ERRLEN], head[128], feat[384], params[BJ_TABLE_MAX], dest[32];
+	char tid[BJ_ID_LEN];
 	struct bj_events *ev = NULL;
 	struct bj_vtable vt;
 	const char *name, *target;
@@ -175,6 +177,9 @@ int cmd_mirror(int argc, char **argv)
 		bj_err("%s", err);
 		goto fail;
 	}
+	/* with a metadata device the volume may come to live on TARGET: it must be found again */
+	if (vt.metadata[0] && bj_cli_identity(target, tmaj, tmin, tid))
+		goto fail;
 	snprintf(head, sizeof(head), "mirror %s %" PRIu64 " %u:%u 0 %" PRIu64, vt.src,
 		 vt.src_off, tmaj, tmin, granularity / 512);
 	snprintf(feat, sizeof(feat),
@@ -193,9 +198,16 @@ int cmd_mirror(int argc, char **argv)
 		bj_err("%s", err);
 		goto fail;
 	}
+	/* with a metadata device: the record names the job and its destination first */
+	snprintf(dest, sizeof(dest), "%u:%u", tmaj, tmin);
+	if (bj_volume_record(name, BJ_RECORD_MIRROR, dest, 0, err)) {
+		bj_err("%s", err);
+		goto fail;
+	}
 	r = bj_job_start(name, params, err);
 	if (r) {
 		bj_err("%s", err);
+		bj_volume_record(name, BJ_RECORD_NO_JOB, NULL, 0, err);
 		goto fail;
 	}
 	/* qcow2 sync top: the job starts paused; hand it the regions, resume it */
@@ -291,6 +303,11 @@ int cmd_complete(int argc, char **argv)
 	}
 	if (bj_volume_switch(name, params, check_completed, err)) {
 		bj_err("%s", err);
+		goto out;
+	}
+	/* the volume lives on the destination now: its record says so (clears PIVOTED) */
+	if (bj_volume_record(name, BJ_RECORD_NO_JOB, NULL, 0, err)) {
+		bj_err("%s (the pivot is done: %s is on the destination)", err, name);
 		goto out;
 	}
 	ret = 0;

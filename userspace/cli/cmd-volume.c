@@ -14,6 +14,8 @@
 #include "bj-lock.h"
 #include "bj-md.h"
 #include "bj-util.h"
+#include "bj-volume-md.h"
+#include "bj-volumes.h"
 #include "commands.h"
 
 void usage_create(FILE *f)
@@ -22,15 +24,66 @@ void usage_create(FILE *f)
 		   "Create /dev/mapper/NAME over the whole of DEVICE in passthrough mode (no\n"
 		   "job runs). Jobs, bitmaps and pivots then act on NAME without stopping I/O.\n"
 		   "NAME: up to 127 bytes, no '/'; every command also takes /dev/mapper/NAME.\n\n"
-		   "  --metadata MDEV  keep the volume's metadata (persistent bitmaps) on block\n"
-		   "                   device MDEV. An MDEV whose first 8 KiB are all zeroes is\n"
-		   "                   formatted for NAME; one holding NAME's metadata (same\n"
-		   "                   name, same size) is opened as it is: that is how the\n"
-		   "                   volume comes back after a reboot. Anything else is\n"
-		   "                   refused and not written. It needs 8 KiB plus 16 KiB\n"
-		   "                   per started 1.97 GiB of volume: about 8 MiB per TiB\n"
-		   "                   (an error says how much).\n"
+		   "  --metadata MDEV  keep the volume's metadata (persistent bitmaps, where the\n"
+		   "                   volume lives) on block device MDEV. An MDEV whose first\n"
+		   "                   8 KiB are all zeroes is formatted for NAME; one holding\n"
+		   "                   NAME's metadata (same name, same size) is opened as it\n"
+		   "                   is; if its record says NAME lives on another device\n"
+		   "                   (a mirror pivoted), it is refused: 'blockjob activate'\n"
+		   "                   brings NAME back. Anything else is refused and not\n"
+		   "                   written. It needs 8 KiB plus 16 KiB per started 1.97 GiB\n"
+		   "                   of volume: about 8 MiB per TiB (an error says how much).\n"
+		   "                   DEVICE and MDEV need a stable identity (a DM UUID, a\n"
+		   "                   WWID, a serial, or a partition of such a disk); the\n"
+		   "                   volume is added to " BJ_VOLUMES_FILE " for\n"
+		   "                   'blockjob activate --all'.\n"
 		   "  --format         format MDEV whatever it holds (its bitmaps are lost)\n");
+}
+
+/* create --metadata: MDEV (@mdev_path, @mdevnum) for volume @name over @device (@dev, @bytes). */
+static int create_md(const char *name, const char *device, const char *dev, uint64_t bytes,
+		     const char *mdev, unsigned int mmajor, unsigned int mminor, bool format)
+{
+	char err[BJ_ERRLEN], dev_id[BJ_ID_LEN], mdev_id[BJ_ID_LEN], home[BJ_ID_LEN], mdevnum[32];
+	unsigned int major, minor;
+	enum bj_md_prepared what;
+	struct bj_lock lk;
+	uint64_t off;
+	int r, ret = 1;
+
+	/* both must be found again after a reboot: refused before anything is written */
+	if (sscanf(dev, "%u:%u", &major, &minor) != 2 ||
+	    bj_cli_identity(device, major, minor, dev_id) ||
+	    bj_cli_identity(mdev, mmajor, mminor, mdev_id))
+		return 1;
+	if (bj_cli_lock(name, &lk, false))
+		return 1;
+	/* NAME's metadata with a record: the volume lives where it says */
+	if (!format && bj_cli_recorded_home(name, mdev, home, &off)) {
+		if (strcmp(home, dev_id) || off)
+			bj_err("%s lives on %s according to %s; 'blockjob activate %s --metadata %s' brings it back there",
+			       name, home, mdev, name, mdev);
+		else
+			ret = bj_activate(name, mdev, true);
+		goto out;
+	}
+	if (bj_md_prepare(mdev, name, bytes / 512, format, &what, err)) {
+		bj_err("%s", err);
+		goto out;
+	}
+	if (what != BJ_MD_OPENED)
+		fprintf(stderr, "%s: formatted %s for volume %s\n", bj_progname, mdev, name);
+	snprintf(mdevnum, sizeof(mdevnum), "%u:%u", mmajor, mminor);
+	/* the table, then the record (home = DEVICE, no job) */
+	r = bj_volume_create(name, dev, 0, bytes / 512, mdevnum, err);
+	if (r) {
+		bj_err("%s%s", err, r == -EBUSY ? " (is the device in use?)" : "");
+		goto out;
+	}
+	ret = bj_cli_add_volume(name, mdev_id);
+out:
+	bj_volume_unlock(&lk);
+	return ret;
 }
 
 int cmd_create(int argc, char **argv)
@@ -40,11 +93,9 @@ int cmd_create(int argc, char **argv)
 		{ "format", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[BJ_ERRLEN], params[512], dev[32];
-	struct bj_vtable vt = { .metadata = "" };
+	char err[BJ_ERRLEN], dev[32];
 	const char *name, *device, *mdev = NULL;
 	unsigned int major, minor, mmajor, mminor;
-	enum bj_md_prepared what;
 	uint64_t bytes, mbytes;
 	bool format = false;
 	int c, r;
@@ -79,9 +130,7 @@ int cmd_create(int argc, char **argv)
 		return 1;
 	}
 	snprintf(dev, sizeof(dev), "%u:%u", major, minor);
-	if (!mdev) {
-		snprintf(params, sizeof(params), "passthrough %s 0", dev);
-	} else {
+	if (mdev) {
 		r = bj_blockdev_info(mdev, &mbytes, &mmajor, &mminor, err);
 		if (r) {
 			bj_err("--metadata: %s", err);
@@ -92,22 +141,9 @@ int cmd_create(int argc, char **argv)
 			       device);
 			return 1;
 		}
-		r = bj_md_prepare(mdev, name, bytes / 512, format, &what, err);
-		if (r) {
-			bj_err("%s", err);
-			return 1;
-		}
-		if (what != BJ_MD_OPENED)
-			fprintf(stderr, "%s: formatted %s for volume %s\n", bj_progname, mdev, name);
-		/* The one table builder: it adds "metadata <dev>" and counts it. */
-		snprintf(vt.metadata, sizeof(vt.metadata), "%u:%u", mmajor, mminor);
-		r = bj_passthrough_params(params, sizeof(params), &vt, dev, 0);
-		if (r) {
-			bj_err("create: the table line does not fit");
-			return 1;
-		}
+		return create_md(name, device, dev, bytes, mdev, mmajor, mminor, format);
 	}
-	r = bj_dm_create(name, params, bytes / 512, err);
+	r = bj_volume_create(name, dev, 0, bytes / 512, NULL, err);
 	if (r) {
 		bj_err("%s%s", err, r == -EBUSY ? " (is the device in use?)" : "");
 		return 1;
@@ -119,7 +155,8 @@ void usage_remove(FILE *f)
 {
 	fprintf(f, "Usage: blockjob remove NAME\n\n"
 		   "Remove the volume NAME. A job still running on it is torn down; the\n"
-		   "destination of an unfinished mirror is then not a usable copy.\n");
+		   "destination of an unfinished mirror is then not a usable copy. Its line in\n"
+		   BJ_VOLUMES_FILE " goes too (its metadata device is not written).\n");
 }
 
 int cmd_remove(int argc, char **argv)
@@ -148,6 +185,11 @@ int cmd_remove(int argc, char **argv)
 	bj_volume_unlock(&lk);
 	if (r) {
 		bj_err("%s (still open? close its users first)", err);
+		return 1;
+	}
+	/* activate --all must not bring it back (no file or no line: fine) */
+	if (bj_volumes_remove(bj_volumes_path(), name, err)) {
+		bj_err("%s removed, but %s", name, err);
 		return 1;
 	}
 	return 0;

@@ -22,6 +22,7 @@
 #define BJ_COMMANDS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct bj_command {
@@ -78,11 +79,44 @@ struct bj_lock;
  */
 int bj_cli_lock(const char *name, struct bj_lock *lk, bool check_left);
 
+/*
+ * Volumes with a metadata device (cli/cmd-activate.c) --------------------
+ */
+
+/* The volumes file: $BLOCKJOB_VOLUMES if set (tests), else BJ_VOLUMES_FILE. */
+const char *bj_volumes_path(void);
+
+/*
+ * The stable identity of device @path (@major:@minor) into @id (BJ_ID_LEN
+ * bytes): 0, or 1 after one line saying that a volume with a metadata
+ * device needs one.
+ */
+int bj_cli_identity(const char *path, unsigned int major, unsigned int minor, char *id);
+
+/* Add "@name @mdev_id" to the volumes file: 0, or 1 after one line. */
+int bj_cli_add_volume(const char *name, const char *mdev_id);
+
+/*
+ * If metadata device @mdev holds volume @name's metadata with a volume
+ * record: 1 with its home (the mirror's destination once it pivoted) in
+ * @id (BJ_ID_LEN bytes) and *@off; else 0 (nothing printed).
+ */
+int bj_cli_recorded_home(const char *name, const char *mdev, char *id, uint64_t *off);
+
+/*
+ * Bring volume @name back from metadata device @mdev (a path) on the
+ * device its record names (see 'blockjob activate --help'); with
+ * @add_line, make sure the volumes file has its line. The caller holds the
+ * volume's lock. 0, or 1 after one line on stderr.
+ */
+int bj_activate(const char *name, const char *mdev, bool add_line);
+
 #define BJ_DECLARE_COMMAND(n) \
 	int cmd_##n(int argc, char **argv); \
 	void usage_##n(FILE *f)
 
 BJ_DECLARE_COMMAND(create);
+BJ_DECLARE_COMMAND(activate);
 BJ_DECLARE_COMMAND(remove);
 BJ_DECLARE_COMMAND(status);
 BJ_DECLARE_COMMAND(qcow2);

@@ -14,6 +14,8 @@
 
 const struct bj_command bj_commands[] = {
 	{ "create", "create a volume over a device (passthrough, no job)", cmd_create, usage_create },
+	{ "activate", "bring volumes with a metadata device back after a reboot", cmd_activate,
+	  usage_activate },
 	{ "remove", "remove a volume", cmd_remove, usage_remove },
 	{ "status", "show a volume's job state", cmd_status, usage_status },
 	{ "mirror", "copy a volume in use to another device (live mirror)", cmd_mirror, usage_mirror },

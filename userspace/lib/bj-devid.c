@@ -171,7 +171,7 @@ static int node_of(const char *dir, const char *name, const char *devroot, char 
 	}
 	if (stat(path, &st) || !S_ISBLK(st.st_mode) || st.st_rdev != makedev(ma, mi)) {
 		bj_seterr(err, "%s (%u:%u) has no device node %s", name, ma, mi, path);
-		return -ENOENT;
+		return -ENODEV;
 	}
 	return 0;
 }

@@ -42,7 +42,7 @@ int bj_devid_of(unsigned int major, unsigned int minor, char *id, size_t len, ch
  * /dev/mapper/<name> for a dm device, /dev/<kernel name> else (it must
  * exist and be that block device). -ENOENT if none has it ("no device
  * with identity X is present"), -EEXIST if two have it (both named: no
- * guess is made).
+ * guess is made), -ENODEV if the one that has it has no device node.
  */
 int bj_devid_find(const char *id, char *path, size_t len, char *err);
 

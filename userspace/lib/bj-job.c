@@ -16,6 +16,7 @@
 #include "bj-backup.h"
 #include "bj-job.h"
 #include "bj-util.h"
+#include "bj-volume-md.h"
 
 /* Feature arguments that take no value (the kernel's feature_defs). */
 static bool feature_is_flag(const char *word, size_t n)
@@ -279,7 +280,11 @@ int bj_job_finish(const char *name, char *err)
 	r = bj_view_remove_all(name, err);
 	if (r < 0)
 		return r;
-	return bj_volume_switch(name, params, NULL, err);
+	r = bj_volume_switch(name, params, NULL, err);
+	if (r)
+		return r;
+	/* where the volume lives now, no job (clears PIVOTED after a pivot) */
+	return bj_volume_record(name, BJ_RECORD_NO_JOB, NULL, 0, err);
 }
 
 int bj_job_dismiss(const char *name, struct bj_status *stp, char *err)
@@ -353,6 +358,7 @@ int bj_volume_recover(const char *name, const char **what, char *err)
 {
 	char err2[BJ_ERRLEN];
 	bool suspended, inactive;
+	struct bj_vtable t;
 	sigset_t old;
 	int r;
 
@@ -366,6 +372,9 @@ int bj_volume_recover(const char *name, const char **what, char *err)
 	if (inactive && suspended && pivot_left(name, err2)) {
 		r = bj_dm_resume(name, err);
 		*what = "finished the pivot: the volume is on the mirror's destination";
+		/* its new home in the volume record (clears PIVOTED) */
+		if (!r)
+			r = bj_volume_record(name, BJ_RECORD_NO_JOB, NULL, 0, err);
 		goto out;
 	}
 	if (inactive) {
@@ -379,6 +388,9 @@ int bj_volume_recover(const char *name, const char **what, char *err)
 		*what = inactive ? "dropped the table that was loaded but not active and resumed the volume"
 				 : "resumed the volume";
 	}
+	/* a job start undone: the volume record says again that no job runs */
+	if (!r && !bj_vtable_get(name, &t, err2) && !strcmp(t.mode, "passthrough"))
+		r = bj_volume_record(name, BJ_RECORD_NO_JOB, NULL, 0, err);
 out:
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;

@@ -148,6 +148,21 @@ int bj_md_dev_load(struct bj_md_dev *d, struct bj_md *md, char *err)
 	return r;
 }
 
+int bj_md_read(const char *path, struct bj_md *md, char *err)
+{
+	struct bj_md_dev d;
+	int r;
+
+	r = bj_md_dev_open(path, BJ_MD_READ, &d, err);
+	if (r)
+		return r;
+	r = bj_md_dev_load(&d, md, err);
+	bj_md_dev_close(&d);
+	if (r == -ENODATA)
+		bj_seterr(err, "%s: not formatted (blocks 0 and 1 are all zeroes)", path);
+	return r;
+}
+
 /* "MDEV is B bytes; volume V of S needs at least N bytes of metadata" */
 static int too_small(const struct bj_md_dev *d, const char *volume, uint64_t data_sectors,
 		     char *err)

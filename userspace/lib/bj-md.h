@@ -44,6 +44,12 @@ int bj_md_dev_header_zero(struct bj_md_dev *d, bool *zero, char *err);
 /* bj_md_load() on the device; @err names it. */
 int bj_md_dev_load(struct bj_md_dev *d, struct bj_md *md, char *err);
 /*
+ * Open @path read-only (shared), load its committed state into @md (free
+ * it with bj_md_free()) and close it. -ENODATA: "PATH: not formatted
+ * (blocks 0 and 1 are all zeroes)"; other errors as bj_md_dev_load().
+ */
+int bj_md_read(const char *path, struct bj_md *md, char *err);
+/*
  * Format the device for volume @volume of @data_sectors, using all of it:
  * a random uuid; copy 1 of the superblock zeroed and synced first, then
  * copy 0 written and synced (so no older superblock can outlive a format).

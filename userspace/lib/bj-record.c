@@ -256,3 +256,21 @@ int bj_record_parse(const char *text, struct bj_record *rec, char *err)
 	}
 	return 0;
 }
+
+int bj_record_home(const struct bj_record *rec, bool pivoted, const char **id, uint64_t *off,
+		   char *err)
+{
+	if (!pivoted) {
+		*id = rec->home;
+		*off = rec->home_off;
+		return 0;
+	}
+	if (rec->job != BJ_RECORD_MIRROR || !rec->dest[0]) {
+		bj_seterr(err, "damaged volume record: the volume pivoted onto its mirror's destination, but the record names no mirror destination (job %s)",
+			  bj_record_job_name(rec->job));
+		return -EINVAL;
+	}
+	*id = rec->dest;
+	*off = rec->dest_off;
+	return 0;
+}

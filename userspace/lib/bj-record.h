@@ -25,6 +25,7 @@
 #ifndef BJ_RECORD_H
 #define BJ_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,5 +69,15 @@ int bj_record_format(char *buf, size_t len, const struct bj_record *rec, char *e
  * mirror without dest, a dest without a job, an empty record).
  */
 int bj_record_parse(const char *text, struct bj_record *rec, char *err);
+
+/*
+ * Where the volume lives according to record @rec and the superblock's
+ * BJ_MD_SB_PIVOTED (@pivoted): on its mirror's destination (dest,
+ * dest_off) once a mirror pivoted, else on home (home, home_off). *@id
+ * points into @rec. -EINVAL if @pivoted but @rec names no mirror with a
+ * destination (a damaged record).
+ */
+int bj_record_home(const struct bj_record *rec, bool pivoted, const char **id, uint64_t *off,
+		   char *err);
 
 #endif

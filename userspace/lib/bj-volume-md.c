@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Volumes with a metadata device: creation and the volume record (see
+ * bj-volume-md.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bj-devid.h"
+#include "bj-dm.h"
+#include "bj-job.h"
+#include "bj-volume-md.h"
+
+/* The identity of the device "major:minor" @dev. */
+static int id_of(const char *dev, char *id, char *err)
+{
+	unsigned int ma, mi;
+
+	if (sscanf(dev, "%u:%u", &ma, &mi) != 2) {
+		bj_seterr(err, "'%s' is not a device number", dev);
+		return -EINVAL;
+	}
+	return bj_devid_of(ma, mi, id, BJ_ID_LEN, err);
+}
+
+int bj_volume_record(const char *name, enum bj_record_job job, const char *dest,
+		     uint64_t dest_off, char *err)
+{
+	char text[BJ_MD_RECORD_LEN], msg[BJ_MD_RECORD_LEN + 32], e[BJ_ERRLEN];
+	struct bj_record rec = { .job = job };
+	struct bj_vtable vt;
+	int r;
+
+	r = bj_vtable_get(name, &vt, err);
+	if (r)
+		return r;
+	if (!vt.metadata[0])
+		return 0;
+	r = id_of(vt.src, rec.home, e);
+	if (r) {
+		bj_seterr(err, "the volume record of %s: %s", name, e);
+		return r;
+	}
+	rec.home_off = vt.src_off;
+	if (job != BJ_RECORD_NO_JOB && dest) {
+		r = id_of(dest, rec.dest, e);
+		if (r && job == BJ_RECORD_MIRROR) {
+			bj_seterr(err, "the mirror's destination: %s", e);
+			return r;
+		}
+		if (r)
+			rec.dest[0] = 0;	/* a backup to a device without identity */
+		else
+			rec.dest_off = dest_off;
+	}
+	r = bj_record_format(text, sizeof(text), &rec, e);
+	if (r) {
+		bj_seterr(err, "%s: %s", name, e);
+		return r;
+	}
+	snprintf(msg, sizeof(msg), "metadata record %s", text);
+	r = bj_dm_message(name, msg, NULL, e);
+	if (r)
+		bj_seterr(err, "%s: writing the volume record (%s) to its metadata device: %s", name,
+			  text, e);
+	return r;
+}
+
+int bj_volume_create(const char *name, const char *dev, uint64_t off, uint64_t sectors,
+		     const char *mdev, char *err)
+{
+	struct bj_vtable vt = { .metadata = "" };
+	char params[BJ_TABLE_MAX], e[BJ_ERRLEN];
+	int r;
+
+	if (mdev)
+		snprintf(vt.metadata, sizeof(vt.metadata), "%s", mdev);
+	/* the one table builder: it adds "metadata <dev>" and counts it */
+	r = bj_passthrough_params(params, sizeof(params), &vt, dev, off);
+	if (r) {
+		bj_seterr(err, "the table line of %s does not fit", name);
+		return r;
+	}
+	r = bj_dm_create(name, params, sectors, err);
+	if (r || !vt.metadata[0])
+		return r;
+	r = bj_volume_record(name, BJ_RECORD_NO_JOB, NULL, 0, e);
+	if (r) {
+		char e2[BJ_ERRLEN];
+
+		if (bj_dm_remove(name, e2))
+			bj_seterr(err, "%s; removing %s again failed too: %s", e, name, e2);
+		else
+			bj_seterr(err, "%s; %s removed again (its metadata stays valid)", e, name);
+	}
+	return r;
+}
