@@ -7,9 +7,12 @@
 # copy (the previous version, counted), a torn newer superblock (the
 # previous commit), a bad entry and other problems (check exits 1 and
 # names them, dump shows them), both superblocks bad, foreign data, an
-# all-zero header: exit codes, one-line errors, and the images never
-# written (sha256 before and after). Usage errors exit 2. No VM: create
-# (which needs block devices) is tested in the VM.
+# all-zero header, the volume record and PIVOTED (dump, a malformed
+# record), activate's refusals that need no kernel (empty record, another
+# volume's metadata, home not present, PIVOTED without a mirror, --all
+# with a volumes file of malformed lines): exit codes, one-line errors,
+# and the images never written (sha256 before and after). Usage errors
+# exit 2. No VM: create (which needs block devices) is tested in the VM.
 #
 # BLOCKJOB=path  binary to test (default: an ASan/UBSan build made in the temp dir)
 set -uo pipefail
@@ -60,10 +63,10 @@ def entry(name, first, flags=3, epoch=1, succ_epoch=0, area=0, granule=GRAN, nbi
     return struct.pack("<64sQQQIIQQI12x", name.encode(), granule, nbits, first, nblocks, flags,
                        epoch, succ_epoch, area)
 
-def sb(gen, entries, next_epoch=4, name="vol", nr=None, magic=0x444d4a42):
+def sb(gen, entries, next_epoch=4, name="vol", nr=None, magic=0x444d4a42, flags=0, record=b""):
     b = bytearray(BS)
-    struct.pack_into("<IIIIQ16sQQQII128s", b, 0, 0, magic, 1, BS, gen, UUID, DATA, MD_BLOCKS,
-                     next_epoch, 0, len(entries) if nr is None else nr, name.encode())
+    struct.pack_into("<IIIIQ16sQQQII128s512s", b, 0, 0, magic, 1, BS, gen, UUID, DATA, MD_BLOCKS,
+                     next_epoch, flags, len(entries) if nr is None else nr, name.encode(), record)
     for i, e in enumerate(entries):
         b[1024 + 128 * i:1024 + 128 * (i + 1)] = e
     return sealed(b)
@@ -111,6 +114,14 @@ elif case == "foreign-bm":
 elif case == "successor":
     put(1, sb(2, [entry("bm", 2, flags=7, epoch=3, succ_epoch=1, area=1)]))
     put(block_of(2, 1, 0, 0), bm(3, 1, 0, [7]))
+elif case == "record":
+    put(1, sb(2, good, record=b"home=virtio-bj-absent%20disk,home_off=0,job=mirror,dest=wwn-naa.5000,dest_off=8"))
+elif case == "pivoted":
+    put(1, sb(2, good, flags=1, record=b"home=virtio-bj-absent,home_off=0,job=mirror,dest=wwn-naa.5000absent,dest_off=8"))
+elif case == "pivoted-backup":
+    put(1, sb(2, good, flags=1, record=b"home=virtio-bj-absent,home_off=0,job=backup"))
+elif case == "bad-record":
+    put(1, sb(2, good, record=b"home=a b"))
 elif case == "garbage":
     img[0:8] = b"XFSB\x00\x00\x10\x00"
 open(sys.argv[1], "wb").write(img)
@@ -132,7 +143,7 @@ run() {
 	fi
 }
 
-for c in good torn-bm torn-sb both-bad bad-entry problems foreign-bm successor garbage zero; do
+for c in good torn-bm torn-sb both-bad bad-entry problems foreign-bm successor garbage zero record pivoted pivoted-backup bad-record; do
 	mkimg "$c.img" "$c"
 done
 declare -A SUM
@@ -156,8 +167,22 @@ assert d["data_bytes"] == ((1 << 21) - 8) * 512 and d["metadata_bytes"] == 64 * 
 assert b["name"] == "bm" and b["granularity"] == 65536 and b["enabled"] is True
 assert b["dirty"] == [[0, 131072], [6553600, 65536], [1073676288, 61440]], b["dirty"]
 assert b["count"] == 131072 + 65536 + 61440 and b["successor"] is None and b["torn_copies"] == 0
-assert d["problems"] == []
+assert d["problems"] == [] and d["record"] == "" and d["pivoted"] is False
 '
+"$BLOCKJOB" metadata dump good.img >out 2>err
+expect "good: dump says no record, not pivoted" eval 'grep -qx "record: (none)" out && grep -qx "pivoted: no" out'
+
+# the volume record and PIVOTED
+run "record: check" 0 "$BLOCKJOB" metadata check record.img
+run "record: dump" 0 "$BLOCKJOB" metadata dump record.img
+expect "record: dump shows the raw text and pivoted no" eval 'grep -qx "record: home=virtio-bj-absent%20disk,home_off=0,job=mirror,dest=wwn-naa.5000,dest_off=8" out && grep -qx "pivoted: no" out'
+run "pivoted: dump --json" 0 "$BLOCKJOB" metadata dump --json pivoted.img
+expect "pivoted: record and pivoted in the json document" python3 -c '
+import json
+d = json.load(open("out"))
+assert d["record"].startswith("home=virtio-bj-absent,") and d["pivoted"] is True, d'
+run "bad record: check fails" 1 "$BLOCKJOB" metadata check bad-record.img
+expect "bad record: the problem names the byte" grep -q "volume record: byte 6 is 0x20" out
 
 # recovered, not problems
 run "torn newer bitmap copy: check" 0 "$BLOCKJOB" metadata check torn-bm.img
@@ -214,6 +239,45 @@ run "unknown operation: usage error" 2 "$BLOCKJOB" metadata fix good.img
 run "--json with check: usage error" 2 "$BLOCKJOB" metadata check --json good.img
 run "extra argument: usage error" 2 "$BLOCKJOB" metadata dump good.img more
 run "unknown option: usage error" 2 "$BLOCKJOB" metadata dump --bogus good.img
+
+# activate: the refusals that need no kernel (image files as MDEV; nothing is created)
+ACT=$TMP/blockjob-activate
+if build_blockjob "$ACT" activate volume-lock.c; then
+	export BLOCKJOB_VOLUMES=$TMP/etc/volumes
+	run "activate: empty record refused" 1 "$ACT" activate vol --metadata good.img
+	expect_eq "$(cat err)" "blockjob: good.img records no home device for vol: create it with 'blockjob create vol DEV --metadata good.img'" "activate: empty record: one line"
+	run "activate: another volume's metadata refused" 1 "$ACT" activate other --metadata good.img
+	expect_eq "$(cat err)" "blockjob: good.img holds the metadata of volume vol, not other" "activate: foreign MDEV: one line"
+	run "activate: home not present" 1 "$ACT" activate vol --metadata record.img
+	expect_eq "$(cat err)" "blockjob: vol lives on virtio-bj-absent disk (recorded on record.img), which is not present: attach it and run 'blockjob activate vol --metadata record.img' again" "activate: home not present: one line (the record's escapes decoded)"
+	run "activate: pivoted: the home is the mirror's destination" 1 "$ACT" activate vol --metadata pivoted.img
+	expect "activate: pivoted: names the destination" grep -q "vol lives on wwn-naa.5000absent (recorded on pivoted.img), which is not present" err
+	run "activate: pivoted without a mirror: refused" 1 "$ACT" activate vol --metadata pivoted-backup.img
+	expect "activate: pivoted without a mirror: a damaged record" grep -q "pivoted-backup.img: damaged volume record" err
+	run "activate: inconsistent metadata refused" 1 "$ACT" activate vol --metadata bad-record.img
+	expect "activate: inconsistent metadata: says so" grep -q "is inconsistent (volume record: byte 6" err
+	run "activate: unformatted MDEV" 1 "$ACT" activate vol --metadata zero.img
+	expect "activate: no volumes file written by refusals" test ! -e "$TMP/etc/volumes"
+	run "activate --all: no volumes file, nothing to do" 0 "$ACT" activate --all
+	expect_eq "$(cat out err)" "" "activate --all: no volumes file: silent"
+	mkdir -p "$TMP/etc"
+	printf '# test\nvol %s\nbroken\nvol2 nvme0\nother %s\nvol3 virtio-bj-nothere-at-all\n' \
+		"$TMP/record.img" "$TMP/good.img" >"$TMP/etc/volumes"
+	run "activate --all: every line tried, exit 1" 1 "$ACT" activate --all
+	expect_eq "$(wc -l <err)" 5 "activate --all: one line per failed volume"
+	expect "activate --all: vol's home not present" grep -q "^blockjob: vol lives on virtio-bj-absent disk" err
+	expect "activate --all: a line of one field, with its number" grep -q "volumes:3: one field (want NAME METADATA); line skipped" err
+	expect "activate --all: not an identity, with its number" grep -q "volumes:4: 'nvme0' is neither a device identity" err
+	expect "activate --all: another volume's metadata" grep -q "good.img holds the metadata of volume vol, not other" err
+	expect "activate --all: metadata device not present" grep -q "^blockjob: vol3: its metadata device: no device with identity virtio-bj-nothere-at-all is present" err
+	run "activate: usage: no --metadata" 2 "$ACT" activate vol
+	run "activate: usage: --all with a NAME" 2 "$ACT" activate --all vol
+	run "activate: usage: nothing" 2 "$ACT" activate
+	run "activate: usage: bad NAME" 2 "$ACT" activate /dev/vdb --metadata good.img
+	unset BLOCKJOB_VOLUMES
+else
+	not_ok "build sanitized blockjob with activate"
+fi
 
 # nothing written
 changed=
