@@ -61,24 +61,34 @@ static void put_num(char *buf, size_t len, size_t *n, const char *key, uint64_t 
 	put(buf, len, n, num, false);
 }
 
-int bj_record_format(char *buf, size_t len, const struct bj_record *rec, char *err)
+/* What format and parse both require: a home, a mirror's dest, a dest only with a job. */
+static int consistent(const struct bj_record *rec, char *err)
 {
-	size_t n = 0;
-
-	if (len)
-		buf[0] = 0;
 	if (!rec->home[0]) {
-		bj_seterr(err, "a volume record needs a home device");
+		bj_seterr(err, "volume record without a home device");
 		return -EINVAL;
 	}
 	if (rec->job == BJ_RECORD_MIRROR && !rec->dest[0]) {
-		bj_seterr(err, "a volume record of a mirror needs its destination");
+		bj_seterr(err, "volume record: a mirror without its destination (dest)");
 		return -EINVAL;
 	}
 	if (rec->job == BJ_RECORD_NO_JOB && rec->dest[0]) {
-		bj_seterr(err, "a volume record with a destination needs a job");
+		bj_seterr(err, "volume record: a destination without a job");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int bj_record_format(char *buf, size_t len, const struct bj_record *rec, char *err)
+{
+	size_t n = 0;
+	int r;
+
+	if (len)
+		buf[0] = 0;
+	r = consistent(rec, err);
+	if (r)
+		return r;
 	put(buf, len, &n, "home=", false);
 	put(buf, len, &n, rec->home, true);
 	put_num(buf, len, &n, "home_off", rec->home_off);
@@ -238,14 +248,9 @@ int bj_record_parse(const char *text, struct bj_record *rec, char *err)
 		if (!f[n])
 			break;
 	}
-	if (!rec->home[0]) {
-		bj_seterr(err, "volume record without a home device");
-		return -EINVAL;
-	}
-	if (rec->job == BJ_RECORD_MIRROR && !rec->dest[0]) {
-		bj_seterr(err, "volume record: a mirror without its destination (dest)");
-		return -EINVAL;
-	}
+	r = consistent(rec, err);
+	if (r)
+		return r;
 	if (rec->job == BJ_RECORD_NO_JOB && (seen[K_DEST] || seen[K_DEST_OFF])) {
 		bj_seterr(err, "volume record: a destination without a job");
 		return -EINVAL;
