@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# vm-run: --boots 11 --disks 4 --disk-size 48M --disk-cache none --timeout 900
+# vm-run: --boots 11 --disks 5 --disk-size 48M --disk-cache none --timeout 900
 # vm-kernel: stock
 # Power cuts during jobs, and the volume back where it lives after each
 # (issue 18; the harness: Documentation/testing.rst, "Power cuts").
@@ -9,7 +9,7 @@
 # metadata on a slice of /dev/vdd) takes a stream of acknowledged writes
 # (acked-writes) while a job runs, and QEMU is killed at a random instant;
 # the next boot runs `blockjob activate --all` (from /etc/blockjob/volumes,
-# which the chain keeps on /dev/vde as a real /etc would keep it) and checks
+# which the chain keeps on /dev/vdd as a real /etc would keep it) and checks
 # that every acknowledged write is on the volume (none lost, none stale:
 # a volume brought back on the wrong device fails it), that the metadata
 # device checks clean, and that an interrupted job was reported. Then it
@@ -30,12 +30,12 @@ BOOT=${BJ_BOOT:-}
 load_blockjob || die "modprobe dm-blockjob"
 # The same slices in every boot (dm-linear tables are not persistent).
 check bk_linear md /dev/vdd 0 2048
-check bk_linear bk /dev/vdd 4096 $((SEC - 4096))
-check bk_linear etc /dev/vde 0 8
-check bk_linear log /dev/vde 8 2048
+check bk_linear etc /dev/vdd 4096 8
+check bk_linear log /dev/vdd 8192 2048
+check bk_linear bk /dev/vde 0 $SEC
 [ "$BJ_FAIL" -eq 0 ] || finish
 
-# The chain's seed: boot 1 draws it and keeps it on /dev/vde with /etc.
+# The chain's seed: boot 1 draws it and keeps it on /dev/vdd with /etc.
 etc_save() { { cat $VOLUMES; echo "#seed $SEED"; } | dd of=/dev/mapper/etc bs=4k conv=sync,fsync oflag=direct status=none; }
 etc_load() {
 	mkdir -p /etc/blockjob
