@@ -97,7 +97,7 @@ check blockjob metadata check $MD
 # --- refusals on an existing MDEV -----------------------------------------------
 check dmsetup remove vol
 refused "vol2 /dev/mapper/data --metadata $MD" "holds the metadata of volume 'vol'" $MD
-refused "vol /dev/mapper/other --metadata $MD" "sectors" $MD
+refused "vol /dev/mapper/other --metadata $MD" "lives on dm-uuid-BJTEST-data" $MD
 refused "vol /dev/mapper/data --metadata /dev/mapper/data" "" /dev/mapper/data
 dd if=/dev/urandom of=/dev/mapper/md2 bs=4096 count=2 status=none
 refused "vol /dev/mapper/data --metadata /dev/mapper/md2" "not touched" /dev/mapper/md2

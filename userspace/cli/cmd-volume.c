@@ -75,7 +75,7 @@ static int create_md(const char *name, const char *device, const char *dev, uint
 		fprintf(stderr, "%s: formatted %s for volume %s\n", bj_progname, mdev, name);
 	snprintf(mdevnum, sizeof(mdevnum), "%u:%u", mmajor, mminor);
 	/* the table, then the record (home = DEVICE, no job) */
-	r = bj_volume_create(name, dev, 0, bytes / 512, mdevnum, err);
+	r = bj_volume_create(name, dev, 0, bytes / 512, mdevnum, NULL, err);
 	if (r) {
 		bj_err("%s%s", err, r == -EBUSY ? " (is the device in use?)" : "");
 		goto out;
@@ -143,7 +143,7 @@ int cmd_create(int argc, char **argv)
 		}
 		return create_md(name, device, dev, bytes, mdev, mmajor, mminor, format);
 	}
-	r = bj_volume_create(name, dev, 0, bytes / 512, NULL, err);
+	r = bj_volume_create(name, dev, 0, bytes / 512, NULL, NULL, err);
 	if (r) {
 		bj_err("%s%s", err, r == -EBUSY ? " (is the device in use?)" : "");
 		return 1;

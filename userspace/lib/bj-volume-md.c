@@ -25,11 +25,12 @@ static int id_of(const char *dev, char *id, char *err)
 	return bj_devid_of(ma, mi, id, BJ_ID_LEN, err);
 }
 
-int bj_volume_record(const char *name, enum bj_record_job job, const char *dest,
-		     uint64_t dest_off, char *err)
+/* The record text for @name's live table, with @job to @dest. */
+static int record_text(const char *name, enum bj_record_job job, const char *dest,
+		       uint64_t dest_off, char *text, char *err)
 {
-	char text[BJ_MD_RECORD_LEN], msg[BJ_MD_RECORD_LEN + 32], e[BJ_ERRLEN];
 	struct bj_record rec = { .job = job };
+	char e[BJ_ERRLEN];
 	struct bj_vtable vt;
 	int r;
 
@@ -37,7 +38,7 @@ int bj_volume_record(const char *name, enum bj_record_job job, const char *dest,
 	if (r)
 		return r;
 	if (!vt.metadata[0])
-		return 0;
+		return 1;
 	r = id_of(vt.src, rec.home, e);
 	if (r) {
 		bj_seterr(err, "the volume record of %s: %s", name, e);
@@ -55,11 +56,17 @@ int bj_volume_record(const char *name, enum bj_record_job job, const char *dest,
 		else
 			rec.dest_off = dest_off;
 	}
-	r = bj_record_format(text, sizeof(text), &rec, e);
-	if (r) {
+	r = bj_record_format(text, BJ_MD_RECORD_LEN, &rec, e);
+	if (r)
 		bj_seterr(err, "%s: %s", name, e);
-		return r;
-	}
+	return r;
+}
+
+static int record_send(const char *name, const char *text, char *err)
+{
+	char msg[BJ_MD_RECORD_LEN + 32], e[BJ_ERRLEN];
+	int r;
+
 	snprintf(msg, sizeof(msg), "metadata record %s", text);
 	r = bj_dm_message(name, msg, NULL, e);
 	if (r)
@@ -68,11 +75,23 @@ int bj_volume_record(const char *name, enum bj_record_job job, const char *dest,
 	return r;
 }
 
+int bj_volume_record(const char *name, enum bj_record_job job, const char *dest,
+		     uint64_t dest_off, char *err)
+{
+	char text[BJ_MD_RECORD_LEN];
+	int r;
+
+	r = record_text(name, job, dest, dest_off, text, err);
+	if (r)
+		return r > 0 ? 0 : r;
+	return record_send(name, text, err);
+}
+
 int bj_volume_create(const char *name, const char *dev, uint64_t off, uint64_t sectors,
-		     const char *mdev, char *err)
+		     const char *mdev, const char *committed, char *err)
 {
 	struct bj_vtable vt = { .metadata = "" };
-	char params[BJ_TABLE_MAX], e[BJ_ERRLEN];
+	char params[BJ_TABLE_MAX], e[BJ_ERRLEN], text[BJ_MD_RECORD_LEN];
 	int r;
 
 	if (mdev)
@@ -86,7 +105,12 @@ int bj_volume_create(const char *name, const char *dev, uint64_t off, uint64_t s
 	r = bj_dm_create(name, params, sectors, err);
 	if (r || !vt.metadata[0])
 		return r;
-	r = bj_volume_record(name, BJ_RECORD_NO_JOB, NULL, 0, e);
+	/* A reopen where the record already says so commits nothing. */
+	r = record_text(name, BJ_RECORD_NO_JOB, NULL, 0, text, e);
+	if (!r && !(committed && !strcmp(text, committed)))
+		r = record_send(name, text, e);
+	if (r > 0)
+		r = 0;
 	if (r) {
 		char e2[BJ_ERRLEN];
 
