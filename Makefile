@@ -27,7 +27,8 @@ DEPS_STAMP := $(BLOCKJOB_CACHE)/.deps-ok
 KSRC := $(wildcard kernel/*.c kernel/*.h kernel/tests/*.c include/uapi/linux/*.h) Kbuild
 
 .PHONY: all module userspace deps check demo install uninstall clean checkpatch sparse \
-	module-debug kunit bench unit-tests vm-tests vm-tests-debug host-tests soak soak-md
+	module-debug kunit bench unit-tests vm-tests vm-tests-debug host-tests soak soak-md \
+	soak-activate
 
 all: module userspace
 
@@ -116,6 +117,18 @@ soak-md: all
 	@opts=$$(sed -n '1,20s/^#[[:space:]]*vm-run:[[:space:]]*//p' $(MD_SOAK_TEST) | head -n1) && \
 	BJ_NO_BUILD=1 scripts/vm-run $$opts --timeout $$(( $(SEEDS) * 20 + 600 )) \
 		$(MD_SOAK_TEST) $(if $(SEED),--seed $(SEED),--seeds $(SEEDS))
+
+# Power cuts during jobs with many more instants than in make check: CHAINS
+# chains of 49 cuts each (default 10), each with a new seed; SEED=N replays
+# one chain of the test's own length.
+ACT_SOAK_TEST := tests/vm/75-activate-power-cut.sh
+CHAINS ?= 10
+soak-activate: all
+	@opts=$$(sed -n '1,20s/^#[[:space:]]*vm-run:[[:space:]]*//p' $(ACT_SOAK_TEST) | head -n1) && \
+	if [ -n "$(SEED)" ]; then BJ_NO_BUILD=1 scripts/vm-run $$opts $(ACT_SOAK_TEST) --seed $(SEED); \
+	else for i in $$(seq $(CHAINS)); do \
+		BJ_NO_BUILD=1 scripts/vm-run $$(echo "$$opts" | sed "s/--boots [0-9]*/--boots 50/") $(ACT_SOAK_TEST) || exit 1; \
+	done; fi
 
 install: all
 	@kdir=$$($(KDIR_OF)) && set -x && \
