@@ -204,8 +204,10 @@ int bj_qplan_build(struct qcow2_chain *c, struct bj_qplan *p, char *err, size_t 
 		seterr(err, errlen, "the disk is empty (virtual size 0)");
 		return -EINVAL;
 	}
-	if (!qcow2_image_info(c, 0, &info))
+	if (!qcow2_image_info(c, 0, &info)) {
 		p->snapshots = info.nb_snapshots;
+		p->data_file = info.data_file;
+	}
 	r = qcow2_map(c, plan_cb, a, err, errlen);
 	if (r) {
 		if (e2[0])
@@ -225,7 +227,7 @@ int bj_qplan_build(struct qcow2_chain *c, struct bj_qplan *p, char *err, size_t 
 bool bj_qplan_writable(const struct bj_qplan *p)
 {
 	return !p->unallocated && !p->zero_clusters && !p->beyond_eof && !p->snapshots &&
-	       !p->compressed;
+	       !p->compressed && (!p->data_file || p->allow_data_file);
 }
 
 void bj_qplan_why_ro(const struct bj_qplan *p, const char *image, char *buf, size_t len)
@@ -239,6 +241,12 @@ void bj_qplan_why_ro(const struct bj_qplan *p, const char *image, char *buf, siz
 		snprintf(buf, len, "%s has %u internal snapshot%s (writes in place would change %s)",
 			 image, p->snapshots, p->snapshots > 1 ? "s" : "",
 			 p->snapshots > 1 ? "them" : "it");
+		return;
+	}
+	if (!p->unallocated && !p->zero_clusters && !p->beyond_eof) {
+		/* the only reason left: say it last, the others make it read-only anyway */
+		snprintf(buf, len, "%s names an external data file, %s (writes would go there; pass --allow-data-file if you trust the image)",
+			 image, p->data_file);
 		return;
 	}
 	if (p->unallocated && p->zero_clusters)
@@ -672,7 +680,7 @@ static int mkdirs(const char *dir)
 }
 
 static int record_write(const char *lower, const char *volume, const char *image, int fd,
-			char *err)
+			const char *backing_format, char *err)
 {
 	char path[PATH_MAX], dir[PATH_MAX - 160], tmp[PATH_MAX + 8];
 	struct stat st;
@@ -700,6 +708,9 @@ static int record_write(const char *lower, const char *volume, const char *image
 	}
 	fprintf(f, "volume %s\ndev %" PRIu64 "\nino %" PRIu64 "\nimage %s\n", volume,
 		(uint64_t)st.st_dev, (uint64_t)st.st_ino, image);
+	/* given at attach (--backing-format): sync top reopens the chain with it */
+	if (backing_format)
+		fprintf(f, "backing_format %s\n", backing_format);
 	if (fclose(f) || rename(tmp, path)) {
 		r = -errno;
 		seterr(err, BJ_ERRLEN, "cannot write %s: %s", path, strerror(errno));
@@ -709,8 +720,11 @@ static int record_write(const char *lower, const char *volume, const char *image
 	return 0;
 }
 
-/* The image recorded for @lower, checked to be the same file still. */
-static int record_read(const char *lower, char *image, size_t len, char *err)
+/*
+ * The image recorded for @lower, checked to be the same file still, and
+ * the backing format given at attach into @bfmt ("" if none).
+ */
+static int record_read(const char *lower, char *image, size_t len, char bfmt[8], char *err)
 {
 	char path[PATH_MAX], line[PATH_MAX + 16];
 	uint64_t dev = 0, ino = 0;
@@ -718,6 +732,7 @@ static int record_read(const char *lower, char *image, size_t len, char *err)
 	FILE *f;
 
 	image[0] = 0;
+	bfmt[0] = 0;
 	if (record_path(lower, path, sizeof(path)))
 		return -ENAMETOOLONG;
 	f = fopen(path, "re");
@@ -732,6 +747,10 @@ static int record_read(const char *lower, char *image, size_t len, char *err)
 			memcpy(image, line + 6, strlen(line + 6) + 1);
 		sscanf(line, "dev %" SCNu64, &dev);
 		sscanf(line, "ino %" SCNu64, &ino);
+		if (!strcmp(line, "backing_format raw"))
+			strcpy(bfmt, "raw");
+		else if (!strcmp(line, "backing_format qcow2"))
+			strcpy(bfmt, "qcow2");
 	}
 	fclose(f);
 	if (!image[0] || stat(image, &st) || (uint64_t)st.st_dev != dev ||
@@ -758,7 +777,7 @@ static void record_remove(const char *lower)
  * a->writable says what was done.
  */
 static int attach_lower(struct qcow2_chain *c, const char *image, const char *lower,
-			bool rw, struct bj_qattach *a, char *err)
+			bool rw, bool allow_data_file, struct bj_qattach *a, char *err)
 {
 	int lfds[BJ_QPLAN_MAX_FILES];
 	dev_t devs[BJ_QPLAN_MAX_FILES];
@@ -772,6 +791,7 @@ static int attach_lower(struct qcow2_chain *c, const char *image, const char *lo
 		seterr(err, BJ_ERRLEN, "%s: %s", image, e2);
 		return r;
 	}
+	p.allow_data_file = allow_data_file;
 	a->bytes = p.sectors << 9;
 	a->nsegs = p.nsegs;
 	a->why_ro[0] = 0;
@@ -814,8 +834,10 @@ out:
 }
 
 /* Open @image and record it by its absolute path. */
-static struct qcow2_chain *open_abs(const char *image, char *abs, size_t len, char *err)
+static struct qcow2_chain *open_abs(const char *image, const char *backing_format, char *abs,
+				    size_t len, char *err)
 {
+	struct qcow2_open_opts oo = { .backing_format = backing_format };
 	struct qcow2_chain *c;
 	char e2[640];
 
@@ -824,7 +846,7 @@ static struct qcow2_chain *open_abs(const char *image, char *abs, size_t len, ch
 		return NULL;
 	}
 	(void)len;
-	c = qcow2_open_chain(abs, e2, sizeof(e2));
+	c = qcow2_open_chain_opts(abs, &oo, e2, sizeof(e2));
 	if (!c)
 		seterr(err, BJ_ERRLEN, "%s: %s", image, e2);
 	return c;
@@ -836,8 +858,8 @@ static int top_fd_path(const char *abs, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
-static int attach_common(const char *volume, const char *lower, const char *image, bool rw,
-			 struct bj_qattach *a, char *err)
+static int attach_common(const char *volume, const char *lower, const char *image,
+			 const struct bj_qattach_opts *o, struct bj_qattach *a, char *err)
 {
 	char abs[PATH_MAX];
 	struct qcow2_chain *c;
@@ -848,7 +870,7 @@ static int attach_common(const char *volume, const char *lower, const char *imag
 		seterr(err, BJ_ERRLEN, "a device named %s exists already", lower);
 		return -EEXIST;
 	}
-	c = open_abs(image, abs, sizeof(abs), err);
+	c = open_abs(image, o->backing_format, abs, sizeof(abs), err);
 	if (!c)
 		return -EINVAL;
 	r = top_fd_path(abs, &fd);
@@ -857,10 +879,10 @@ static int attach_common(const char *volume, const char *lower, const char *imag
 		qcow2_close_chain(c);
 		return r;
 	}
-	r = attach_lower(c, image, lower, rw, a, err);
+	r = attach_lower(c, image, lower, !o->force_ro, o->allow_data_file, a, err);
 	if (!r) {
 		/* the absolute path and the file's identity, for sync top */
-		r = record_write(lower, volume, abs, fd, err);
+		r = record_write(lower, volume, abs, fd, o->backing_format, err);
 		if (r) {
 			char e2[BJ_ERRLEN];
 
@@ -896,9 +918,10 @@ int bj_qcow2_lower_name(const char *name, unsigned int n, char *buf, size_t len,
 	return 0;
 }
 
-int bj_qcow2_attach(const char *name, const char *image, bool force_ro, struct bj_qattach *a,
-		    char *err)
+int bj_qcow2_attach(const char *name, const char *image, const struct bj_qattach_opts *o,
+		    struct bj_qattach *a, char *err)
 {
+	static const struct bj_qattach_opts defaults;
 	char lower[128], e2[BJ_ERRLEN];
 	struct dinfo d;
 	int r;
@@ -910,7 +933,7 @@ int bj_qcow2_attach(const char *name, const char *image, bool force_ro, struct b
 		seterr(err, BJ_ERRLEN, "a device named %s exists already; pick another NAME", name);
 		return -EEXIST;
 	}
-	r = attach_common(name, lower, image, !force_ro, a, err);
+	r = attach_common(name, lower, image, o ? o : &defaults, a, err);
 	if (r)
 		return r;
 	r = dm_info_get(lower, 0, 0, &d);
@@ -1134,6 +1157,7 @@ static int qemu_img_create(const char *image, uint64_t bytes, char *err)
 int bj_qcow2_target_attach(const char *name, const char *image, uint64_t bytes, bool reuse,
 			   char *dev, size_t devlen, char *err)
 {
+	static const struct bj_qattach_opts dest;	/* writable, no data file */
 	char lower[128], e2[BJ_ERRLEN];
 	struct bj_qattach a;
 	bool created = false;
@@ -1164,7 +1188,7 @@ int bj_qcow2_target_attach(const char *name, const char *image, uint64_t bytes, 
 			return r;
 		created = true;
 	}
-	r = attach_common(name, lower, image, true, &a, err);
+	r = attach_common(name, lower, image, &dest, &a, err);
 	if (r)
 		goto fail;
 	if (!a.writable) {
@@ -1257,7 +1281,8 @@ static void top_cleanup(void)
 
 int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, char *err)
 {
-	char image[PATH_MAX], e2[640];
+	char image[PATH_MAX], e2[640], bfmt[8];
+	struct qcow2_open_opts oo = { 0 };
 	struct qcow2_chain *c;
 	struct bj_qrange *rg = NULL;
 	unsigned int ma, mi;
@@ -1272,10 +1297,12 @@ int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, c
 		       src);
 		return -ENOENT;
 	}
-	r = record_read(d.name, image, sizeof(image), err);
+	r = record_read(d.name, image, sizeof(image), bfmt, err);
 	if (r)
 		return r;
-	c = qcow2_open_chain(image, e2, sizeof(e2));
+	if (bfmt[0])
+		oo.backing_format = bfmt;
+	c = qcow2_open_chain_opts(image, &oo, e2, sizeof(e2));
 	if (!c) {
 		seterr(err, BJ_ERRLEN, "%s: %s", image, e2);
 		return -EINVAL;
