@@ -114,25 +114,45 @@ head_is() {
 	expect_eq "$got" "$want" "$what"
 }
 
-# --- external data files ---
 mkdf() {	# IMAGE DATA-FILE-NAME
 	qemu-img create -q -f qcow2 -o data_file=df.tmp,data_file_raw=on,preallocation=metadata "$1" 1M ||
 		not_ok "setup: create $1"
 	rm -f df.tmp
 	names "$1" data_file="$2"
 }
+mkb() {		# IMAGE BACKING-NAME [FMT|none]
+	qemu-img create -q -f qcow2 "$1" 1M || not_ok "setup: create $1"
+	names "$1" backing="$2" backing_fmt="${3:-raw}"
+}
 RULE="backing and data files must be regular files outside /proc, /sys and /dev"
-mkdf df-null.qcow2 /dev/null
-bj_refuse "data file /dev/null" "external data file /dev/null refused: it is a character device: $RULE" df-null.qcow2
-mkdf df-zero.qcow2 /dev/zero
-bj_refuse "data file /dev/zero" "external data file /dev/zero refused: it is a character device" df-zero.qcow2
-mkdf df-proc.qcow2 /proc/self/mem
-bj_refuse "data file /proc/self/mem" "external data file /proc/self/mem refused: it resolves to /proc/" df-proc.qcow2
-grep -q "under /proc: $RULE" "$T/err" && ok "data file /proc/self/mem: says under /proc" || not_ok "data file under /proc: $(cat "$T/err")"
-mkdf df-link.qcow2 "$T/zero-link"
-bj_refuse "data file symlink to /dev/zero" "external data file $T/zero-link refused: it resolves to /dev/zero, a character device" df-link.qcow2
-mkdf df-dir.qcow2 "$T/adir"
-bj_refuse "data file directory" "external data file $T/adir refused: it is a directory" df-dir.qcow2
+
+# --- names refused as a data file and as a backing file: TAG|NAME|WHY ---
+REFUSED=(
+	"null|/dev/null|it is a character device: $RULE"
+	"zero|/dev/zero|it is a character device: $RULE"
+	"proc|/proc/self/mem|it resolves to /proc/"
+	"environ|/proc/self/environ|it resolves to /proc/"
+	"link|$T/zero-link|it resolves to /dev/zero, a character device: $RULE"
+	"dir|$T/adir|it is a directory: $RULE"
+)
+for c in "${REFUSED[@]}"; do
+	IFS='|' read -r tag target why <<<"$c"
+	for kind in "data file" "backing file"; do
+		if [ "$kind" = "data file" ]; then
+			img=df-$tag.qcow2; mkdf "$img" "$target"
+			bj_refuse "$kind $target" "external data file $target refused: $why" "$img"
+		else
+			img=b-$tag.qcow2; mkb "$img" "$target"
+			bj_refuse "$kind $target" "backing file $target refused: $why" "$img"
+		fi
+		case $target in /proc/*)
+			grep -q "under /proc: $RULE" "$T/err" && ok "$kind $target: says under /proc" ||
+				not_ok "$kind $target: under /proc: $(cat "$T/err")" ;;
+		esac
+	done
+done
+
+# --- external data files ---
 mkdf df-self.qcow2 df-self.qcow2
 bj_refuse "data file is the image itself" "backing chain loop: external data file df-self.qcow2 is already in the chain at depth 0" df-self.qcow2
 # a regular file outside the image's directory: read-only unless --allow-data-file
@@ -147,20 +167,6 @@ head_is "data file through a symlink to a regular file: read-only without --allo
 	not_ok "data file outside: map: $(cat "$T/err")"
 
 # --- backing files ---
-mkb() {		# IMAGE BACKING-NAME [FMT|none]
-	qemu-img create -q -f qcow2 "$1" 1M || not_ok "setup: create $1"
-	names "$1" backing="$2" backing_fmt="${3:-raw}"
-}
-mkb b-null.qcow2 /dev/null
-bj_refuse "backing /dev/null" "backing file /dev/null refused: it is a character device: $RULE" b-null.qcow2
-mkb b-zero.qcow2 /dev/zero
-bj_refuse "backing /dev/zero" "backing file /dev/zero refused: it is a character device" b-zero.qcow2
-mkb b-proc.qcow2 /proc/self/environ
-bj_refuse "backing /proc/self/environ" "backing file /proc/self/environ refused: it resolves to /proc/" b-proc.qcow2
-mkb b-link.qcow2 "$T/zero-link"
-bj_refuse "backing symlink to /dev/zero" "backing file $T/zero-link refused: it resolves to /dev/zero, a character device" b-link.qcow2
-mkb b-dir.qcow2 "$T/adir"
-bj_refuse "backing directory" "backing file $T/adir refused: it is a directory" b-dir.qcow2
 mkb b-dirrel.qcow2 ../adir none
 bj_refuse "backing directory, relative name, no format" "backing file ../adir refused: it resolves to $T/adir, a directory" b-dirrel.qcow2
 # a regular file outside the image's directory: allowed (read-only use)
