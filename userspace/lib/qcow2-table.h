@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Device-mapper tables from qcow2 extents, and the qcow2 parts of jobs.
+ * Device-mapper tables from qcow2 extents (qcow2-table.c: pure logic),
+ * attach/detach of qcow2 chains (qcow2-attach.c, qcow2-loop.c; device-mapper
+ * through bj-dm.c), and the qcow2 parts of jobs (qcow2-job.c).
  *
  * A qcow2 chain is attached as a stack of two dm devices:
  *
