@@ -212,7 +212,9 @@ for l in lines[1:]:
 
 for img in "${IMAGES[@]}"; do
 	exp=$(python3 "$TMP/expect.py" "$img" "$TMP/top.exp" 2>&1) || { not_ok "$img: expectation ($exp)"; continue; }
-	out=$("$BLOCKJOB" qcow2 table "$img" 2>"$TMP/err")
+	# --allow-data-file: the table as qemu-img sees it (without, an
+	# external data file makes it read-only: checked below)
+	out=$("$BLOCKJOB" qcow2 table --allow-data-file "$img" 2>"$TMP/err")
 	rc=$?
 	if grep -q 'ERROR: AddressSanitizer\|runtime error' "$TMP/err"; then
 		not_ok "$img: sanitizer report"; sed 's/^/#   /' "$TMP/err" | head -n 20
@@ -264,6 +266,10 @@ n=$(printf '%s\n' "$("$BLOCKJOB" qcow2 table frag.qcow2)" | grep -c ' linear ')
 	ok "snapshot: read-only because of the snapshot" || not_ok "snapshot reason"
 "$BLOCKJOB" qcow2 table prealloc-zero.qcow2 | head -n1 | grep -q 'are zero clusters (writes would need qcow2 allocation)' &&
 	ok "zero clusters: read-only, says so" || not_ok "zero cluster reason: $("$BLOCKJOB" qcow2 table prealloc-zero.qcow2 | head -n1)"
+# an external data file: read-only unless --allow-data-file (the image names the file written)
+"$BLOCKJOB" qcow2 table ext.qcow2 | head -n1 | grep -q "read-only: ext.qcow2 names an external data file, ext.raw (writes would go there; pass --allow-data-file if you trust the image)$" &&
+	ok "external data file: read-only without --allow-data-file, says so" ||
+	not_ok "external data file reason: $("$BLOCKJOB" qcow2 table ext.qcow2 | head -n1)"
 # usage errors
 "$BLOCKJOB" qcow2 attach onlyname >/dev/null 2>&1; [ $? = 2 ] && ok "attach without IMAGE: usage error" || not_ok "attach without IMAGE"
 "$BLOCKJOB" qcow2 detach --output=json x >/dev/null 2>&1; [ $? = 2 ] && ok "detach --output: usage error" || not_ok "detach --output"

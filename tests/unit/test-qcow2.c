@@ -5,14 +5,17 @@
  * backing files through the open_file hook, and refusals.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "qcow2.h"
+#include "qcow2-open.h"
 
 static int failed;
 
@@ -168,6 +171,91 @@ static void test_backing(void)
 	qcow2_close_chain(c);
 }
 
+/* The chain's tables are capped as a whole, not only per image. */
+static void test_chain_cap(void)
+{
+	uint8_t img[8 * CS];
+	size_t len;
+	/* per image: L1 16 B + 2 cached L2 tables 1024 B + refcount table 512 B */
+	struct qcow2_open_opts opts = { .open_file = open_backing, .max_chain_bytes = 2000 };
+	struct qcow2_chain *c;
+	char err[512] = "";
+
+	backing_len = build(backing_img, NULL);
+	len = build(img, "base.qcow2");
+	c = qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
+	CHECK(!c && strstr(err, "backing file /imgs/base.qcow2 (depth 1): the chain's tables would take more than 2000 bytes of memory") &&
+	      strstr(err, "1552 bytes before this image, 1040 more"),
+	      "chain-wide memory cap: %s", err);
+	qcow2_close_chain(c);
+	opts.max_chain_bytes = 4000;
+	c = qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
+	CHECK(c != NULL, "the same chain under a larger cap (%s)", c ? "" : err);
+	qcow2_close_chain(c);
+}
+
+static int open_devnull(void *opaque, const char *path)
+{
+	(void)opaque;
+	(void)path;
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* A descriptor from the open hook must be a regular file too. */
+static void test_hook_regular(void)
+{
+	uint8_t img[8 * CS];
+	size_t len = build(img, "base.qcow2");
+	struct qcow2_open_opts opts = { .open_file = open_devnull };
+	struct qcow2_chain *c;
+	char err[512] = "";
+
+	c = qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
+	CHECK(!c && strstr(err, "backing file /imgs/base.qcow2 refused: it is a character device"),
+	      "open hook handing over a device: %s", err);
+	qcow2_close_chain(c);
+}
+
+/* qcow2_open_named(): what an untrusted image may name. */
+static void test_open_named(void)
+{
+	char dir[] = "/tmp/test-qcow2.XXXXXX", p[128], l[128], why[512];
+	int fd;
+
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp");
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/fifo", dir);
+	CHECK(!mkfifo(p, 0600), "mkfifo");
+	fd = qcow2_open_named(p, why, sizeof(why));
+	CHECK(fd == -EINVAL && strstr(why, "it is a FIFO"), "a FIFO is refused, not opened: %s", why);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/file", dir);
+	fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	close(fd);
+	snprintf(l, sizeof(l), "%s/link", dir);
+	CHECK(!symlink(p, l), "symlink");
+	fd = qcow2_open_named(l, why, sizeof(why));
+	CHECK(fd >= 0 && !why[0], "a symlink to a regular file opens (%s)", why);
+	if (fd >= 0)
+		close(fd);
+	unlink(l);
+	CHECK(!symlink("/sys/kernel/uevent_seqnum", l), "symlink into /sys");
+	fd = qcow2_open_named(l, why, sizeof(why));
+	/* a regular sysfs file where the kernel has it */
+	CHECK(fd < 0 && (strstr(why, "resolves to /sys/kernel/uevent_seqnum, under /sys") ||
+			 (fd == -ENOENT && access("/sys/kernel/uevent_seqnum", F_OK))),
+	      "a symlink to a regular file in /sys is refused: %s", why);
+	unlink(l);
+	fd = qcow2_open_named(dir, why, sizeof(why));
+	CHECK(fd == -EINVAL && strstr(why, "it is a directory"), "a directory: %s", why);
+	fd = qcow2_open_named("/nonexistent/x", why, sizeof(why));
+	CHECK(fd == -ENOENT && !why[0], "a missing file: -ENOENT, no reason (strerror says it)");
+	unlink(p);
+	rmdir(dir);
+}
+
 static void refuse(const char *what, void (*patch)(uint8_t *img), const char *frag)
 {
 	uint8_t img[8 * CS];
@@ -202,6 +290,9 @@ int main(void)
 {
 	test_map();
 	test_backing();
+	test_chain_cap();
+	test_hook_regular();
+	test_open_named();
 	refuse("bad magic", p_magic, "not a qcow2 image");
 	refuse("dirty", p_dirty, "qemu-img check -r all");
 	refuse("corrupt", p_corrupt, "corrupt");

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * blockjob qcow2 map IMAGE [--output=json|human]
- * blockjob qcow2 table IMAGE [--read-only]
- * blockjob qcow2 top IMAGE
- * blockjob qcow2 attach NAME IMAGE [--read-only]
+ * blockjob qcow2 map IMAGE [--output=json|human] [--backing-format raw|qcow2]
+ * blockjob qcow2 table IMAGE [--read-only] [--allow-data-file] [--backing-format raw|qcow2]
+ * blockjob qcow2 top IMAGE [--backing-format raw|qcow2]
+ * blockjob qcow2 attach NAME IMAGE [--read-only] [--allow-data-file] [--backing-format raw|qcow2]
  * blockjob qcow2 detach NAME [--unused]
  *
  * map prints the extent map of a qcow2 image and its backing chain; the
@@ -27,10 +27,12 @@
 
 void usage_qcow2(FILE *f)
 {
-	fprintf(f, "Usage: blockjob qcow2 map IMAGE [--output=human|json]\n"
-		   "       blockjob qcow2 table IMAGE [--read-only]\n"
-		   "       blockjob qcow2 top IMAGE\n"
-		   "       blockjob qcow2 attach NAME IMAGE [--read-only]\n"
+	fprintf(f, "Usage: blockjob qcow2 map IMAGE [--output=human|json] [--backing-format FMT]\n"
+		   "       blockjob qcow2 table IMAGE [--read-only] [--allow-data-file]\n"
+		   "                                  [--backing-format FMT]\n"
+		   "       blockjob qcow2 top IMAGE [--backing-format FMT]\n"
+		   "       blockjob qcow2 attach NAME IMAGE [--read-only] [--allow-data-file]\n"
+		   "                                        [--backing-format FMT]\n"
 		   "       blockjob qcow2 detach NAME [--unused]\n\n"
 		   "qcow2 images and their backing chains.\n\n"
 		   "Subcommands:\n"
@@ -52,6 +54,16 @@ void usage_qcow2(FILE *f)
 		   "  --output=json   (map) the same JSON as 'qemu-img map --output=json'\n"
 		   "  --output=human  (map) a table (default)\n"
 		   "  --read-only     (attach, table) read-only whatever IMAGE allows\n"
+		   "  --allow-data-file\n"
+		   "                  (attach, table) IMAGE may be writable though it names an\n"
+		   "                  external data file (writes go to that file); without it\n"
+		   "                  such an image attaches read-only\n"
+		   "  --backing-format raw|qcow2\n"
+		   "                  (map, table, top, attach) the format of IMAGE's backing\n"
+		   "                  file when IMAGE does not record one (no backing format\n"
+		   "                  extension); without it such a backing file is opened only\n"
+		   "                  if it is qcow2, never probed as raw. Backing files and\n"
+		   "                  data files must be regular files outside /proc, /sys, /dev\n"
 		   "  --unused        (detach) keep volume NAME; remove only the qcow2 devices of\n"
 		   "                  NAME nothing uses (job destinations after a backup or a\n"
 		   "                  cancelled mirror, the source after a pivot)\n"
@@ -108,14 +120,14 @@ static int map_cb(const struct qcow2_extent *e, void *opaque)
 	return 0;
 }
 
-static int do_map(const char *image, bool json)
+static int do_map(const char *image, bool json, const struct qcow2_open_opts *oo)
 {
 	struct map_out o = { .json = json };
 	struct qcow2_chain *c;
 	char err[640];
 	int r;
 
-	c = qcow2_open_chain(image, err, sizeof(err));
+	c = qcow2_open_chain_opts(image, oo, err, sizeof(err));
 	if (!c) {
 		bj_err("%s: %s", image, err);
 		return 1;
@@ -149,14 +161,16 @@ static int do_map(const char *image, bool json)
 	return 0;
 }
 
-static int do_table(const char *image, bool ro)
+static int do_table(const char *image, const struct bj_qattach_opts *ao,
+		    const struct qcow2_open_opts *oo)
 {
 	char err[640], why[512];
 	struct qcow2_chain *c;
 	struct bj_qplan p;
+	bool ro = ao->force_ro;
 	size_t i;
 
-	c = qcow2_open_chain(image, err, sizeof(err));
+	c = qcow2_open_chain_opts(image, oo, err, sizeof(err));
 	if (!c) {
 		bj_err("%s: %s", image, err);
 		return 1;
@@ -166,6 +180,7 @@ static int do_table(const char *image, bool ro)
 		qcow2_close_chain(c);
 		return 1;
 	}
+	p.allow_data_file = ao->allow_data_file;
 	bj_qplan_why_ro(&p, image, why, sizeof(why));
 	printf("# %s: %zu segment%s, %s%s%s\n", image, p.nsegs, p.nsegs == 1 ? "" : "s",
 	       ro || why[0] ? "read-only" : "writable", why[0] ? ": " : "", why);
@@ -187,14 +202,14 @@ static int do_table(const char *image, bool ro)
 	return 0;
 }
 
-static int do_top(const char *image)
+static int do_top(const char *image, const struct qcow2_open_opts *oo)
 {
 	struct qcow2_chain *c;
 	struct bj_qrange *r;
 	char err[640];
 	size_t n, i;
 
-	c = qcow2_open_chain(image, err, sizeof(err));
+	c = qcow2_open_chain_opts(image, oo, err, sizeof(err));
 	if (!c) {
 		bj_err("%s: %s", image, err);
 		return 1;
@@ -211,12 +226,12 @@ static int do_top(const char *image)
 	return fflush(stdout) ? 1 : 0;
 }
 
-static int do_attach(const char *name, const char *image, bool ro)
+static int do_attach(const char *name, const char *image, const struct bj_qattach_opts *ao)
 {
 	char err[BJ_ERRLEN];
 	struct bj_qattach a;
 
-	if (bj_qcow2_attach(name, image, ro, &a, err)) {
+	if (bj_qcow2_attach(name, image, ao, &a, err)) {
 		bj_err("%s", err);
 		return 1;
 	}
@@ -245,12 +260,16 @@ int cmd_qcow2(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "unused", no_argument, NULL, 'u' },
+		{ "allow-data-file", no_argument, NULL, 'a' },
+		{ "backing-format", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const subs[] = { "map", "table", "top", "attach", "detach" };
 	static const int nargs[] = { 1, 1, 1, 2, 1 };
-	bool json = false, ro = false, unused = false;
+	struct bj_qattach_opts ao = { 0 };
+	struct qcow2_open_opts oo = { 0 };
+	bool json = false, unused = false;
 	char lower[BJ_DM_NAME_MAX + 1], err[BJ_ERRLEN];
 	const char *sub, *name = NULL;
 	unsigned int s;
@@ -285,7 +304,20 @@ int cmd_qcow2(int argc, char **argv)
 		case 'r':
 			if (s != 1 && s != 3)
 				return bj_usage_error("qcow2", "--read-only goes with attach and table");
-			ro = true;
+			ao.force_ro = true;
+			break;
+		case 'a':
+			if (s != 1 && s != 3)
+				return bj_usage_error("qcow2", "--allow-data-file goes with attach and table");
+			ao.allow_data_file = true;
+			break;
+		case 'b':
+			if (s == 4)
+				return bj_usage_error("qcow2", "--backing-format goes with map, table, top and attach");
+			if (strcmp(optarg, "raw") && strcmp(optarg, "qcow2"))
+				return bj_usage_error("qcow2", "unknown backing format '%s' (raw or qcow2)",
+						      optarg);
+			ao.backing_format = oo.backing_format = optarg;
 			break;
 		case 'u':
 			if (s != 4)
@@ -311,16 +343,16 @@ int cmd_qcow2(int argc, char **argv)
 	}
 	switch (s) {
 	case 0:
-		return do_map(argv[optind], json);
+		return do_map(argv[optind], json, &oo);
 	case 1:
-		return do_table(argv[optind], ro);
+		return do_table(argv[optind], &ao, &oo);
 	case 2:
-		return do_top(argv[optind]);
+		return do_top(argv[optind], &oo);
 	case 3:
 		/* a NAME whose NAME-qcow2 device name cannot be made */
 		if (bj_qcow2_lower_name(name, 0, lower, sizeof(lower), err))
 			return bj_usage_error("qcow2", "%s", err);
-		return do_attach(name, argv[optind + 1], ro);
+		return do_attach(name, argv[optind + 1], &ao);
 	default:
 		return do_detach(name, unused);
 	}

@@ -460,6 +460,164 @@ int bj_dm_devnum(const char *name, unsigned int *major, unsigned int *minor, cha
 	return r;
 }
 
+int bj_dm_info(const char *name, unsigned int major, unsigned int minor, struct bj_dm_info *d)
+{
+	struct dm_task *dmt = task(DM_DEVICE_INFO, name);
+	struct dm_info info;
+	const char *s;
+	int r = -ENODEV;
+
+	memset(d, 0, sizeof(*d));
+	if (!dmt)
+		return -ENOMEM;
+	if (!name && (!dm_task_set_major(dmt, major) || !dm_task_set_minor(dmt, minor)))
+		goto out;
+	if (!dm_task_run(dmt) || !dm_task_get_info(dmt, &info) || !info.exists)
+		goto out;
+	d->exists = true;
+	d->major = info.major;
+	d->minor = info.minor;
+	d->open_count = info.open_count;
+	s = dm_task_get_name(dmt);
+	snprintf(d->name, sizeof(d->name), "%s", s ? s : "");
+	s = dm_task_get_uuid(dmt);
+	snprintf(d->uuid, sizeof(d->uuid), "%s", s ? s : "");
+	r = 0;
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int bj_dm_create_table(const char *name, const char *uuid, bool ro, size_t n,
+		       bj_dm_target_fn target, void *opaque, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_CREATE, name);
+	uint64_t start, len;
+	const char *type;
+	char params[256];
+	size_t i;
+	int r;
+
+	if (!dmt)
+		return no_task(name, err);
+	if (uuid && strlen(uuid) > DM_UUID_LEN - 1) {
+		bj_seterr(err, "the name %s is too long for a dm UUID", name);
+		r = -ENAMETOOLONG;
+		goto out;
+	}
+	r = -ENOMEM;
+	if ((uuid && !dm_task_set_uuid(dmt, uuid)) || (ro && !dm_task_set_ro(dmt)))
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		if (target(opaque, i, &start, &len, &type, params, sizeof(params)) ||
+		    !dm_task_add_target(dmt, start, len, type, params))
+			goto nomem;
+	}
+	r = run(dmt, "cannot create", name, err);
+	if (r == -ENOMEM || r == -E2BIG)
+		bj_seterr(err, "cannot create %s: the kernel refused a table of %zu targets (%s)",
+			  name, n, strerror(-r));
+	goto out;
+nomem:
+	bj_seterr(err, "cannot build the table of %s (%zu targets): out of memory", name, n);
+out:
+	dm_task_destroy(dmt);
+	dm_task_update_nodes();
+	return r;
+}
+
+int bj_dm_linear_devs(const char *name, dev_t **devs, size_t *n)
+{
+	struct dm_task *dmt = task(DM_DEVICE_TABLE, name);
+	char *type, *params;
+	uint64_t start, len;
+	void *next = NULL;
+	unsigned int ma, mi;
+	size_t cap = 0, i;
+	int r = 0;
+
+	*devs = NULL;
+	*n = 0;
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_run(dmt)) {
+		dm_task_destroy(dmt);
+		return -ENODEV;
+	}
+	do {
+		type = params = NULL;
+		next = dm_get_next_target(dmt, next, &start, &len, &type, &params);
+		if (!type || strcmp(type, "linear") || !params ||
+		    sscanf(params, "%u:%u", &ma, &mi) != 2)
+			continue;
+		for (i = 0; i < *n; i++)
+			if ((*devs)[i] == makedev(ma, mi))
+				break;
+		if (i < *n)
+			continue;
+		if (*n == cap) {
+			dev_t *d;
+
+			cap = cap ? cap * 2 : 8;
+			d = realloc(*devs, cap * sizeof(*d));
+			if (!d) {
+				r = -ENOMEM;
+				break;
+			}
+			*devs = d;
+		}
+		(*devs)[(*n)++] = makedev(ma, mi);
+	} while (next);
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int bj_dm_list(char (**names)[BJ_DM_NAME_MAX + 1], size_t *n, char *err)
+{
+	struct dm_task *dmt = task(DM_DEVICE_LIST, NULL);
+	struct dm_names *nm;
+	size_t cap = 0;
+	unsigned int next;
+	int r;
+
+	*names = NULL;
+	*n = 0;
+	if (!dmt)
+		return no_task(NULL, err);
+	r = run(dmt, "cannot list", "device-mapper devices", err);
+	if (r) {
+		dm_task_destroy(dmt);
+		return r;
+	}
+	nm = dm_task_get_names(dmt);
+	if (nm && nm->dev) {
+		do {
+			next = nm->next;
+			if (*n == cap) {
+				void *p;
+
+				cap = cap ? 2 * cap : 8;
+				p = realloc(*names, cap * sizeof(**names));
+				if (!p) {
+					bj_seterr(err, "out of memory");
+					r = -ENOMEM;
+					break;
+				}
+				*names = p;
+			}
+			snprintf((*names)[(*n)++], sizeof(**names), "%s", nm->name);
+			nm = (struct dm_names *)((char *)nm + next);
+		} while (next);
+	}
+	dm_task_destroy(dmt);
+	return r;
+}
+
+const char *bj_dm_dir(void)
+{
+	return dm_dir();
+}
+
 int bj_blockdev_info(const char *path, uint64_t *bytes, unsigned int *major,
 		     unsigned int *minor, char *err)
 {

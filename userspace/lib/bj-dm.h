@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bj-err.h"
 
@@ -84,6 +85,37 @@ int bj_parse_memory(const char *reply, struct bj_memory *m);
 int bj_dm_event_nr(const char *name, uint32_t *event_nr, char *err);
 /* Major:minor of the dm device @name. */
 int bj_dm_devnum(const char *name, unsigned int *major, unsigned int *minor, char *err);
+
+/* What DM_DEVICE_INFO says of a device. */
+struct bj_dm_info {
+	bool exists;
+	unsigned int major, minor;
+	int open_count;
+	char name[128];
+	char uuid[160];
+};
+
+/* Info of @name, or of device @major:@minor when @name is NULL; -ENODEV if there is none. */
+int bj_dm_info(const char *name, unsigned int major, unsigned int minor, struct bj_dm_info *d);
+/*
+ * Fill target @i of a table: its sectors, type and parameters (into
+ * @params of @plen bytes). 0, or non-zero to give up (out of memory).
+ */
+typedef int (*bj_dm_target_fn)(void *opaque, size_t i, uint64_t *start, uint64_t *len,
+			       const char **type, char *params, size_t plen);
+/*
+ * Create @name with @n targets from @target, dm UUID @uuid (NULL: none),
+ * read-only when @ro. The kernel's refusal of a large table (ENOMEM,
+ * E2BIG) is said with the number of targets.
+ */
+int bj_dm_create_table(const char *name, const char *uuid, bool ro, size_t n,
+		       bj_dm_target_fn target, void *opaque, char *err);
+/* The devices the linear targets of @name map onto, each once (*@devs malloc'ed). */
+int bj_dm_linear_devs(const char *name, dev_t **devs, size_t *n);
+/* The names of all dm devices (*@names malloc'ed). */
+int bj_dm_list(char (**names)[BJ_DM_NAME_MAX + 1], size_t *n, char *err);
+/* The directory of the dm device nodes (/dev/mapper). */
+const char *bj_dm_dir(void);
 
 /* Size in bytes and "major:minor" of a block device path. */
 int bj_blockdev_info(const char *path, uint64_t *bytes, unsigned int *major,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Device-mapper tables from qcow2 extents, and the qcow2 parts of jobs.
+ * Device-mapper tables from qcow2 extents (qcow2-table.c: pure logic),
+ * attach/detach of qcow2 chains (qcow2-attach.c, qcow2-loop.c; device-mapper
+ * through bj-dm.c), and the qcow2 parts of jobs (qcow2-job.c).
  *
  * A qcow2 chain is attached as a stack of two dm devices:
  *
@@ -64,6 +66,13 @@ struct bj_qplan {
 	unsigned int snapshots;		/* internal snapshots of the top image */
 	unsigned long compressed;	/* compressed ranges (refused) */
 	uint64_t first_compressed;	/* guest byte offset of the first one */
+	/*
+	 * The top image's external data file (NULL: none). Writes would land
+	 * in a file the (untrusted) image names: writable only when the
+	 * caller sets @allow_data_file after bj_qplan_build().
+	 */
+	const char *data_file;
+	bool allow_data_file;
 };
 
 /* Start an empty plan for a disk of @bytes (a multiple of 512). */
@@ -91,6 +100,13 @@ int bj_qcow2_top_ranges(struct qcow2_chain *c, struct bj_qrange **r, size_t *n,
 
 /* --- attach / detach (loop devices and dm devices) --- */
 
+/* How to attach (the image may be untrusted: Documentation/qcow2.rst). */
+struct bj_qattach_opts {
+	bool force_ro;			/* read-only whatever the image allows */
+	bool allow_data_file;		/* may write the top image's external data file */
+	const char *backing_format;	/* "raw", "qcow2" or NULL (qcow2_open_opts) */
+};
+
 struct bj_qattach {
 	bool writable;
 	char why_ro[512];		/* set when read-only though not forced */
@@ -112,11 +128,11 @@ int bj_qcow2_lower_name(const char *name, unsigned int n, char *buf, size_t len,
 
 /*
  * Attach @image as the volume @name (lower device @name-qcow2 plus a
- * blockjob passthrough volume on top). @force_ro: read-only whatever the
- * image allows. Returns 0, or -errno with one line in @err (BJ_ERRLEN).
+ * blockjob passthrough volume on top), as @o says (NULL: defaults).
+ * Returns 0, or -errno with one line in @err (BJ_ERRLEN).
  */
-int bj_qcow2_attach(const char *name, const char *image, bool force_ro, struct bj_qattach *a,
-		    char *err);
+int bj_qcow2_attach(const char *name, const char *image, const struct bj_qattach_opts *o,
+		    struct bj_qattach *a, char *err);
 /*
  * Remove volume @name (when it lives on one of its qcow2 attachments and
  * runs no job) and every attachment of @name nothing holds; @unused_only

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "qcow2.h"
+#include "qcow2-open.h"
 
 #define QCOW2_MAGIC		0x514649fbu	/* "QFI\xfb" */
 #define MIN_CLUSTER_BITS	9
@@ -104,6 +105,7 @@ struct qcow2_chain {
 	unsigned int n;
 	struct image *img[QCOW2_MAX_DEPTH];
 	struct qcow2_open_opts opts;
+	uint64_t mem;		/* table bytes reserved by the images (chain cap) */
 };
 
 static uint32_t be32(const unsigned char *p)
@@ -249,14 +251,82 @@ static char *path_combine(const char *base, const char *name)
 	return out;
 }
 
-static int open_path(const struct qcow2_chain *c, const char *path)
+/*
+ * Open a file an image names (untrusted: qcow2-open.h). -errno, with @why
+ * set when the file was refused (else say strerror).
+ */
+static int open_path(const struct qcow2_chain *c, const char *path, char *why, size_t whylen)
 {
-	int fd;
+	struct stat st;
+	int fd, r;
 
-	if (c->opts.open_file)
-		return c->opts.open_file(c->opts.opaque, path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	why[0] = 0;
+	if (!c->opts.open_file)
+		return qcow2_open_named(path, why, whylen);
+	fd = c->opts.open_file(c->opts.opaque, path);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st)) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = qcow2_check_regular(&st, why, whylen);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/*
+ * Is the file open as @fd in the chain already (an image or an external
+ * data file, other than @self)? 1 and @where says which, else 0.
+ */
+static int chain_find(const struct qcow2_chain *c, int fd, const struct qfile *self,
+		      char *where, size_t len)
+{
+	struct stat st, st2;
+	unsigned int i;
+
+	if (fstat(fd, &st))
+		return 0;
+	for (i = 0; i < c->n; i++) {
+		const struct image *im = c->img[i];
+
+		if (&im->file != self && im->file.fd >= 0 && !fstat(im->file.fd, &st2) &&
+		    qcow2_same_file(&st, &st2)) {
+			snprintf(where, len, "already in the chain at depth %u", i);
+			return 1;
+		}
+		if (&im->dfile != self && im->dfile.fd >= 0 && !fstat(im->dfile.fd, &st2) &&
+		    qcow2_same_file(&st, &st2)) {
+			snprintf(where, len, "already in the chain as the external data file of depth %u",
+				 i);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Count @bytes of tables of @im against the chain's cap. -ENOMEM with a
+ * message when the chain would exceed it.
+ */
+static int chain_reserve(struct qcow2_chain *c, const struct image *im, uint64_t bytes,
+			 char *err, size_t errlen)
+{
+	uint64_t max = c->opts.max_chain_bytes ? c->opts.max_chain_bytes : QCOW2_MAX_CHAIN_BYTES;
+
+	if (bytes > max || c->mem > max - bytes) {
+		imgerr(im, err, errlen, "the chain's tables would take more than %llu %s of memory (L1, refcount and cached L2 tables of every image; %llu bytes before this image, %llu more for it)",
+		       (unsigned long long)(max >= 1 << 20 ? max >> 20 : max),
+		       max >= 1 << 20 ? "MiB" : "bytes", (unsigned long long)c->mem,
+		       (unsigned long long)bytes);
+		return -E2BIG;
+	}
+	c->mem += bytes;
+	return 0;
 }
 
 static bool is_aligned(const struct image *im, uint64_t off)
@@ -565,6 +635,10 @@ static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t
 		       im->l1_size, (unsigned long long)im->size);
 		goto out;
 	}
+	r = chain_reserve(c, im, (uint64_t)im->l1_size * 8 + L2_CACHE * im->cluster_size, err,
+			  errlen);
+	if (r)
+		goto out;
 	if (im->l1_size) {
 		r = check_table(im, "L1 table", l1_off, (uint64_t)im->l1_size * 8, err, errlen);
 		if (r)
@@ -592,6 +666,9 @@ static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t
 	r = check_table(im, "refcount table", rt_off, im->reftable_entries * 8, err, errlen);
 	if (r)
 		goto out;
+	r = chain_reserve(c, im, im->reftable_entries * 8, err, errlen);
+	if (r)
+		goto out;
 	r = load_be64_table(&im->file, rt_off, im->reftable_entries, &im->reftable);
 	if (r) {
 		imgerr(im, err, errlen, "cannot read the refcount table: %s", strerror(-r));
@@ -613,7 +690,7 @@ static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t
 
 	/* external data file */
 	if (im->has_data_file) {
-		char *p;
+		char *p, why[PATH_MAX + 160];
 		int fd;
 
 		if (!im->data_file_name) {
@@ -626,9 +703,13 @@ static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t
 			r = -ENOMEM;
 			goto out;
 		}
-		fd = open_path(c, p);
+		fd = open_path(c, p, why, sizeof(why));
 		if (fd < 0) {
-			imgerr(im, err, errlen, "cannot open external data file %s: %s", p, strerror(-fd));
+			if (why[0])
+				imgerr(im, err, errlen, "external data file %s refused: %s", p, why);
+			else
+				imgerr(im, err, errlen, "cannot open external data file %s: %s", p,
+				       strerror(-fd));
 			free(p);
 			r = fd;
 			goto out;
@@ -637,6 +718,12 @@ static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t
 		free(p);
 		if (r) {
 			imgerr(im, err, errlen, "external data file %s: %s", im->dfile.path, strerror(-r));
+			goto out;
+		}
+		if (chain_find(c, im->dfile.fd, &im->dfile, why, sizeof(why))) {
+			imgerr(im, err, errlen, "backing chain loop: external data file %s is %s",
+			       im->dfile.path, why);
+			r = -ELOOP;
 			goto out;
 		}
 		im->data = &im->dfile;
@@ -662,8 +749,7 @@ static int chain_add(struct qcow2_chain *c, int fd, const char *path, const char
 		     char *err, size_t errlen)
 {
 	struct image *im;
-	struct stat st;
-	unsigned int i;
+	char where[96];
 	int r;
 
 	im = calloc(1, sizeof(*im));
@@ -679,26 +765,26 @@ static int chain_add(struct qcow2_chain *c, int fd, const char *path, const char
 		imgerr(im, err, errlen, "%s", strerror(-r));
 		return r;
 	}
-	/* backing loop: the same file twice in the chain */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		for (i = 0; i + 1 < c->n; i++) {
-			struct stat st2;
-
-			if (fstat(c->img[i]->file.fd, &st2) == 0 && st2.st_dev == st.st_dev &&
-			    st2.st_ino == st.st_ino) {
-				imgerr(c->img[c->n - 2], err, errlen, "backing chain loop: backing file %s is already in the chain at depth %u",
-				       path, i);
-				return -ELOOP;
-			}
-		}
+	/* backing loop: the same file twice in the chain (images and data files) */
+	if (c->n > 1 && chain_find(c, fd, &im->file, where, sizeof(where))) {
+		imgerr(c->img[c->n - 2], err, errlen, "backing chain loop: backing file %s is %s",
+		       path, where);
+		return -ELOOP;
 	}
 	if (fmt && !strcmp(fmt, "raw"))
 		im->raw = true;
 	else if (fmt && strcmp(fmt, "qcow2")) {
 		imgerr(c->img[c->n - 2], err, errlen, "unsupported backing file format '%s' (only qcow2 and raw)", fmt);
 		return -ENOTSUP;
-	} else if (!fmt && c->n > 1) {
-		im->raw = probe_raw(&im->file);
+	} else if (!fmt && c->n > 1 && probe_raw(&im->file)) {
+		/* qemu's rule for untrusted images: never probe a backing file as raw */
+		if (c->n == 2)
+			imgerr(c->img[0], err, errlen, "backing file %s has no backing format in the image and is not qcow2: not probed as raw; pass --backing-format raw if you trust it",
+			       path);
+		else
+			imgerr(c->img[c->n - 2], err, errlen, "backing file %s has no backing format in the image and is not qcow2: not probed as raw; record it with 'qemu-img rebase -u -F raw -b NAME IMAGE' if you trust it",
+			       path);
+		return -EMEDIUMTYPE;
 	}
 	if (im->raw) {
 		/* qemu rounds the size of raw files up to whole sectors */
@@ -731,7 +817,8 @@ struct qcow2_chain *qcow2_open_chain_fd(int fd, const char *path,
 	r = chain_add(c, fd, path, "qcow2", err, errlen);
 	while (!r) {
 		struct image *im = c->img[c->n - 1];
-		char *p;
+		char *p, why[PATH_MAX + 160];
+		const char *fmt;
 		int bfd;
 
 		if (im->raw || !im->backing_name)
@@ -751,14 +838,21 @@ struct qcow2_chain *qcow2_open_chain_fd(int fd, const char *path,
 			r = -ENOMEM;
 			break;
 		}
-		bfd = open_path(c, p);
+		bfd = open_path(c, p, why, sizeof(why));
 		if (bfd < 0) {
-			imgerr(im, err, errlen, "cannot open backing file %s: %s", p, strerror(-bfd));
+			if (why[0])
+				imgerr(im, err, errlen, "backing file %s refused: %s", p, why);
+			else
+				imgerr(im, err, errlen, "cannot open backing file %s: %s", p,
+				       strerror(-bfd));
 			free(p);
 			r = bfd;
 			break;
 		}
-		r = chain_add(c, bfd, p, im->backing_fmt, err, errlen);
+		fmt = im->backing_fmt;
+		if (!fmt && c->n == 1)
+			fmt = c->opts.backing_format;
+		r = chain_add(c, bfd, p, fmt, err, errlen);
 		free(p);
 	}
 	if (r) {
@@ -770,7 +864,8 @@ struct qcow2_chain *qcow2_open_chain_fd(int fd, const char *path,
 	return c;
 }
 
-struct qcow2_chain *qcow2_open_chain(const char *path, char *err, size_t errlen)
+struct qcow2_chain *qcow2_open_chain_opts(const char *path, const struct qcow2_open_opts *opts,
+					  char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -778,7 +873,12 @@ struct qcow2_chain *qcow2_open_chain(const char *path, char *err, size_t errlen)
 		seterr(err, errlen, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	return qcow2_open_chain_fd(fd, path, NULL, err, errlen);
+	return qcow2_open_chain_fd(fd, path, opts, err, errlen);
+}
+
+struct qcow2_chain *qcow2_open_chain(const char *path, char *err, size_t errlen)
+{
+	return qcow2_open_chain_opts(path, NULL, err, errlen);
 }
 
 void qcow2_close_chain(struct qcow2_chain *c)

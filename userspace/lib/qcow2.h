@@ -27,6 +27,12 @@
 #define QCOW2_MAX_L1_BYTES	(32u << 20)
 /* Largest refcount table accepted (as qemu). */
 #define QCOW2_MAX_REFTABLE_BYTES (8u << 20)
+/*
+ * Most memory the tables of a whole chain may take (L1 and refcount tables
+ * and the cached L2 tables of every image): one image may take 44 MiB at
+ * most, 64 of them would be 2.8 GiB.
+ */
+#define QCOW2_MAX_CHAIN_BYTES	(256ull << 20)
 
 struct qcow2_chain;
 
@@ -59,10 +65,20 @@ typedef int (*qcow2_extent_cb)(const struct qcow2_extent *e, void *opaque);
 
 struct qcow2_open_opts {
 	unsigned int max_depth;	/* 0: QCOW2_MAX_DEPTH */
+	uint64_t max_chain_bytes;	/* 0: QCOW2_MAX_CHAIN_BYTES */
+	/*
+	 * "raw" or "qcow2": the format of the top image's backing file when
+	 * the top image has no backing format extension (else NULL: a backing
+	 * file without one is opened only when it probes as qcow2, never
+	 * probed as raw; the extension always wins).
+	 */
+	const char *backing_format;
 	/*
 	 * Open a backing or external data file read-only; returns a new fd
-	 * or -errno. NULL: open(2). @path is resolved as qemu does (relative
-	 * to the directory of the image naming it).
+	 * or -errno. NULL: qcow2_open_named() (regular files outside /proc,
+	 * /sys and /dev only). @path is resolved as qemu does (relative to
+	 * the directory of the image naming it). The descriptor must be a
+	 * regular file either way.
 	 */
 	int (*open_file)(void *opaque, const char *path);
 	void *opaque;
@@ -70,6 +86,10 @@ struct qcow2_open_opts {
 
 /* Open @path and its whole backing chain. NULL and a message in @err on failure. */
 struct qcow2_chain *qcow2_open_chain(const char *path, char *err, size_t errlen);
+
+/* Same, with options (@opts may be NULL). */
+struct qcow2_chain *qcow2_open_chain_opts(const char *path, const struct qcow2_open_opts *opts,
+					  char *err, size_t errlen);
 
 /*
  * Same, on an already open descriptor (the chain takes ownership of @fd,
