@@ -61,7 +61,7 @@ check blockjob create vol /dev/mapper/src
 # it made has completed: quiesced), the reference is taken, the job is
 # cancelled, and writes start again before the volume is switched back.
 fio --name=load --filename=/dev/mapper/vol --rw=randwrite --bs=4k --direct=1 \
-	--ioengine=libaio --iodepth=8 --time_based --runtime=15 --rate=2m \
+	--ioengine=libaio --iodepth=8 --time_based --runtime=$(scaled 15 2) --rate=2m \
 	--output=/dev/null >/dev/null 2>&1 &
 fio_pid=$!
 check blockjob mirror vol $DST --wait

@@ -20,7 +20,7 @@
 . "$BJ_TESTS/vm/replay-lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 
-SEEDS=20 SEED=$RANDOM
+SEEDS=12 SEED=$RANDOM
 while [ $# -gt 0 ]; do
 	case $1 in
 	--seeds) SEEDS=$2; shift 2 ;;
