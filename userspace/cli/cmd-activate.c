@@ -70,6 +70,29 @@ int bj_cli_add_volume(const char *name, const char *mdev_id)
 }
 
 /*
+ * The home recorded in the loaded metadata @md of @mdev for volume @name
+ * (its name already checked): 0 with *@rec filled and *@id, *@off its
+ * home; -EINVAL with @err saying why not.
+ */
+static int home_of(const char *name, const char *mdev, const struct bj_md *md,
+		   struct bj_record *rec, const char **id, uint64_t *off, char *err)
+{
+	char e[BJ_ERRLEN];
+
+	if (!md->record[0]) {
+		bj_seterr(err, "%s records no home device for %s: create it with 'blockjob create %s DEV --metadata %s'",
+			  mdev, name, name, mdev);
+		return -EINVAL;
+	}
+	if (bj_record_parse(md->record, rec, e) ||
+	    bj_record_home(rec, md->flags & BJ_MD_SB_PIVOTED, id, off, e)) {
+		bj_seterr(err, "%s: %s", mdev, e);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * Where volume @name lives according to the loaded metadata @md of @mdev:
  * 0 with *@rec filled and *@id, *@off its home; 1 after an error line.
  */
@@ -87,14 +110,8 @@ static int recorded_home(const char *name, const char *mdev, const struct bj_md 
 		       mdev, name, md->problems[0], md->nr_problems > 1 ? ", ..." : "", mdev);
 		return 1;
 	}
-	if (!md->record[0]) {
-		bj_err("%s records no home device for %s: create it with 'blockjob create %s DEV --metadata %s'",
-		       mdev, name, name, mdev);
-		return 1;
-	}
-	if (bj_record_parse(md->record, rec, err) ||
-	    bj_record_home(rec, md->flags & BJ_MD_SB_PIVOTED, id, off, err)) {
-		bj_err("%s: %s", mdev, err);
+	if (home_of(name, mdev, md, rec, id, off, err)) {
+		bj_err("%s", err);
 		return 1;
 	}
 	return 0;
@@ -110,8 +127,7 @@ int bj_cli_recorded_home(const char *name, const char *mdev, char *id, uint64_t 
 
 	if (bj_md_read(mdev, &md, err))
 		return 0;
-	if (!strcmp(md.volume_name, name) && md.record[0] && !bj_record_parse(md.record, &rec, err) &&
-	    !bj_record_home(&rec, md.flags & BJ_MD_SB_PIVOTED, &h, off, err)) {
+	if (!strcmp(md.volume_name, name) && !home_of(name, mdev, &md, &rec, &h, off, err)) {
 		snprintf(id, BJ_ID_LEN, "%s", h);
 		r = 1;
 	}
