@@ -148,20 +148,19 @@ case "$(dump p)" in *"$((50000 * 4096 / 65536 * 65536)) 65536"*) ok "its granule
 
 # --- the pivot's commit fails: no pivot, the mirror stays ready ----------------------
 check bk_linear dst /dev/vdd 0 $SEC
-origin() { dmsetup table vol | awk '{print $5}'; }
-src=$(origin)
+src=$(vol_origin)
 check blockjob mirror vol /dev/mapper/dst --wait
 check ml_swap md "0 2048 error"
 out=$(blockjob complete vol 2>&1) && not_ok "complete with a failing metadata device: $out" ||
 	ok "complete refused: $out"
-check_eq "$(origin)" "$src" "no pivot: the volume is on the source"
+check_eq "$(vol_origin)" "$src" "no pivot: the volume is on the source"
 case "$(dmsetup status vol)" in *" ready "*) ok "the mirror is ready again" ;; *) not_ok "status: $(dmsetup status vol)" ;; esac
 check dmsetup message vol 0 cancel
 check dmsetup remove vol
 check ml_swap md "0 2048 linear /dev/vdc 0"
 out=$(open_vol)
 check_eq "$?" 0 "reopened ($out)"
-check_eq "$(origin)" "$src" "the record still names the source"
+check_eq "$(vol_origin)" "$src" "the record still names the source"
 
 # --- a mirror: the pivoted volume keeps its metadata device and bitmaps ------------
 want_p=$(dump p)

@@ -27,10 +27,7 @@ check bk_linear md /dev/vdd 0 2048
 check bk_linear md2 /dev/vdd 4096 2048
 check bk_linear gone /dev/vdd 8192 16384
 S=/dev/vdb D=/dev/vdc MD=/dev/mapper/md
-devnum() { printf '%d:%d' "$(stat -Lc '%t' "$1" | sed 's/^/0x/')" "$(stat -Lc '%T' "$1" | sed 's/^/0x/')"; }
-SNUM=$(devnum $S) DNUM=$(devnum $D)
-# origin of vol's live table (its first device)
-origin() { dmsetup table vol | awk '{print $5}'; }
+SNUM=$(dev_num $S) DNUM=$(dev_num $D)
 md_save() { dd if=$MD of="/tmp/md.$1" bs=1M count=1 iflag=direct status=none; }
 md_put() { dd if="/tmp/md.$1" of=$MD bs=1M count=1 oflag=direct conv=fsync status=none; }
 record() { blockjob metadata dump $MD | sed -n 's/^ *record:* *//p' | head -n 1; }
@@ -61,7 +58,7 @@ case "$(blockjob metadata dump $MD)" in *"pivoted: no"* | *"pivoted no"*) ok "re
 check dd if=/dev/urandom of=/dev/mapper/vol bs=64k count=16 seek=40 oflag=direct status=none
 src_sha=$(dev_sha vol)
 check blockjob complete vol
-check_eq "$(origin)" "$DNUM" "the volume is on the destination"
+check_eq "$(vol_origin)" "$DNUM" "the volume is on the destination"
 md_save d		# the CLI's record after the pivot
 case "$(record)" in *home=virtio-bj-vdc*) ok "the record names the destination" ;; *) not_ok "record: $(record)" ;; esac
 # Writes after the pivot reach the destination only: the source is stale now.
@@ -72,7 +69,7 @@ want_p=$(blockjob bitmap dump vol p)
 # --- a reboot: the volume comes back where it lives ----------------------------
 check dmsetup remove vol
 check blockjob activate --all
-check_eq "$(origin)" "$DNUM" "activate --all: vol on the destination"
+check_eq "$(vol_origin)" "$DNUM" "activate --all: vol on the destination"
 check_eq "$(dev_sha vol)" "$vol_sha" "with every write"
 check_eq "$(blockjob bitmap dump vol p)" "$want_p" "and its persistent bitmap"
 out=$(blockjob activate vol --metadata $MD)
@@ -85,7 +82,7 @@ for step in a:$SNUM b:$DNUM c:$SNUM d:$DNUM; do
 	check md_put "$s"
 	out=$(blockjob activate vol --metadata $MD 2>&1)
 	check_eq "$?" 0 "step $s: activate ($out)"
-	check_eq "$(origin)" "$want" "step $s: the volume came back on $([ "$want" = "$SNUM" ] && echo source || echo destination)"
+	check_eq "$(vol_origin)" "$want" "step $s: the volume came back on $([ "$want" = "$SNUM" ] && echo source || echo destination)"
 	case $s in
 	a) case $out in *interrupted*) ok "step a: the interrupted mirror is reported" ;; *) not_ok "step a: no word of the mirror: $out" ;; esac ;;
 	esac

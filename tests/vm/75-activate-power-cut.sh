@@ -42,9 +42,6 @@ etc_load() {
 	dd if=/dev/mapper/etc bs=4k iflag=direct status=none | tr -d '\0' | grep -v '^#seed ' >$VOLUMES
 	SEED=$(dd if=/dev/mapper/etc bs=4k iflag=direct status=none | tr -d '\0' | sed -n 's/^#seed //p')
 }
-# vol's device, and the other one (the next mirror's destination)
-home() { dmsetup table vol | awk '{print $5}'; }
-devnum() { printf '%d:%d' "0x$(stat -Lc '%t' "$1")" "0x$(stat -Lc '%T' "$1")"; }
 
 if [ "$BOOT" = 1 ]; then
 	SEED=$RANDOM
@@ -58,7 +55,7 @@ else
 	out=$(blockjob activate --all 2>&1)
 	check_eq "$?" 0 "boot $BOOT: activate --all ($(echo "$out" | tr '\n' ' '))"
 	[ "$BJ_FAIL" -eq 0 ] || finish
-	case $(home) in "$(devnum /dev/vdb)") where=vdb ;; "$(devnum /dev/vdc)") where=vdc ;; *) where="?" ;; esac
+	case $(vol_origin) in "$(dev_num /dev/vdb)") where=vdb ;; "$(dev_num /dev/vdc)") where=vdc ;; *) where="?" ;; esac
 	res=$("$AW" check /dev/mapper/vol /dev/mapper/log | tail -n 1)
 	check_eq "$?" 0 "boot $BOOT: every acknowledged write is on the volume, now on $where ($res)"
 	last=$(( (BOOT - 2) % 5 ))
@@ -76,7 +73,7 @@ RANDOM=$((SEED + BOOT))
 
 # The next cut: one job of the cycle, under a stream of acknowledged writes
 # over the first 8 MiB of the volume; a copy of its 16 MiB at 16 MiB/s takes 1 s.
-if [ "$(home)" = "$(devnum /dev/vdb)" ]; then other=/dev/vdc; else other=/dev/vdb; fi
+if [ "$(vol_origin)" = "$(dev_num /dev/vdb)" ]; then other=/dev/vdc; else other=/dev/vdb; fi
 mkfifo /tmp/ready
 "$AW" write --ready 20 --blocks 2048 /dev/mapper/vol /dev/mapper/log >/tmp/ready &
 read -r line </tmp/ready
@@ -102,7 +99,7 @@ case $job in
 esac
 [ "$BJ_FAIL" -eq 0 ] || finish
 kmsg "boot $BOOT: power cut ${delay} ms into $what"
-echo "# boot $BOOT: power cut ${delay} ms into $what (volume on $(home))"
+echo "# boot $BOOT: power cut ${delay} ms into $what (volume on $(vol_origin))"
 power_cut "${delay}ms"
 [ $job = 2 ] && blockjob complete vol
 await_power_cut

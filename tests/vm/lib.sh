@@ -113,6 +113,18 @@ dev_path() {
 	esac
 }
 
+# dev_num DEV: DEV's "major:minor", as a table line names it
+dev_num() {
+	local d
+	d=$(dev_path "$1")
+	printf '%d:%d' "0x$(stat -Lc '%t' "$d")" "0x$(stat -Lc '%T' "$d")"
+}
+
+# vol_origin [NAME]: the device the live table of volume NAME (default vol) maps
+vol_origin() {
+	dmsetup table "${1:-vol}" | awk '{print $5}'
+}
+
 dev_size() {
 	blockdev --getsize64 "$(dev_path "$1")"
 }
