@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 2 --disk-size 256M --timeout 300
+# vm-kernel: stock (the harness itself: every debug-kernel test needs the same
+# disks, tools and module load, and fails without them)
 # The VM has every promised tool, module and disk; dm works end to end.
 . "$BJ_TESTS/vm/lib.sh"
 

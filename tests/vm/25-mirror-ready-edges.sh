@@ -48,7 +48,9 @@ dirty_by_destination() {
 }
 
 # --- 1. the copier after a suspend/resume and a pause/resume while ready -----
-for how in "suspend/resume" "pause/resume" "both"; do
+HOWS=("suspend/resume" "pause/resume" "both")
+on_debug_kernel && HOWS=(both)	# (the budget: both paths, one copy)
+for how in "${HOWS[@]}"; do
 	ml_setup 31
 	check blockjob mirror vol /dev/mapper/dst --on-source-error ignore --on-target-error ignore --wait
 	case $how in

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 2 --disk-size 256M --timeout 600
+# vm-kernel: stock (the CLI's verbs: the pause, resume and speed messages
+# they send run on the debug kernel in 24 and 29)
 # pause, resume, set-speed change the job's status; refusals are one line
 # naming the state; wait --timeout gives up on a paused job (exit 124).
 . "$BJ_TESTS/vm/lib.sh"

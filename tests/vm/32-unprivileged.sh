@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 2 --disk-size 256M --timeout 300
+# vm-kernel: stock (refusals before any job code runs; the messages and
+# events it tries run on the debug kernel in 24, 30 and 31)
 # Without CAP_SYS_ADMIN: events, job messages and status reads are refused,
 # each with one line saying so; the job is untouched. With the module not
 # loaded (and not loadable), events say how to load it.

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 2 --disk-size 256M --timeout 600
+# vm-kernel: stock (userspace only: the bench's timer; the events it waits
+# for are tested on the debug kernel in 30)
 # dm-watch, the bench's timer (tests/vm/helpers/dm-watch.c): it reports the
 # moment a device's status first matches (woken by the dm event the job
 # raises), its failure pattern, its time limit and bad input; and it is

@@ -17,7 +17,7 @@ CHUNKS="4K 64K 1M 4M"		# 4M: chunks larger than one copy I/O
 on_debug_kernel && CHUNKS="4K 4M"	# the extremes, for the budget
 for chunk in $CHUNKS; do
 	check mk_pattern vdb "$RANDOM" $((49 << 20))
-	dd if=/dev/urandom of=/dev/vdc bs=1M count=49 status=none	# garbage destination
+	check mk_pattern vdc "$RANDOM" $((49 << 20))	# garbage destination
 	check bk_vol vol /dev/vdb $SEC
 	want=$(dev_sha vol)
 	# Start slow (48 s for the volume) so that the writer, whose start may
@@ -44,23 +44,26 @@ for chunk in $CHUNKS; do
 	check dmsetup remove vol
 done
 
-# Whole-device volume through the CLI, --wait, and the status fields.
-check mk_pattern vdb 7
-check blockjob create vol /dev/vdb
-on_exit "dmsetup remove --retry vol"
-want=$(dev_sha vol)
-blockjob backup vol /dev/vdc --wait >/tmp/bk.out 2>&1 &
-bpid=$!
-for ((i = 0; i < 300; i++)); do
-	dmsetup table vol | grep -q " backup " && break
-	sleep 0.05
-done
-bk_writer vol 600 11
-wait $bpid
-check_eq "$?" 0 "blockjob backup --wait exits 0 ($(cat /tmp/bk.out))"
-bk_stop_writer
-check_eq "$(dev_sha vdc)" "$want" "whole 256M volume with --wait: backup equals the start"
-check_eq "$(dmsetup table vol | awk '{print $4}')" passthrough "--wait switched back to passthrough"
-check dmsetup remove vol
+# Whole-device volume through the CLI, --wait, and the status fields: the
+# CLI's part (the kernel's runs in the loop above), on the stock kernel only.
+if ! on_debug_kernel; then
+	check mk_pattern vdb 7
+	check blockjob create vol /dev/vdb
+	on_exit "dmsetup remove --retry vol"
+	want=$(dev_sha vol)
+	blockjob backup vol /dev/vdc --wait >/tmp/bk.out 2>&1 &
+	bpid=$!
+	for ((i = 0; i < 300; i++)); do
+		dmsetup table vol | grep -q " backup " && break
+		sleep 0.05
+	done
+	bk_writer vol 600 11
+	wait $bpid
+	check_eq "$?" 0 "blockjob backup --wait exits 0 ($(cat /tmp/bk.out))"
+	bk_stop_writer
+	check_eq "$(dev_sha vdc)" "$want" "whole 256M volume with --wait: backup equals the start"
+	check_eq "$(dmsetup table vol | awk '{print $4}')" passthrough "--wait switched back to passthrough"
+	check dmsetup remove vol
+fi
 check rmmod dm_blockjob
 finish

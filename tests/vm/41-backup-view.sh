@@ -29,7 +29,7 @@ check_eq "$(dmsetup table vw | awk '{print $3, $4}')" "blockjob view" "view tabl
 # The race first, on chunks nobody wrote yet: chunk i is read through the
 # view by three readers while one writer overwrites it on the volume.
 bad=0
-RACES=$(scaled 120)
+RACES=$(scaled 120 6)
 for ((i = 0; i < RACES; i++)); do
 	for r in 1 2 3; do
 		dd if=/dev/mapper/vw of=/tmp/r.$r bs=$CH skip=$i count=1 iflag=direct status=none &
@@ -47,7 +47,7 @@ done
 check_eq "$bad" 0 "$RACES chunks x 3 racing view readers: every read returned the old data"
 # Partial-chunk writes racing unaligned view reads across chunk boundaries.
 bad=0
-PARTIAL=$(scaled 80)
+PARTIAL=$(scaled 80 6)
 for ((i = 120; i < 120 + PARTIAL; i++)); do
 	dd if=/dev/mapper/vw of=/tmp/r.1 bs=512 skip=$((i * 128 - 3)) count=7 iflag=direct status=none &
 	dd if=/dev/urandom of=/dev/mapper/vol bs=512 seek=$((i * 128 + 1)) count=2 oflag=direct status=none &

@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-run: --disks 1 --disk-size 64M --timeout 600
+# vm-run-by: tests/host/qcow2-vm.sh (it makes the images and checks them)
 # qcow2 attach/detach (blockjob qcow2 attach): the attached device reads what
 # qemu-img convert -O raw gives (checksums computed on the host), writable
 # attach of a preallocated image, read-only decisions and refusals, loop

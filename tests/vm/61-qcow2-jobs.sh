@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-run: --disks 2 --disk-size 64M --timeout 900
+# vm-run-by: tests/host/qcow2-vm.sh (it makes the images and checks them)
 # Jobs with qcow2: mirror and backup into qcow2 destinations under fio load
 # (the host checks them with qemu-img check/compare), and mirror and backup
 # --sync top from a volume attached from a qcow2 chain (the host checks that
