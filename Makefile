@@ -130,10 +130,14 @@ soak-activate: all
 		BJ_NO_BUILD=1 scripts/vm-run $$(echo "$$opts" | sed "s/--boots [0-9]*/--boots 50/") $(ACT_SOAK_TEST) || exit 1; \
 	done; fi
 
+# The module goes to /lib/modules/<release of KDIR>/extra/dm-blockjob.ko
+# (kbuild's place for external modules), below DESTDIR when given (and then
+# no depmod runs); then what userspace installs (userspace/Makefile: the CLI
+# in $(PREFIX)/sbin and the boot unit).
 install: all
 	@kdir=$$($(KDIR_OF)) && set -x && \
-	$(MAKE) -C "$$kdir" M=$(TOP) modules_install && \
-	{ depmod -a "$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//')" 2>/dev/null || depmod -a; }
+	$(MAKE) -C "$$kdir" M=$(TOP) $(if $(DESTDIR),INSTALL_MOD_PATH=$(abspath $(DESTDIR))) modules_install \
+	$(if $(DESTDIR),,&& { depmod -a "$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//')" 2>/dev/null || depmod -a; })
 	$(MAKE) -C userspace install PREFIX=$(PREFIX)
 
 # The module of the kernel make install built it for, then what userspace
