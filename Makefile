@@ -9,6 +9,8 @@
 #   make soak-md    the crash replay of persistent bitmaps, many seeds (SEED=N SEEDS=N)
 #   make install    install the module, the CLI and blockjob-activate.service
 #                   (not enabled) on this host; make uninstall removes them
+#   make install-dkms  the module's sources and dkms.conf in /usr/src, for
+#                   dkms(8) to rebuild it at each kernel upgrade
 #
 # Everything that needs Debian packages installs them first (scripts/setup-deps).
 
@@ -26,7 +28,8 @@ DEPS_STAMP := $(BLOCKJOB_CACHE)/.deps-ok
 
 KSRC := $(wildcard kernel/*.c kernel/*.h kernel/tests/*.c include/uapi/linux/*.h) Kbuild
 
-.PHONY: all module userspace deps check demo install uninstall clean checkpatch sparse \
+.PHONY: all module userspace deps check demo install uninstall install-dkms uninstall-dkms \
+	clean checkpatch sparse \
 	module-debug kunit bench unit-tests vm-tests vm-tests-debug host-tests soak soak-md \
 	soak-activate
 
@@ -147,6 +150,24 @@ uninstall:
 	@kdir=$$($(KDIR_OF)) && kver=$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//') && \
 	set -x && rm -f "$(DESTDIR)/lib/modules/$$kver/extra/dm-blockjob.ko" $(if $(DESTDIR),,&& depmod -a "$$kver")
 	$(MAKE) -C userspace uninstall PREFIX=$(PREFIX)
+
+# dkms(8): what it builds the module from (Kbuild, kernel/, include/ and
+# dkms.conf) in /usr/src/dm-blockjob-VERSION, its source tree for
+# `dkms install dm-blockjob/VERSION`; nothing is built here and dkms need not
+# be installed. DESTDIR stages it.
+BJ_VERSION := $(shell cat VERSION)
+DKMS_SRC := /usr/src/dm-blockjob-$(BJ_VERSION)
+
+install-dkms:
+	rm -rf $(DESTDIR)$(DKMS_SRC)
+	install -d $(DESTDIR)$(DKMS_SRC)
+	tar -c --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude='.*.cmd' --exclude='*.a' dkms.conf VERSION Kbuild kernel include | \
+		tar -x --no-same-owner -C $(DESTDIR)$(DKMS_SRC)
+	@echo "dm-blockjob's sources are in $(DKMS_SRC): dkms install dm-blockjob/$(BJ_VERSION) builds and installs the module"
+
+uninstall-dkms:
+	rm -rf $(DESTDIR)$(DKMS_SRC)
 
 clean:
 	-@kdir=$$($(KDIR_OF) 2>/dev/null) && $(MAKE) -C "$$kdir" M=$(TOP) clean
