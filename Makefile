@@ -136,7 +136,7 @@ soak-activate: all
 # The module goes to /lib/modules/<release of KDIR>/extra/dm-blockjob.ko
 # (kbuild's place for external modules), below DESTDIR when given (and then
 # no depmod runs); then what userspace installs (userspace/Makefile: the CLI
-# in $(PREFIX)/sbin and the boot unit).
+# in $(PREFIX)/sbin, its man page, the boot unit).
 install: all
 	@kdir=$$($(KDIR_OF)) && set -x && \
 	$(MAKE) -C "$$kdir" M=$(TOP) $(if $(DESTDIR),INSTALL_MOD_PATH=$(abspath $(DESTDIR))) modules_install \
