@@ -7,8 +7,9 @@
 #   make demo       boot the test VM and show a live job
 #   make soak       the randomized lifecycle test, many iterations (SEED=N ITERS=N)
 #   make soak-md    the crash replay of persistent bitmaps, many seeds (SEED=N SEEDS=N)
-#   make install    install the module, the CLI and blockjob-activate.service
-#                   (not enabled) on this host; make uninstall removes them
+#   make install    install the module, the CLI (with its man page and bash
+#                   completion) and blockjob-activate.service (not enabled) on
+#                   this host; make uninstall removes them
 #   make install-dkms  the module's sources and dkms.conf in /usr/src, for
 #                   dkms(8) to rebuild it at each kernel upgrade
 #
@@ -136,7 +137,7 @@ soak-activate: all
 # The module goes to /lib/modules/<release of KDIR>/extra/dm-blockjob.ko
 # (kbuild's place for external modules), below DESTDIR when given (and then
 # no depmod runs); then what userspace installs (userspace/Makefile: the CLI
-# in $(PREFIX)/sbin, its man page, the boot unit).
+# in $(PREFIX)/sbin, its man page, its bash completion, the boot unit).
 install: all
 	@kdir=$$($(KDIR_OF)) && set -x && \
 	$(MAKE) -C "$$kdir" M=$(TOP) $(if $(DESTDIR),INSTALL_MOD_PATH=$(abspath $(DESTDIR))) modules_install \
