@@ -21,18 +21,6 @@ if ! command -v systemd-analyze >/dev/null; then
 	not_ok "systemd-analyze is not installed (package systemd: scripts/setup-deps, or apt-get install systemd)"
 	tap_end
 fi
-# expect, showing the last command's output when it fails
-expect_out() {	# WHAT COND...
-	local what=$1
-	shift
-	if "$@"; then
-		ok "$what"
-	else
-		not_ok "$what"
-		sed 's/^/#   /' "$T/out" | tail -n 15
-	fi
-}
-
 # A copy of the sources make install needs, without build products.
 S=$T/src
 mkdir -p "$S"
