@@ -11,7 +11,8 @@
 #                   completion) and blockjob-activate.service (not enabled) on
 #                   this host; make uninstall removes them
 #   make install-dkms  the module's sources and dkms.conf in /usr/src, for
-#                   dkms(8) to rebuild it at each kernel upgrade
+#                   dkms(8) to rebuild it at each kernel upgrade (make install
+#                   does it too)
 #
 # Everything that needs Debian packages installs them first (scripts/setup-deps).
 
@@ -143,6 +144,7 @@ install: all
 	$(MAKE) -C "$$kdir" M=$(TOP) $(if $(DESTDIR),INSTALL_MOD_PATH=$(abspath $(DESTDIR))) modules_install \
 	$(if $(DESTDIR),,&& { depmod -a "$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//')" 2>/dev/null || depmod -a; })
 	$(MAKE) -C userspace install PREFIX=$(PREFIX)
+	$(MAKE) -s install-dkms
 
 # The module of the kernel make install built it for, then what userspace
 # installed (SYSTEMD_UNIT_DIR, DESTDIR: userspace/Makefile). With DESTDIR,
@@ -151,6 +153,7 @@ uninstall:
 	@kdir=$$($(KDIR_OF)) && kver=$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//') && \
 	set -x && rm -f "$(DESTDIR)/lib/modules/$$kver/extra/dm-blockjob.ko" $(if $(DESTDIR),,&& depmod -a "$$kver")
 	$(MAKE) -C userspace uninstall PREFIX=$(PREFIX)
+	$(MAKE) -s uninstall-dkms
 
 # dkms(8): what it builds the module from (Kbuild, kernel/, include/ and
 # dkms.conf) in /usr/src/dm-blockjob-VERSION, its source tree for

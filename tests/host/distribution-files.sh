@@ -72,9 +72,12 @@ before=$(host_state)
 D=$T/dest
 expect_out "make install DESTDIR=... PREFIX=/usr succeeds (module and userspace built in a copy)" \
 	mk install DESTDIR="$D" PREFIX=/usr
-expect_eq "$(files_in "$D")" \
-	"./lib/modules/$KVER/extra/dm-blockjob.ko .$SYSDIR/blockjob-activate.service ./usr/sbin/blockjob .$COMPDIR/blockjob ./usr/share/man/man8/blockjob.8 " \
-	"DESTDIR holds the module (extra/), the CLI, the unit, the completion ($COMPDIR) and the man page, nothing else"
+expect_eq "$(files_in "$D" | tr ' ' '\n' | grep -v '^./usr/src/' | words)" \
+	"./lib/modules/$KVER/extra/dm-blockjob.ko .$SYSDIR/blockjob-activate.service ./usr/sbin/blockjob .$COMPDIR/blockjob ./usr/share/man/man8/blockjob.8" \
+	"DESTDIR holds the module (extra/), the CLI, the unit, the completion ($COMPDIR), the man page"
+expect "...and dkms's sources: /usr/src/dm-blockjob-$(cat "$TOP/VERSION")/dkms.conf and its Kbuild" \
+	test -f "$D/usr/src/dm-blockjob-$(cat "$TOP/VERSION")/dkms.conf" -a \
+	-f "$D/usr/src/dm-blockjob-$(cat "$TOP/VERSION")/Kbuild"
 expect_eq "$(host_state)" "$before" "the host's module, sbin, man, completion and unit paths are untouched"
 MAN=$D/usr/share/man/man8/blockjob.8
 COMP=$D$COMPDIR/blockjob
