@@ -7,8 +7,12 @@
 #   make demo       boot the test VM and show a live job
 #   make soak       the randomized lifecycle test, many iterations (SEED=N ITERS=N)
 #   make soak-md    the crash replay of persistent bitmaps, many seeds (SEED=N SEEDS=N)
-#   make install    install the module, the CLI and blockjob-activate.service
-#                   (not enabled) on this host; make uninstall removes them
+#   make install    install the module, the CLI (with its man page and bash
+#                   completion) and blockjob-activate.service (not enabled) on
+#                   this host; make uninstall removes them
+#   make install-dkms  the module's sources and dkms.conf in /usr/src, for
+#                   dkms(8) to rebuild it at each kernel upgrade (make install
+#                   does it too)
 #
 # Everything that needs Debian packages installs them first (scripts/setup-deps).
 
@@ -26,7 +30,8 @@ DEPS_STAMP := $(BLOCKJOB_CACHE)/.deps-ok
 
 KSRC := $(wildcard kernel/*.c kernel/*.h kernel/tests/*.c include/uapi/linux/*.h) Kbuild
 
-.PHONY: all module userspace deps check demo install uninstall clean checkpatch sparse \
+.PHONY: all module userspace deps check demo install uninstall install-dkms uninstall-dkms \
+	clean checkpatch sparse \
 	module-debug kunit bench unit-tests vm-tests vm-tests-debug host-tests soak soak-md \
 	soak-activate
 
@@ -130,11 +135,16 @@ soak-activate: all
 		BJ_NO_BUILD=1 scripts/vm-run $$(echo "$$opts" | sed "s/--boots [0-9]*/--boots 50/") $(ACT_SOAK_TEST) || exit 1; \
 	done; fi
 
+# The module goes to /lib/modules/<release of KDIR>/extra/dm-blockjob.ko
+# (kbuild's place for external modules), below DESTDIR when given (and then
+# no depmod runs); then what userspace installs (userspace/Makefile: the CLI
+# in $(PREFIX)/sbin, its man page, its bash completion, the boot unit).
 install: all
 	@kdir=$$($(KDIR_OF)) && set -x && \
-	$(MAKE) -C "$$kdir" M=$(TOP) modules_install && \
-	{ depmod -a "$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//')" 2>/dev/null || depmod -a; }
+	$(MAKE) -C "$$kdir" M=$(TOP) $(if $(DESTDIR),INSTALL_MOD_PATH=$(abspath $(DESTDIR))) modules_install \
+	$(if $(DESTDIR),,&& { depmod -a "$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//')" 2>/dev/null || depmod -a; })
 	$(MAKE) -C userspace install PREFIX=$(PREFIX)
+	$(MAKE) -s install-dkms
 
 # The module of the kernel make install built it for, then what userspace
 # installed (SYSTEMD_UNIT_DIR, DESTDIR: userspace/Makefile). With DESTDIR,
@@ -143,6 +153,25 @@ uninstall:
 	@kdir=$$($(KDIR_OF)) && kver=$$(basename "$${kdir%/build}" | sed 's/^linux-headers-//') && \
 	set -x && rm -f "$(DESTDIR)/lib/modules/$$kver/extra/dm-blockjob.ko" $(if $(DESTDIR),,&& depmod -a "$$kver")
 	$(MAKE) -C userspace uninstall PREFIX=$(PREFIX)
+	$(MAKE) -s uninstall-dkms
+
+# dkms(8): what it builds the module from (Kbuild, kernel/, include/ and
+# dkms.conf) in /usr/src/dm-blockjob-VERSION, its source tree for
+# `dkms install dm-blockjob/VERSION`; nothing is built here and dkms need not
+# be installed. DESTDIR stages it.
+BJ_VERSION := $(shell cat VERSION)
+DKMS_SRC := /usr/src/dm-blockjob-$(BJ_VERSION)
+
+install-dkms:
+	rm -rf $(DESTDIR)$(DKMS_SRC)
+	install -d $(DESTDIR)$(DKMS_SRC)
+	tar -c --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude='.*.cmd' --exclude='*.a' dkms.conf VERSION Kbuild kernel include | \
+		tar -x --no-same-owner -C $(DESTDIR)$(DKMS_SRC)
+	@echo "dm-blockjob's sources are in $(DKMS_SRC): dkms install dm-blockjob/$(BJ_VERSION) builds and installs the module"
+
+uninstall-dkms:
+	rm -rf $(DESTDIR)$(DKMS_SRC)
 
 clean:
 	-@kdir=$$($(KDIR_OF) 2>/dev/null) && $(MAKE) -C "$$kdir" M=$(TOP) clean

@@ -21,18 +21,6 @@ if ! command -v systemd-analyze >/dev/null; then
 	not_ok "systemd-analyze is not installed (package systemd: scripts/setup-deps, or apt-get install systemd)"
 	tap_end
 fi
-# expect, showing the last command's output when it fails
-expect_out() {	# WHAT COND...
-	local what=$1
-	shift
-	if "$@"; then
-		ok "$what"
-	else
-		not_ok "$what"
-		sed 's/^/#   /' "$T/out" | tail -n 15
-	fi
-}
-
 # A copy of the sources make install needs, without build products.
 S=$T/src
 mkdir -p "$S"
@@ -54,8 +42,8 @@ before=$(host_state)
 D=$T/dest
 expect_out "make -C userspace install DESTDIR=... succeeds" mk install DESTDIR="$D"
 expect_eq "$(cd "$D" && find . -type f -o -type l | sort | tr '\n' ' ')" \
-	"./etc/systemd/system/$UNIT ./usr/local/sbin/blockjob " \
-	"DESTDIR holds the CLI in /usr/local/sbin and the unit in /etc/systemd/system, nothing else"
+	"./etc/systemd/system/$UNIT ./usr/local/sbin/blockjob ./usr/local/share/bash-completion/completions/blockjob ./usr/local/share/man/man8/blockjob.8 " \
+	"DESTDIR holds the CLI in /usr/local/sbin, its man page and completion in /usr/local/share and the unit in /etc/systemd/system, nothing else"
 expect_eq "$(host_state)" "$before" "the host's /usr/local/sbin and unit directories are untouched"
 U=$D/etc/systemd/system/$UNIT
 expect_eq "$(grep '^ExecStart=' "$U")" "ExecStart=/usr/local/sbin/blockjob activate --all" \
