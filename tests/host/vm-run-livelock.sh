@@ -7,7 +7,7 @@
 # result is the second boot's (the first console kept, the log says so);
 # twice, or with a dm-blockjob frame, or with --disk-dir disks, the run
 # fails and says why. The guest scripts write the soft-lockup lines into the
-# kernel log themselves (3 boots and 2 retries, about a minute).
+# kernel log themselves (5 boots, about a minute; 11 cases).
 # Last line: "N passed, N failed".
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
