@@ -143,7 +143,7 @@ static int parse_offset(const char *word, sector_t *offset, char **error, char *
 /* Which features each mode accepts. */
 #define MIRROR_FEATURES (BJ_F_COPY_MODE | BJ_F_SYNC | BJ_F_SPEED | BJ_F_ON_SOURCE_ERROR | \
 			 BJ_F_ON_TARGET_ERROR | BJ_F_MAX_COPIES | BJ_F_START_PAUSED | \
-			 BJ_F_METADATA)
+			 BJ_F_METADATA | BJ_F_RESUME)
 #define BACKUP_FEATURES (BJ_F_SYNC | BJ_F_SPEED | BJ_F_MAX_COPIES | BJ_F_BITMAP | \
 			 BJ_F_BITMAP_MODE | BJ_F_ON_CBW_ERROR | BJ_F_START_PAUSED | \
 			 BJ_F_METADATA)
@@ -167,6 +167,7 @@ static const struct feature_def feature_defs[] = {
 	{ "on_cbw_error", BJ_F_ON_CBW_ERROR, true },
 	{ "start_paused", BJ_F_START_PAUSED, false },
 	{ "metadata", BJ_F_METADATA, true },
+	{ "resume", BJ_F_RESUME, false },
 };
 
 /* Parse one feature (name and value) into @a. */
@@ -371,6 +372,10 @@ int bj_parse_table(unsigned int argc, char **argv, struct bj_args *a, char **err
 	if (parse_features(a, argc - positional, argv + positional, error))
 		return -EINVAL;
 
+	if ((a->features & BJ_F_RESUME) && !(a->features & BJ_F_METADATA)) {
+		*error = "resume continues a mirror from its metadata device: add metadata <dev>";
+		return -EINVAL;
+	}
 	if (a->mode == BJ_MODE_BACKUP) {
 		bool incremental = a->sync == BJ_SYNC_INCREMENTAL;
 

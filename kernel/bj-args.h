@@ -78,6 +78,7 @@ enum bj_cbw_policy {
 #define BJ_F_ON_CBW_ERROR	BIT(8)
 #define BJ_F_START_PAUSED	BIT(9)
 #define BJ_F_METADATA		BIT(10)
+#define BJ_F_RESUME		BIT(11)
 
 struct bj_args {
 	enum bj_mode mode;

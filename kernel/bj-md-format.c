@@ -19,7 +19,8 @@ static_assert(sizeof(struct bj_md_bitmap_entry) == 128);
 static_assert(sizeof(struct bj_md_bitmap_header) == BJ_MD_BITMAP_HEADER);
 static_assert(BJ_MD_NAME_LEN == BJ_NAME_MAX);
 
-#define BJ_MD_KNOWN_FLAGS	(BJ_MD_BM_USED | BJ_MD_BM_ENABLED | BJ_MD_BM_SUCCESSOR)
+#define BJ_MD_KNOWN_FLAGS	(BJ_MD_BM_USED | BJ_MD_BM_ENABLED | BJ_MD_BM_SUCCESSOR | \
+				 BJ_MD_BM_SYNC)
 #define BJ_MD_SB_KNOWN_FLAGS	BJ_MD_SB_PIVOTED
 
 u32 bj_md_csum(const void *block)
@@ -63,6 +64,9 @@ static const char *check_entry(const struct bj_md_sb *sb, const struct bj_md_ent
 		return "a bitmap entry has unknown flags";
 	if (!bj_valid_name(e->name))
 		return "a bitmap entry has an invalid name";
+	if ((e->flags & BJ_MD_BM_SYNC) &&
+	    (strcmp(e->name, BJ_MD_SYNC_NAME) || (e->flags & BJ_MD_BM_SUCCESSOR)))
+		return "the mirror's sync map entry is malformed";
 	if (!is_power_of_2(e->granule) || e->granule < BJ_GRANULE_MIN ||
 	    e->granule > BJ_GRANULE_MAX)
 		return "a bitmap entry has an invalid granularity";
@@ -86,7 +90,7 @@ static const char *check_entry(const struct bj_md_sb *sb, const struct bj_md_ent
 
 static const char *check_sb(const struct bj_md_sb *sb, u32 nr_used)
 {
-	unsigned int i, j, n = 0;
+	unsigned int i, j, n = 0, nr_sync = 0;
 	const char *why;
 
 	if (!sb->data_sectors)
@@ -101,6 +105,7 @@ static const char *check_sb(const struct bj_md_sb *sb, u32 nr_used)
 		if (!(a->flags & BJ_MD_BM_USED))
 			continue;
 		n++;
+		nr_sync += !!(a->flags & BJ_MD_BM_SYNC);
 		why = check_entry(sb, a);
 		if (why)
 			return why;
@@ -109,7 +114,8 @@ static const char *check_sb(const struct bj_md_sb *sb, u32 nr_used)
 
 			if (!(b->flags & BJ_MD_BM_USED))
 				continue;
-			if (!strcmp(a->name, b->name))
+			/* The sync map is no named bitmap: its name is free. */
+			if (!((a->flags | b->flags) & BJ_MD_BM_SYNC) && !strcmp(a->name, b->name))
 				return "two bitmap entries have the same name";
 			if (a->first_block < b->first_block + bj_md_bitmap_footprint(b->nr_bits) &&
 			    b->first_block < a->first_block + bj_md_bitmap_footprint(a->nr_bits))
@@ -118,6 +124,8 @@ static const char *check_sb(const struct bj_md_sb *sb, u32 nr_used)
 	}
 	if (n != nr_used)
 		return "the bitmap count does not match the entries";
+	if (nr_sync > 1)
+		return "more than one mirror sync map";
 	return NULL;
 }
 

@@ -27,6 +27,12 @@ struct bj_md {
 	struct bj_md_sb next;		/* the one being committed (scratch) */
 	u32 sb_copy;			/* the copy holding @sb */
 	bool failed;			/* a metadata write failed (also under vol->lock) */
+	/*
+	 * The mirror's out-of-sync map (BJ_MD_BM_SYNC) while a mirror table
+	 * holds it, and that table: from its constructor to its destructor.
+	 */
+	struct bj_named_bitmap *sync;
+	struct bj_target *sync_owner;
 	/* Statistics, read without the lock (the metadata message must not wait on I/O). */
 	u64 commits;			/* superblock and bitmap-block commits */
 	u64 bios;			/* writes held for a commit */
@@ -119,14 +125,14 @@ static void area_written(struct bj_md *md, struct bj_named_bitmap *b, struct bj_
  * Start the write of logical block @l of area @a: the durable @bits of that
  * block plus what @add sets, in the copy not holding the newest version.
  */
-static int write_block(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md_area *a,
-		       const struct bj_bitmap *bits, u32 l,
-		       void (*add)(void *block, u32 l, void *ctx), void *ctx)
+static int write_block_at(struct bj_md *md, u64 addr, struct bj_named_bitmap *b,
+			  struct bj_md_area *a, const struct bj_bitmap *bits, u32 l,
+			  void (*add)(void *block, u32 l, void *ctx), void *ctx)
 {
 	struct dm_buffer *buf;
 	void *data;
 
-	data = dm_bufio_new(md->bufio, next_addr(md, b, a, l), &buf);
+	data = dm_bufio_new(md->bufio, addr, &buf);
 	if (IS_ERR(data))
 		return PTR_ERR(data);
 	bj_md_block_encode(data, md->sb.uuid, a->epoch, a->gen[l] + 1, l, b->entry,
@@ -137,6 +143,13 @@ static int write_block(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md
 	dm_bufio_release(buf);
 	WRITE_ONCE(md->blocks, md->blocks + 1);
 	return 0;
+}
+
+static int write_block(struct bj_md *md, struct bj_named_bitmap *b, struct bj_md_area *a,
+		       const struct bj_bitmap *bits, u32 l,
+		       void (*add)(void *block, u32 l, void *ctx), void *ctx)
+{
+	return write_block_at(md, next_addr(md, b, a, l), b, a, bits, l, add, ctx);
 }
 
 /*
@@ -330,8 +343,8 @@ static int load_bitmaps(struct bj_md *md, struct bj_volume *vol, char **error)
 
 		torn = 0;
 
-		if (!(e->flags & BJ_MD_BM_USED))
-			continue;
+		if (!(e->flags & BJ_MD_BM_USED) || (e->flags & BJ_MD_BM_SYNC))
+			continue;	/* the sync map is the mirror table's: bj_md_sync_open() */
 		/*
 		 * A successor on disk is a backup that did not give its bitmap
 		 * back (crash, power loss): the bitmap still has every write
@@ -658,6 +671,7 @@ void bj_md_close(struct bj_volume *vol)
 	if (!md)
 		return;
 	/* No table is left, so no write is held: the worker is idle. */
+	WARN_ON(md->sync);
 	destroy_workqueue(md->wq);
 	dm_bufio_client_destroy(md->bufio);
 	blkdev_put(md->bdev, MD_FMODE);
@@ -947,19 +961,253 @@ void bj_md_successor_release(struct bj_volume *vol, struct bj_named_bitmap *b,
 	bj_bitmap_free(&b->succ);
 }
 
-int bj_md_set_record(struct bj_volume *vol, const char *text, const char **error)
+/* The mirror's out-of-sync map ---------------------------------------- */
+
+/* The superblock entry of the sync map in @sb, or -1. */
+static int find_sync(const struct bj_md_sb *sb)
+{
+	int i;
+
+	for (i = 0; i < BJ_MD_MAX_BITMAPS; i++)
+		if ((sb->bitmaps[i].flags & (BJ_MD_BM_USED | BJ_MD_BM_SYNC)) ==
+		    (BJ_MD_BM_USED | BJ_MD_BM_SYNC))
+			return i;
+	return -1;
+}
+
+static void add_nothing(void *block, u32 l, void *ctx)
+{
+}
+
+/* Continue from the map an interrupted mirror left. io_lock held. */
+static int sync_load(struct bj_md *md, sector_t granule, struct bj_bitmap *bits, char **error)
+{
+	struct bj_named_bitmap *b;
+	unsigned int torn = 0;
+	int i = find_sync(&md->sb), r;
+
+	if (i < 0) {
+		*error = "resume: no interrupted mirror on the metadata device (start a new one)";
+		return -EINVAL;
+	}
+	if (md->sb.bitmaps[i].granule != granule) {
+		DMERR("%s: resume: the interrupted mirror's regions are of %llu sectors, not %llu",
+		      dm_device_name(md->vol->md), md->sb.bitmaps[i].granule,
+		      (unsigned long long)granule);
+		*error = "resume: region size differs from the interrupted mirror's";
+		return -EINVAL;
+	}
+	b = bitmap_new(&md->sb.bitmaps[i], i);
+	if (!b) {
+		*error = "Cannot allocate the mirror's sync map";
+		return -ENOMEM;
+	}
+	r = load_area(md, b, &b->area, &b->bm, &torn);
+	if (r) {
+		bitmap_destroy(b);
+		*error = "Cannot read the mirror's sync map from the metadata device";
+		return r;
+	}
+	if (torn)
+		DMWARN("%s: mirror sync map: %u blocks with a torn copy: copied again whole",
+		       dm_device_name(md->vol->md), torn);
+	bj_bitmap_copy(bits, &b->bm);
+	md->sync = b;
+	return 0;
+}
+
+/*
+ * A new map holding @bits: its blocks are written (under an epoch no block
+ * carries yet) and flushed before the superblock commit that makes the entry
+ * valid, so that a crash never leaves a map that says less. io_lock held.
+ */
+static int sync_create(struct bj_md *md, sector_t granule, const struct bj_bitmap *bits,
+		       char **error)
+{
+	u64 nr_bits = bits->nr_bits, epoch;
+	struct bj_named_bitmap *b;
+	struct bj_md_entry *e;
+	int i, r;
+	u32 l;
+
+	if (md->failed) {
+		*error = "The metadata device failed: no mirror can keep its map there";
+		return -EIO;
+	}
+	/*
+	 * First commit: an older map (no record commit dropped it) goes, and
+	 * the new map's epoch is reserved, so that no block written below can
+	 * ever pass for a later entry's.
+	 */
+	md->next = md->sb;
+	i = find_sync(&md->next);
+	if (i >= 0)
+		memset(&md->next.bitmaps[i], 0, sizeof(md->next.bitmaps[i]));
+	epoch = md->next.next_epoch++;
+	r = commit_sb(md);
+	if (r)
+		goto bad_write;
+	md->next = md->sb;
+	for (i = 0; i < BJ_MD_MAX_BITMAPS; i++)
+		if (!(md->next.bitmaps[i].flags & BJ_MD_BM_USED))
+			break;
+	if (i == BJ_MD_MAX_BITMAPS) {
+		*error = "The metadata device holds 16 bitmaps: remove one for the sync map";
+		return -ENOSPC;
+	}
+	e = &md->next.bitmaps[i];
+	memset(e, 0, sizeof(*e));
+	strscpy(e->name, BJ_MD_SYNC_NAME, sizeof(e->name));
+	e->granule = granule;
+	e->nr_bits = nr_bits;
+	e->nr_blocks = bj_md_blocks_for(nr_bits);
+	e->first_block = bj_md_alloc(&md->next, bj_md_bitmap_footprint(nr_bits));
+	if (!e->first_block) {
+		DMERR("%s: mirror: its sync map needs %llu metadata blocks of 4 KiB: no room",
+		      dm_device_name(md->vol->md), bj_md_bitmap_footprint(nr_bits));
+		*error = "No room on the metadata device for the mirror's sync map";
+		return -ENOSPC;
+	}
+	e->flags = BJ_MD_BM_USED | BJ_MD_BM_SYNC;
+	e->epoch = epoch;
+	b = bitmap_new(e, i);
+	if (!b) {
+		*error = "Cannot allocate the mirror's sync map";
+		return -ENOMEM;
+	}
+	for (l = 0; l < e->nr_blocks; l++) {
+		r = write_block_at(md, bj_md_block_addr(e, b->area.index, 0, l), b, &b->area, bits,
+				   l, add_nothing, NULL);
+		if (r) {
+			md_fail(md, r);
+			goto bad_b;
+		}
+	}
+	r = write_out(md);
+	if (!r)
+		r = commit_sb(md);
+	if (r)
+		goto bad_b;
+	bitmap_fill(b->area.touched, e->nr_blocks);
+	area_forget(md, b, &b->area);
+	area_written(md, b, &b->area);
+	bj_bitmap_copy(&b->bm, bits);
+	md->sync = b;
+	return 0;
+bad_b:
+	bitmap_destroy(b);
+bad_write:
+	*error = "Cannot write the mirror's sync map: metadata device write failed";
+	return r;
+}
+
+int bj_md_sync_open(struct bj_volume *vol, struct bj_target *bt, sector_t granule, bool resume,
+		    struct bj_bitmap *bits, char **error)
 {
 	struct bj_md *md = vol->store;
 	int r;
 
 	mutex_lock(&md->io_lock);
+	if (md->sync_owner) {
+		*error = "Another mirror table of this volume holds its sync map";
+		r = -EBUSY;
+		goto out;
+	}
+	r = resume ? sync_load(md, granule, bits, error) : sync_create(md, granule, bits, error);
+	if (!r)
+		md->sync_owner = bt;
+out:
+	mutex_unlock(&md->io_lock);
+	return r;
+}
+
+void bj_md_sync_close(struct bj_volume *vol, struct bj_target *bt)
+{
+	struct bj_md *md = vol->store;
+
+	mutex_lock(&md->io_lock);
+	if (md->sync_owner == bt) {
+		bitmap_destroy(md->sync);
+		md->sync = NULL;
+		md->sync_owner = NULL;
+	}
+	mutex_unlock(&md->io_lock);
+}
+
+/* Does block @l of @a differ from @b? Blocks are whole words of both. */
+static bool block_differs(const struct bj_bitmap *a, const struct bj_bitmap *b, u32 l)
+{
+	u64 first = (u64)l * (BJ_MD_BITS_PER_BLOCK / BITS_PER_LONG);
+	u64 end = min_t(u64, first + BJ_MD_BITS_PER_BLOCK / BITS_PER_LONG,
+			BITS_TO_LONGS(a->nr_bits));
+
+	return memcmp(a->bits + first, b->bits + first, (end - first) * sizeof(long)) != 0;
+}
+
+int bj_md_sync_write(struct bj_volume *vol, const struct bj_bitmap *bits)
+{
+	struct bj_md *md = vol->store;
+	struct bj_named_bitmap *b;
+	u32 l, nr;
+	int r = 0;
+
+	mutex_lock(&md->io_lock);
+	b = md->sync;
+	if (md->failed || !b || bits->nr_bits != b->bm.nr_bits) {
+		r = -EIO;
+		goto out;
+	}
+	nr = entry_of(md, b)->nr_blocks;
+	for (l = 0; l < nr; l++)
+		if (block_differs(bits, &b->bm, l))
+			__set_bit(l, b->area.touched);
+	if (bitmap_empty(b->area.touched, nr))
+		goto out;
+	for_each_set_bit(l, b->area.touched, nr) {
+		r = write_block(md, b, &b->area, bits, l, add_nothing, NULL);
+		if (r) {
+			md_fail(md, r);
+			goto out;
+		}
+	}
+	r = write_out(md);
+	if (r)
+		goto out;
+	WRITE_ONCE(md->commits, md->commits + 1);
+	area_forget(md, b, &b->area);
+	area_written(md, b, &b->area);
+	bj_bitmap_copy(&b->bm, bits);
+out:
+	mutex_unlock(&md->io_lock);
+	return r;
+}
+
+int bj_md_set_record(struct bj_volume *vol, const char *text, const char **error)
+{
+	struct bj_md *md = vol->store;
+	int r, i;
+
+	mutex_lock(&md->io_lock);
+	if (md->sync_owner) {
+		*error = "metadata record: a mirror table holds the volume's sync map";
+		r = -EBUSY;
+		goto out;
+	}
 	md->next = md->sb;
 	strscpy_pad(md->next.record, text, sizeof(md->next.record));
 	/* The record names the volume's home now: a pivot's flag is spent. */
 	md->next.flags &= ~BJ_MD_SB_PIVOTED;
+	/*
+	 * ... and the job it names is another one, or none: the sync map of
+	 * the mirror it named before must never be resumed by the next.
+	 */
+	i = find_sync(&md->next);
+	if (i >= 0)
+		memset(&md->next.bitmaps[i], 0, sizeof(md->next.bitmaps[i]));
 	r = commit_sb(md);
 	if (r)
 		*error = "metadata record: metadata device write failed";
+out:
 	mutex_unlock(&md->io_lock);
 	return r;
 }

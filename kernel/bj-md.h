@@ -82,6 +82,26 @@ void bj_md_successor_release(struct bj_volume *vol, struct bj_named_bitmap *b,
 int bj_md_set_record(struct bj_volume *vol, const char *text, const char **error);
 int bj_md_set_pivoted(struct bj_volume *vol, bool pivoted);
 
+/*
+ * A mirror's out-of-sync map (BJ_MD_BM_SYNC in dm-blockjob-md.h; the rules
+ * of its use are at the top of bj-mirror.c). bj_md_sync_open(): mirror
+ * table @bt takes it in its constructor (one table at a time: -EBUSY
+ * otherwise). With @resume it loads the map an interrupted mirror of region
+ * size @granule left into @bits; else it makes a new map equal to @bits,
+ * durable (blocks, then the superblock entry) before it returns. 0 or a
+ * negative errno with *@error set for ti->error.
+ * bj_md_sync_write(): make the map on disk equal to @bits (the blocks that
+ * differ, then a flush); the caller answers for the bits it clears. 0 or a
+ * negative errno (the metadata device failed).
+ * bj_md_sync_close(): the destructor lets go; the map stays on disk until a
+ * record commit (bj_md_set_record()) drops it, which is refused (-EBUSY)
+ * while a table holds it. Process context, none of the volume's locks held.
+ */
+int bj_md_sync_open(struct bj_volume *vol, struct bj_target *bt, sector_t granule, bool resume,
+		    struct bj_bitmap *bits, char **error);
+int bj_md_sync_write(struct bj_volume *vol, const struct bj_bitmap *bits);
+void bj_md_sync_close(struct bj_volume *vol, struct bj_target *bt);
+
 /* Free a persistent bitmap's in-core state (not its bits). */
 void bj_md_bitmap_free(struct bj_named_bitmap *b);
 

@@ -34,6 +34,22 @@
  * Writes are split at region boundaries (dm_accept_partial_bio), so a bio
  * touches one region. Flushes go to both devices (num_flush_bios = 2).
  *
+ * With a metadata device the regions that may differ are also durable in
+ * the volume's sync map (bj_md_sync_*(), BJ_MD_BM_SYNC in
+ * include/uapi/linux/dm-blockjob-md.h), so that a mirror interrupted by a
+ * crash continues (table feature "resume") instead of starting over:
+ *   - @marked is the in-core image of the durable map, never more: a bit
+ *     is set after the commit that wrote it and cleared before the commit
+ *     that clears it. Every region in @dirty is marked.
+ *   - A write (also after a cancel, also to a dirty region) is routed only
+ *     into a marked region; otherwise it waits on @mark_wait while
+ *     sync_work() makes the region's bit durable, then is mapped again.
+ *   - A clear pass (clear_work, at most one a second) unmarks the regions
+ *     that are clean, idle and were not written since the last pass, flushes
+ *     both devices, then commits the map without them. It runs only while
+ *     writes are duplicated: after a cancel or a failure every region
+ *     written stays marked, as the destination did not take the write.
+ *
  * Cancel stops write duplication at once: after ready the destination keeps
  * the volume as of the cancel (flushed at the next suspend); before ready it
  * is flagged dest_invalid.
@@ -104,6 +120,22 @@ struct bj_mirror {
 	bool suspended;
 	unsigned int copying;		/* regions with a copy in flight */
 	u64 dst_errors;			/* destination errors since the last ready */
+
+	/*
+	 * The durable sync map (see the top of this file), with a metadata
+	 * device only. Under @lock: @marked, @mark_pending (regions writes
+	 * wait for), @written (since the last clear pass), @mark_wait,
+	 * @sync_failed. @want, @committing and @clearing are sync_commit()'s,
+	 * under @sync_mutex, which serializes the commits.
+	 */
+	bool persistent;
+	bool sync_failed;		/* a map commit failed: unmarked writes fail */
+	struct bj_bitmap marked, mark_pending, written;
+	struct bio_list mark_wait;
+	struct mutex sync_mutex;	/* one sync_commit() at a time */
+	struct bj_bitmap want, committing, clearing;
+	struct work_struct sync_work;
+	struct delayed_work clear_work;
 
 	mempool_t region_pool;
 	struct bio_set bs;		/* destination clones */
@@ -251,6 +283,15 @@ static bool copier_wanted(enum dm_blockjob_state state)
 	return state == DM_BLOCKJOB_STATE_RUNNING || state == DM_BLOCKJOB_STATE_READY;
 }
 
+#define MIRROR_CLEAR_DELAY	HZ	/* a clear pass at most once a second */
+
+/* A region changed its state: have a clear pass in a while. Any context. */
+static void clear_later(struct bj_mirror *m)
+{
+	if (m->persistent)
+		queue_delayed_work(m->wq, &m->clear_work, MIRROR_CLEAR_DELAY);
+}
+
 /* Errors and policies --------------------------------------------------- */
 
 /*
@@ -346,6 +387,8 @@ enum write_route {
 	ROUTE_BOTH,		/* source and destination */
 	ROUTE_WAIT,		/* queued on the region; mapped again later */
 	ROUTE_RETRY,		/* no memory: requeue */
+	ROUTE_MARK,		/* queued until its region is durably marked */
+	ROUTE_FAIL,		/* the sync map cannot be written: fail it */
 };
 
 /*
@@ -362,6 +405,16 @@ static enum write_route route_write(struct bj_mirror *m, struct bio *bio,
 
 	io->region = NULL;
 	io->duplicated = false;
+	if (m->persistent) {
+		if (!bj_bitmap_test(&m->marked, nr)) {
+			if (m->sync_failed)
+				return ROUTE_FAIL;
+			bj_bitmap_set_range(&m->mark_pending, nr, 1);
+			bio_list_add(&m->mark_wait, bio);
+			return ROUTE_MARK;
+		}
+		bj_bitmap_set_range(&m->written, nr, 1);
+	}
 	if (!m->mirroring)
 		return ROUTE_SOURCE;
 
@@ -414,6 +467,14 @@ static int mirror_write(struct bj_mirror *m, struct bio *bio, bool from_map)
 
 	switch (route) {
 	case ROUTE_WAIT:
+		return DM_MAPIO_SUBMITTED;
+	case ROUTE_MARK:
+		queue_work(m->wq, &m->sync_work);
+		return DM_MAPIO_SUBMITTED;
+	case ROUTE_FAIL:
+		if (from_map)
+			return DM_MAPIO_KILL;
+		bio_io_error(bio);
 		return DM_MAPIO_SUBMITTED;
 	case ROUTE_RETRY:
 		/* The region pool is empty: map it again from the work item. */
@@ -546,6 +607,7 @@ static int mirror_end_io(struct bj_target *bt, struct bio *bio, blk_status_t *er
 		queue_work(m->wq, &m->work);
 	if (kick)
 		bj_copier_kick(&m->copier);
+	clear_later(m);
 	return DM_ENDIO_DONE;
 }
 
@@ -658,6 +720,7 @@ static void mirror_copied(struct bj_copier *c, u64 nr, bool urgent, int read_err
 	 */
 	if (kick)
 		queue_work(m->wq, &m->work);
+	clear_later(m);
 }
 
 /*
@@ -685,6 +748,157 @@ static const struct bj_copier_ops mirror_copier_ops = {
 	.next = mirror_next,
 	.done = mirror_copied,
 };
+
+/* The durable sync map ------------------------------------------------- */
+
+/*
+ * m->lock held: unmark (in core) the regions that are marked, clean, idle
+ * and not written since the last pass; they go to @clearing. Word by word:
+ * the maps are large and this runs with interrupts off.
+ */
+static u64 unmark_idle(struct bj_mirror *m)
+{
+	unsigned long *mk = m->marked.bits, c;
+	u64 w, words = BITS_TO_LONGS(m->marked.nr_bits), n = 0, nr;
+	unsigned int bit;
+
+	bj_bitmap_clear_all(&m->clearing);
+	for (w = 0; w < words; w++) {
+		c = mk[w] & ~m->dirty.bits[w] & ~m->written.bits[w];
+		if (!c)
+			continue;
+		for_each_set_bit(bit, &c, BITS_PER_LONG) {
+			nr = w * BITS_PER_LONG + bit;
+			if (find_region(m, nr))
+				c &= ~BIT(bit);		/* writes or a copy in flight */
+		}
+		mk[w] &= ~c;
+		m->clearing.bits[w] = c;
+		n += hweight_long(c);
+	}
+	bj_bitmap_clear_all(&m->written);
+	if (n) {
+		bj_bitmap_recount(&m->marked);
+		bj_bitmap_recount(&m->clearing);
+	}
+	return n;
+}
+
+/*
+ * Make the map on disk what @marked plus the waiting marks say, then map
+ * the writes that waited. With @clear, first a clear pass: the regions it
+ * unmarks are flushed on both devices (their last writes completed before
+ * the pass) before the commit leaves them out. Process context.
+ */
+static void sync_commit(struct bj_mirror *m, bool clear)
+{
+	struct bj_target *bt = m->bt;
+	unsigned long flags;
+	bool kick;
+	u64 unmarked = 0;
+	int r = 0;
+
+	mutex_lock(&m->sync_mutex);
+	spin_lock_irqsave(&m->lock, flags);
+	if (clear && m->mirroring && !m->suspended && !m->sync_failed)
+		unmarked = unmark_idle(m);
+	bj_bitmap_copy(&m->committing, &m->mark_pending);
+	bj_bitmap_clear_all(&m->mark_pending);
+	bj_bitmap_copy(&m->want, &m->marked);
+	spin_unlock_irqrestore(&m->lock, flags);
+	bj_bitmap_or(&m->want, &m->committing);
+
+	if (unmarked) {
+		r = blkdev_issue_flush(bt->src->bdev);
+		if (!r)
+			r = blkdev_issue_flush(bt->dst->bdev);
+		/* Not flushed: they stay marked on disk (marked in core again later). */
+		if (r)
+			bj_bitmap_or(&m->want, &m->clearing);
+	}
+	if (unmarked || m->committing.nr_set)
+		r = bj_md_sync_write(bt->vol, &m->want);
+
+	spin_lock_irqsave(&m->lock, flags);
+	if (r && m->committing.nr_set) {
+		if (!m->sync_failed)
+			DMERR("%s: mirror: sync map write failed (%d): unmarked writes fail",
+			      dm_device_name(bt->vol->md), r);
+		m->sync_failed = true;
+	} else if (!r) {
+		bj_bitmap_or(&m->marked, &m->committing);
+	}
+	kick = bj_move_bios(&m->deferred, &m->mark_wait);
+	spin_unlock_irqrestore(&m->lock, flags);
+	mutex_unlock(&m->sync_mutex);
+	if (kick)
+		queue_work(m->wq, &m->work);
+}
+
+static void sync_work(struct work_struct *ws)
+{
+	sync_commit(container_of(ws, struct bj_mirror, sync_work), false);
+}
+
+static void clear_work(struct work_struct *ws)
+{
+	sync_commit(container_of(to_delayed_work(ws), struct bj_mirror, clear_work), true);
+}
+
+/* The maps of a mirror with a metadata device. */
+static int sync_alloc(struct bj_mirror *m, u64 nr_regions)
+{
+	struct bj_bitmap *maps[] = { &m->marked, &m->mark_pending, &m->written, &m->want,
+				     &m->committing, &m->clearing };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(maps); i++)
+		if (bj_bitmap_init(maps[i], nr_regions, GFP_KERNEL))
+			return -ENOMEM;
+	return 0;
+}
+
+static void sync_free(struct bj_mirror *m)
+{
+	bj_bitmap_free(&m->marked);
+	bj_bitmap_free(&m->mark_pending);
+	bj_bitmap_free(&m->written);
+	bj_bitmap_free(&m->want);
+	bj_bitmap_free(&m->committing);
+	bj_bitmap_free(&m->clearing);
+}
+
+/*
+ * Constructor, with a metadata device: take the volume's sync map. A new
+ * mirror writes @m->dirty as the map (all set for a full copy); "resume"
+ * loads the map of the mirror a crash interrupted into @m->dirty: its
+ * regions are the ones to copy.
+ */
+static int sync_open(struct bj_mirror *m, u64 nr_regions, char **error)
+{
+	struct bj_target *bt = m->bt;
+	int r;
+
+	m->persistent = true;
+	mutex_init(&m->sync_mutex);
+	bio_list_init(&m->mark_wait);
+	INIT_WORK(&m->sync_work, sync_work);
+	INIT_DELAYED_WORK(&m->clear_work, clear_work);
+	r = sync_alloc(m, nr_regions);
+	if (r) {
+		*error = "Cannot allocate the sync map";
+		goto bad;
+	}
+	r = bj_md_sync_open(bt->vol, bt, bt->args.granule, bt->args.features & BJ_F_RESUME,
+			    &m->dirty, error);
+	if (r)
+		goto bad;
+	bj_bitmap_copy(&m->marked, &m->dirty);
+	return 0;
+bad:
+	sync_free(m);
+	return r;
+}
 
 /* Deferred work: writes to map again, and becoming ready. */
 static void try_become_ready(struct bj_mirror *m)
@@ -779,11 +993,20 @@ static int mirror_ctr(struct bj_target *bt, char **error)
 	}
 	if (bt->args.sync == BJ_SYNC_FULL)
 		bj_bitmap_set_all(&m->dirty);
+	if (bt->vol->store) {
+		r = sync_open(m, nr_regions, error);
+		if (r)
+			goto bad_bitmap;
+	} else if (bt->args.features & BJ_F_RESUME) {
+		*error = "resume: this volume has no metadata device";
+		r = -EINVAL;
+		goto bad_bitmap;
+	}
 
 	r = mempool_init_slab_pool(&m->region_pool, MIRROR_MIN_REGIONS, mirror_region_cache);
 	if (r) {
 		*error = "Cannot allocate the region pool";
-		goto bad_bitmap;
+		goto bad_sync;
 	}
 	r = bioset_init(&m->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
 	if (r) {
@@ -806,7 +1029,10 @@ static int mirror_ctr(struct bj_target *bt, char **error)
 
 	bt->mode = m;
 	bt->job.len = (u64)ti->len << SECTOR_SHIFT;
-	if (bt->args.sync != BJ_SYNC_FULL)
+	if (bt->args.features & BJ_F_RESUME)
+		bt->job.done = bt->job.len - min(bt->job.len, m->dirty.nr_set *
+						 ((u64)bt->args.granule << SECTOR_SHIFT));
+	else if (bt->args.sync != BJ_SYNC_FULL)
 		bt->job.done = bt->job.len;
 	if (bt->args.features & BJ_F_START_PAUSED)
 		bt->job.state = DM_BLOCKJOB_STATE_PAUSED;
@@ -819,6 +1045,11 @@ bad_bs:
 	bioset_exit(&m->bs);
 bad_pool:
 	mempool_exit(&m->region_pool);
+bad_sync:
+	if (m->persistent) {
+		bj_md_sync_close(bt->vol, bt);
+		sync_free(m);
+	}
 bad_bitmap:
 	bj_bitmap_free(&m->dirty);
 bad_free:
@@ -835,8 +1066,14 @@ static void mirror_dtr(struct bj_target *bt)
 
 	bj_volume_unset_mirror(bt->vol, bt);
 	bj_copier_destroy(&m->copier);
+	if (m->persistent)
+		cancel_delayed_work_sync(&m->clear_work);
 	flush_workqueue(m->wq);
 	destroy_workqueue(m->wq);
+	if (m->persistent) {
+		bj_md_sync_close(bt->vol, bt);
+		sync_free(m);
+	}
 	/* dm drained all I/O before the destructor: entries left are idle. */
 	hash_for_each_safe(m->active, bkt, tmp, r, node) {
 		hash_del(&r->node);
@@ -997,16 +1234,20 @@ static void mirror_resume(struct bj_target *bt)
  * Mark @count regions from @first dirty ("set-dirty"), a slice at a time
  * (BJ_BITMAP_SLICE). Process context.
  */
-static void set_dirty(struct bj_mirror *m, u64 first, u64 count)
+static int set_dirty(struct bj_mirror *m, u64 first, u64 count)
 {
 	struct bj_target *bt = m->bt;
 	unsigned long flags;
+	bool failed;
 	u64 n;
 
 	while (count) {
 		n = min(count, BJ_BITMAP_SLICE);
 		spin_lock_irqsave(&m->lock, flags);
 		bj_bitmap_set_range(&m->dirty, first, n);
+		/* Dirty regions are marked: durably, before this returns. */
+		if (m->persistent)
+			bj_bitmap_set_range(&m->mark_pending, first, n);
 		spin_lock(&bt->job.lock);
 		bt->job.done = bt->job.len - min(bt->job.len, m->dirty.nr_set *
 				((u64)bt->args.granule << SECTOR_SHIFT));
@@ -1016,6 +1257,13 @@ static void set_dirty(struct bj_mirror *m, u64 first, u64 count)
 		count -= n;
 		cond_resched();
 	}
+	if (!m->persistent)
+		return 0;
+	sync_commit(m, false);
+	spin_lock_irqsave(&m->lock, flags);
+	failed = m->sync_failed;
+	spin_unlock_irqrestore(&m->lock, flags);
+	return failed ? -EIO : 0;
 }
 
 static int mirror_message(struct bj_target *bt, struct bj_msg *msg, char *result,
@@ -1106,8 +1354,7 @@ static int mirror_message(struct bj_target *bt, struct bj_msg *msg, char *result
 		    msg->count > m->dirty.nr_bits - msg->value ||
 		    READ_ONCE(bt->job.state) != DM_BLOCKJOB_STATE_PAUSED)
 			return -EINVAL;
-		set_dirty(m, msg->value, msg->count);
-		return 0;
+		return set_dirty(m, msg->value, msg->count);
 	default:
 		return -EINVAL;
 	}

@@ -12,7 +12,9 @@
 # which the chain keeps on /dev/vdd as a real /etc would keep it) and checks
 # that every acknowledged write is on the volume (none lost, none stale:
 # a volume brought back on the wrong device fails it), that the metadata
-# device checks clean, and that an interrupted job was reported. Then it
+# device checks clean, and that an interrupted job was reported; a mirror
+# that had not pivoted resumes, gets ready with a copy equal to the source
+# and pivots (the volume moves), every write still there. Then it
 # runs the next job of the cycle and cuts again: a mirror copying, a ready
 # mirror, `blockjob complete` (the cut falls before, during or after the
 # pivot; the volume must come back on the source or on the destination
@@ -64,6 +66,16 @@ else
 		*) not_ok "boot $BOOT: no word of the interrupted job: $out" ;; esac ;;
 	esac
 	check blockjob metadata check /dev/mapper/md
+	# A mirror cut before its pivot's commit resumes: ready, the copy equal
+	# to the source, then the pivot, after which every write is still there.
+	case $out in *"resumed:"*)
+		check blockjob set-speed vol 0
+		check blockjob wait vol --for ready --timeout 60
+		check_eq "$(dev_sha /dev/vdb)" "$(dev_sha /dev/vdc)" "boot $BOOT: the resumed mirror's copy equals the source"
+		check blockjob complete vol
+		res=$("$AW" check /dev/mapper/vol /dev/mapper/log | tail -n 1)
+		check_eq "$?" 0 "boot $BOOT: every acknowledged write is on the volume after the resumed mirror's pivot ($res)" ;;
+	esac
 	check etc_save
 fi
 echo "# seed $SEED"

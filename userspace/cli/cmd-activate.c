@@ -32,8 +32,10 @@ void usage_activate(FILE *f)
 		   "MDEV (made by 'blockjob create NAME DEVICE --metadata MDEV'): MDEV's volume\n"
 		   "record says which device NAME lives on (the mirror's destination once a\n"
 		   "mirror pivoted); that device is found by its stable identity, wherever it\n"
-		   "is now, and NAME is created on it in passthrough mode. A job the reboot\n"
-		   "interrupted is said and not restarted. Nothing is created if the device is\n"
+		   "is now, and NAME is created on it in passthrough mode. A mirror the\n"
+		   "reboot interrupted resumes where it stood (only the regions its map on\n"
+		   "MDEV holds are copied again); another job, or a mirror that cannot\n"
+		   "resume, is said and not restarted. Nothing is created if the device is\n"
 		   "not present. NAME already active on MDEV: said, exit 0.\n\n"
 		   "  --all   every volume of %s (NAME METADATA lines,\n"
 		   "          METADATA an identity or an absolute path), one line per volume\n"
@@ -165,6 +167,98 @@ static void interrupted_job(const char *name, const struct bj_record *rec, const
 		       name, rec->dest[0] ? " to " : "", rec->dest);
 }
 
+/* The sync map an interrupted mirror left on the loaded metadata @md, or NULL. */
+static const struct bj_md_bitmap *sync_map(const struct bj_md *md)
+{
+	unsigned int i;
+
+	for (i = 0; i < md->nr_bitmaps; i++)
+		if (md->bitmaps[i].sync && md->bitmaps[i].bits)
+			return &md->bitmaps[i];
+	return NULL;
+}
+
+/* Does the feature list @opts hold the words "@a @b"? */
+static bool has_feature(const char *opts, const char *a, const char *b)
+{
+	char pat[64];
+	size_t n;
+	const char *p;
+
+	n = (size_t)snprintf(pat, sizeof(pat), "%s %s", a, b);
+	for (p = strstr(opts, pat); p; p = strstr(p + 1, pat))
+		if ((p == opts || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return true;
+	return false;
+}
+
+/*
+ * The record names a mirror that did not pivot and @md holds its sync map:
+ * create @name directly with the mirror's table and "resume" (on @dev at
+ * @off, the source), so that it copies only the regions the map holds.
+ * 0 done (said), 1 after an error line, -1 when it cannot be resumed (its
+ * destination is gone, or it was a "sync top" mirror, whose map is filled
+ * after its start): the caller activates the volume on its source.
+ */
+static int resume_mirror(const char *name, const char *mdevnum, const struct bj_md *md,
+			 const struct bj_record *rec, const char *dev, uint64_t off)
+{
+	const struct bj_md_bitmap *map = sync_map(md);
+	char err[BJ_ERRLEN], dpath[PATH_MAX], head[160], feat[BJ_ID_LEN + 16];
+	char params[BJ_TABLE_MAX], a[32], b[32];
+	struct bj_vtable vt = { .metadata = "" };
+	unsigned int ma, mi;
+	uint64_t bytes, todo = 0, i;
+	const char *w;
+	size_t n, f = 0;
+
+	if (!map || has_feature(rec->opts, "sync", "top"))
+		return -1;
+	if (bj_devid_find(rec->dest, dpath, sizeof(dpath), err) ||
+	    bj_blockdev_info(dpath, &bytes, &ma, &mi, err)) {
+		printf("%s: the mirror to %s cannot be resumed: %s\n", name, rec->dest, err);
+		return -1;
+	}
+	if (bytes / 512 < rec->dest_off || bytes / 512 - rec->dest_off < md->data_sectors) {
+		printf("%s: the mirror to %s cannot be resumed: %s has %" PRIu64 " sectors, the volume needs %" PRIu64 " from sector %" PRIu64 "\n",
+		       name, rec->dest, dpath, bytes / 512, md->data_sectors, rec->dest_off);
+		return -1;
+	}
+	/* its own features, as it was started, without start_paused; then resume */
+	for (w = rec->opts;; w += n) {
+		w += strspn(w, " ");
+		n = strcspn(w, " ");
+		if (!n)
+			break;
+		if (n == strlen("start_paused") && !strncmp(w, "start_paused", n))
+			continue;
+		f += (size_t)snprintf(feat + f, sizeof(feat) - f, "%.*s ", (int)n, w);
+		if (f >= sizeof(feat))
+			return -1;
+	}
+	snprintf(feat + f, sizeof(feat) - f, "resume");
+	snprintf(vt.metadata, sizeof(vt.metadata), "%s", mdevnum);
+	snprintf(head, sizeof(head), "mirror %s %" PRIu64 " %u:%u %" PRIu64 " %" PRIu64, dev, off, ma,
+		 mi, rec->dest_off, map->granule / 512);
+	if (bj_table_params(params, sizeof(params), head, feat, &vt)) {
+		bj_err("%s: the mirror table would be longer than %d bytes", name, BJ_TABLE_MAX - 1);
+		return 1;
+	}
+	if (bj_dm_create(name, params, md->data_sectors, err)) {
+		bj_err("%s: resuming the mirror to %s: %s", name, rec->dest, err);
+		return 1;
+	}
+	for (i = 0; i < map->nr_bits; i++)
+		todo += map->bits[i / 64] >> (i % 64) & 1;
+	todo *= map->granule;
+	if (todo > md->data_sectors * 512)
+		todo = md->data_sectors * 512;
+	printf("%s: the mirror to %s was interrupted; resumed: %s of %s left to copy\n", name,
+	       rec->dest, bj_human_size(todo, a, sizeof(a)),
+	       bj_human_size(md->data_sectors * 512, b, sizeof(b)));
+	return 0;
+}
+
 int bj_activate(const char *name, const char *mdev, bool add_line)
 {
 	char err[BJ_ERRLEN], home[PATH_MAX], dev[32], mdevnum[32], mid[BJ_ID_LEN];
@@ -204,6 +298,13 @@ int bj_activate(const char *name, const char *mdev, bool add_line)
 	}
 	snprintf(dev, sizeof(dev), "%u:%u", ma, mi);
 	snprintf(mdevnum, sizeof(mdevnum), "%u:%u", mma, mmi);
+	r = -1;
+	if (rec.job == BJ_RECORD_MIRROR && !(md.flags & BJ_MD_SB_PIVOTED))
+		r = resume_mirror(name, mdevnum, &md, &rec, dev, off);
+	if (r == 1)
+		goto out;
+	if (r == 0)
+		goto activated;
 	/* the passthrough table with its metadata device, then the record: home, no job */
 	if (bj_volume_create(name, dev, off, md.data_sectors, mdevnum,
 			     md.flags & BJ_MD_SB_PIVOTED ? NULL : md.record, err)) {
@@ -212,6 +313,7 @@ int bj_activate(const char *name, const char *mdev, bool add_line)
 	}
 	if (!(md.flags & BJ_MD_SB_PIVOTED))
 		interrupted_job(name, &rec, id);
+activated:
 	ret = 0;
 	if (add_line) {
 		if (!bj_devid_of(mma, mmi, mid, sizeof(mid), err))

@@ -104,8 +104,8 @@ static void dump_json(const struct bj_md *md)
 
 		printf("%s{\"name\": ", i ? ", " : "");
 		bj_json_str(stdout, b->name);
-		printf(", \"granularity\": %" PRIu64 ", \"enabled\": %s", b->granule,
-		       b->enabled ? "true" : "false");
+		printf(", \"granularity\": %" PRIu64 ", \"enabled\": %s, \"sync\": %s", b->granule,
+		       b->enabled ? "true" : "false", b->sync ? "true" : "false");
 		if (b->bits) {
 			printf(", \"count\": %" PRIu64 ", \"dirty\": ",
 			       dirty_bytes(b->bits, b->nr_bits, b->granule, data_bytes));
@@ -162,8 +162,9 @@ static void dump_human(const char *path, const struct bj_md *md)
 	for (i = 0; i < md->nr_bitmaps; i++) {
 		const struct bj_md_bitmap *b = &md->bitmaps[i];
 
-		printf("bitmap %s: granularity %s, %s", b->name,
-		       bj_human_size(b->granule, a, sizeof(a)), b->enabled ? "enabled" : "disabled");
+		printf("%s %s: granularity %s, %s", b->sync ? "mirror sync map" : "bitmap", b->name,
+		       bj_human_size(b->granule, a, sizeof(a)),
+		       b->sync ? "regions out of sync" : b->enabled ? "enabled" : "disabled");
 		if (b->bits)
 			printf(", %s dirty (%" PRIu64 " bytes)",
 			       bj_human_size(dirty_bytes(b->bits, b->nr_bits, b->granule, data_bytes),

@@ -200,7 +200,7 @@ int cmd_mirror(int argc, char **argv)
 	}
 	/* with a metadata device: the record names the job and its destination first */
 	snprintf(dest, sizeof(dest), "%u:%u", tmaj, tmin);
-	if (bj_volume_record(name, BJ_RECORD_MIRROR, dest, 0, err)) {
+	if (bj_volume_record_job(name, BJ_RECORD_MIRROR, dest, 0, feat, err)) {
 		bj_err("%s", err);
 		goto fail;
 	}

@@ -21,7 +21,8 @@
 /* Feature arguments that take no value (the kernel's feature_defs). */
 static bool feature_is_flag(const char *word, size_t n)
 {
-	return n == strlen("start_paused") && !strncmp(word, "start_paused", n);
+	return (n == strlen("start_paused") && !strncmp(word, "start_paused", n)) ||
+	       (n == strlen("resume") && !strncmp(word, "resume", n));
 }
 
 /*

@@ -542,10 +542,20 @@ static bool check_entry(struct bj_md *md, const struct bj_md_sb *sb, unsigned in
 	if (!bj_md_name_valid(e->name, BJ_MD_NAME_LEN))
 		problem(md, "entry %u: invalid bitmap name '%s' (1 to 63 characters of A-Z a-z 0-9 _ . : -)",
 			i, n);
+	/* The mirror's sync map is no named bitmap: its name is free. */
 	for (j = 0; j < i; j++)
 		if ((sb->bitmaps[j].flags & BJ_MD_BM_USED) &&
+		    !((sb->bitmaps[j].flags | e->flags) & BJ_MD_BM_SYNC) &&
 		    !memcmp(sb->bitmaps[j].name, e->name, BJ_MD_NAME_LEN))
 			problem(md, "entries %" PRIu64 " and %u: both named '%s'", j, i, n);
+	if ((e->flags & BJ_MD_BM_SYNC) &&
+	    (strcmp(e->name, BJ_MD_SYNC_NAME) || (e->flags & BJ_MD_BM_SUCCESSOR)))
+		problem(md, "entry %u: a mirror sync map must be named '%s' and have no successor",
+			i, BJ_MD_SYNC_NAME);
+	for (j = 0; j < i && (e->flags & BJ_MD_BM_SYNC); j++)
+		if ((sb->bitmaps[j].flags & (BJ_MD_BM_USED | BJ_MD_BM_SYNC)) ==
+		    (BJ_MD_BM_USED | BJ_MD_BM_SYNC))
+			problem(md, "entries %" PRIu64 " and %u: two mirror sync maps", j, i);
 	granule_ok = is_pow2(e->granule) && e->granule >= BJ_MD_MIN_GRANULE &&
 		     e->granule <= BJ_MD_MAX_GRANULE;
 	if (!granule_ok) {
@@ -565,7 +575,8 @@ static bool check_entry(struct bj_md *md, const struct bj_md_sb *sb, unsigned in
 			n, e->nr_blocks, e->nr_bits, bj_md_nr_blocks(e->nr_bits));
 		readable = false;
 	}
-	if (e->flags & ~(uint32_t)(BJ_MD_BM_USED | BJ_MD_BM_ENABLED | BJ_MD_BM_SUCCESSOR))
+	if (e->flags & ~(uint32_t)(BJ_MD_BM_USED | BJ_MD_BM_ENABLED | BJ_MD_BM_SUCCESSOR |
+				   BJ_MD_BM_SYNC))
 		problem(md, "bitmap %s: unknown flags 0x%" PRIx32, n, e->flags);
 	if (e->area > 1) {
 		problem(md, "bitmap %s: area %" PRIu32 " (must be 0 or 1)", n, e->area);
@@ -707,6 +718,7 @@ int bj_md_load(bj_md_read_fn read, void *ctx, uint64_t dev_blocks, struct bj_md 
 		b->nr_bits = e->nr_bits;
 		b->enabled = e->flags & BJ_MD_BM_ENABLED;
 		b->has_successor = e->flags & BJ_MD_BM_SUCCESSOR;
+		b->sync = e->flags & BJ_MD_BM_SYNC;
 		if (!check_entry(md, &sb, i, dev_blocks))
 			continue;
 		/* whole blocks' worth of words: a block is copied in at once */

@@ -200,6 +200,7 @@ struct bj_md_bitmap {
 	uint64_t granule;		/* bytes per bit */
 	uint64_t nr_bits;
 	bool enabled, has_successor;
+	bool sync;			/* the mirror's out-of-sync map, no named bitmap */
 	/*
 	 * nr_bits bits (bit i: bits[i/64] >> (i%64) & 1), the committed content
 	 * of its area. NULL when the entry is too broken to be read (a problem

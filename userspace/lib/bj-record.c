@@ -76,6 +76,10 @@ static int consistent(const struct bj_record *rec, char *err)
 		bj_seterr(err, "volume record: a destination without a job");
 		return -EINVAL;
 	}
+	if (rec->job == BJ_RECORD_NO_JOB && rec->opts[0]) {
+		bj_seterr(err, "volume record: job options (opts) without a job");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -100,6 +104,10 @@ int bj_record_format(char *buf, size_t len, const struct bj_record *rec, char *e
 		put(buf, len, &n, ",dest=", false);
 		put(buf, len, &n, rec->dest, true);
 		put_num(buf, len, &n, "dest_off", rec->dest_off);
+	}
+	if (rec->opts[0]) {
+		put(buf, len, &n, ",opts=", false);
+		put(buf, len, &n, rec->opts, true);
 	}
 	if (n > BJ_RECORD_MAX || n >= len) {
 		bj_seterr(err, "the volume record would be %zu bytes; at most %zu fit (are the device identities that long?)",
@@ -176,8 +184,9 @@ static int number(const char *key, const char *s, uint64_t *v, char *err)
 	return 0;
 }
 
-enum { K_HOME, K_HOME_OFF, K_JOB, K_DEST, K_DEST_OFF, K_COUNT };
-static const char *const keys[K_COUNT] = { "home", "home_off", "job", "dest", "dest_off" };
+enum { K_HOME, K_HOME_OFF, K_JOB, K_DEST, K_DEST_OFF, K_OPTS, K_COUNT };
+static const char *const keys[K_COUNT] = { "home", "home_off", "job", "dest", "dest_off",
+					   "opts" };
 
 int bj_record_parse(const char *text, struct bj_record *rec, char *err)
 {
@@ -224,6 +233,9 @@ int bj_record_parse(const char *text, struct bj_record *rec, char *err)
 			break;
 		case K_DEST:
 			memcpy(rec->dest, val, sizeof(val));
+			break;
+		case K_OPTS:
+			memcpy(rec->opts, val, sizeof(val));
 			break;
 		case K_HOME_OFF:
 		case K_DEST_OFF:

@@ -18,6 +18,8 @@
  *   job       mirror or backup (absent: no job)
  *   dest      identity of the job's destination (a mirror's is required)
  *   dest_off  its offset in sectors (default 0)
+ *   opts      the job's table features, space-separated (a mirror's, so that
+ *             'activate' resumes it as it was started); only with a job
  *
  * Unknown keys are skipped (a newer blockjob may add some); a known key
  * given twice is an error. Pure: no I/O.
@@ -50,6 +52,7 @@ struct bj_record {
 	enum bj_record_job job;
 	char dest[BJ_ID_LEN];		/* "" if none (a backup may have none) */
 	uint64_t dest_off;		/* sectors */
+	char opts[BJ_ID_LEN];		/* the job's table features, "" if none */
 };
 
 /* "mirror", "backup" or "none". */

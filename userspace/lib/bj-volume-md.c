@@ -27,7 +27,7 @@ static int id_of(const char *dev, char *id, char *err)
 
 /* The record text for @name's live table, with @job to @dest. */
 static int record_text(const char *name, enum bj_record_job job, const char *dest,
-		       uint64_t dest_off, char *text, char *err)
+		       uint64_t dest_off, const char *opts, char *text, char *err)
 {
 	struct bj_record rec = { .job = job };
 	char e[BJ_ERRLEN];
@@ -56,7 +56,14 @@ static int record_text(const char *name, enum bj_record_job job, const char *des
 		else
 			rec.dest_off = dest_off;
 	}
+	if (job != BJ_RECORD_NO_JOB && opts)
+		snprintf(rec.opts, sizeof(rec.opts), "%s", opts);
 	r = bj_record_format(text, BJ_MD_RECORD_LEN, &rec, e);
+	if (r == -ENAMETOOLONG && rec.opts[0]) {
+		/* long identities: a resume then takes the default options */
+		rec.opts[0] = 0;
+		r = bj_record_format(text, BJ_MD_RECORD_LEN, &rec, e);
+	}
 	if (r)
 		bj_seterr(err, "%s: %s", name, e);
 	return r;
@@ -78,10 +85,16 @@ static int record_send(const char *name, const char *text, char *err)
 int bj_volume_record(const char *name, enum bj_record_job job, const char *dest,
 		     uint64_t dest_off, char *err)
 {
+	return bj_volume_record_job(name, job, dest, dest_off, NULL, err);
+}
+
+int bj_volume_record_job(const char *name, enum bj_record_job job, const char *dest,
+			 uint64_t dest_off, const char *opts, char *err)
+{
 	char text[BJ_MD_RECORD_LEN];
 	int r;
 
-	r = record_text(name, job, dest, dest_off, text, err);
+	r = record_text(name, job, dest, dest_off, opts, text, err);
 	if (r)
 		return r > 0 ? 0 : r;
 	return record_send(name, text, err);
@@ -106,7 +119,7 @@ int bj_volume_create(const char *name, const char *dev, uint64_t off, uint64_t s
 	if (r || !vt.metadata[0])
 		return r;
 	/* A reopen where the record already says so commits nothing. */
-	r = record_text(name, BJ_RECORD_NO_JOB, NULL, 0, text, e);
+	r = record_text(name, BJ_RECORD_NO_JOB, NULL, 0, NULL, text, e);
 	if (!r && !(committed && !strcmp(text, committed)))
 		r = record_send(name, text, e);
 	if (r > 0)

@@ -28,6 +28,9 @@
  */
 int bj_volume_record(const char *name, enum bj_record_job job, const char *dest,
 		     uint64_t dest_off, char *err);
+/* The same with the job's table features @opts (NULL: none), for a resume. */
+int bj_volume_record_job(const char *name, enum bj_record_job job, const char *dest,
+			 uint64_t dest_off, const char *opts, char *err);
 
 /*
  * Create volume @name of @sectors in passthrough on @dev ("major:minor")

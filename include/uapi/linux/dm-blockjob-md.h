@@ -86,6 +86,20 @@
 #define BJ_MD_BM_USED		(1U << 0)	/* the entry holds a bitmap */
 #define BJ_MD_BM_ENABLED	(1U << 1)	/* records writes */
 #define BJ_MD_BM_SUCCESSOR	(1U << 2)	/* area 1 - area is its successor */
+#define BJ_MD_BM_SYNC		(1U << 3)	/* a mirror's out-of-sync map, see below */
+
+/*
+ * The entry with BJ_MD_BM_SYNC (at most one, named BJ_MD_SYNC_NAME, never a
+ * named bitmap of the volume) is the out-of-sync map of the mirror the
+ * volume record names: a set bit is a region whose destination may differ
+ * from its source. Its bits are durable before a write that could make the
+ * two differ is submitted; unlike a named bitmap's, they are also cleared
+ * by a block write, once the region is copied, idle, and both devices have
+ * been flushed after its last write. A mirror table creates it (all set for
+ * a full copy) and, with the table feature "resume", continues from it; a
+ * record commit drops it (the record then names another job, or none).
+ */
+#define BJ_MD_SYNC_NAME		"mirror-sync"
 
 struct bj_md_bitmap_entry {		/* 128 bytes */
 	char name[BJ_MD_NAME_LEN];

@@ -302,7 +302,8 @@ static void find_bitmap(struct lrc *c)
 	c->ent = NULL;
 	c->incremental = false;
 	for (k = 0; k < c->md.nr_bitmaps; k++)
-		if (!strncmp(c->md.bitmaps[k].name, c->o->bitmap, BJ_MD_NAME_LEN))
+		if (!c->md.bitmaps[k].sync &&
+		    !strncmp(c->md.bitmaps[k].name, c->o->bitmap, BJ_MD_NAME_LEN))
 			break;
 	if (k == c->md.nr_bitmaps)
 		return;
