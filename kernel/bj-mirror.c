@@ -1410,7 +1410,11 @@ static void mirror_mem_bytes(struct bj_target *bt, size_t *state, size_t *copies
 {
 	struct bj_mirror *m = to_mirror(bt);
 
-	*state = sizeof(*m) + bj_bitmap_bytes(&m->dirty);
+	/* bj_bitmap_bytes() is 0 for the sync maps of a mirror without them */
+	*state = sizeof(*m) + bj_bitmap_bytes(&m->dirty) + bj_bitmap_bytes(&m->marked) +
+		 bj_bitmap_bytes(&m->mark_pending) + bj_bitmap_bytes(&m->written) +
+		 bj_bitmap_bytes(&m->want) + bj_bitmap_bytes(&m->committing) +
+		 bj_bitmap_bytes(&m->clearing);
 	*copies = bj_copier_mem_bytes(&m->copier);
 }
 

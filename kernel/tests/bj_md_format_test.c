@@ -171,6 +171,7 @@ static void bj_md_sb_inconsistent_test(struct kunit *test)
 	static const char *const cases[] = {
 		"granule", "nr_bits", "nr_blocks", "outside", "overlap", "epoch",
 		"epoch-future", "area", "name", "same-name", "flags", "successor",
+		"sync-name", "two-sync", "sync-successor",
 	};
 
 	KUNIT_ASSERT_NOT_NULL(test, bad);
@@ -217,12 +218,34 @@ static void bj_md_sb_inconsistent_test(struct kunit *test)
 			e->flags |= BJ_MD_BM_SUCCESSOR;
 			e->successor_epoch = e->epoch;
 			break;
+		case 12:	/* a mirror's sync map has its own name */
+			e->flags |= BJ_MD_BM_SYNC;
+			break;
+		case 13:	/* and there is one at most */
+			strscpy(e->name, BJ_MD_SYNC_NAME, sizeof(e->name));
+			strscpy(f->name, BJ_MD_SYNC_NAME, sizeof(f->name));
+			e->flags |= BJ_MD_BM_SYNC;
+			f->flags |= BJ_MD_BM_SYNC;
+			break;
+		case 14:
+			strscpy(e->name, BJ_MD_SYNC_NAME, sizeof(e->name));
+			e->flags |= BJ_MD_BM_SYNC | BJ_MD_BM_SUCCESSOR;
+			e->successor_epoch = e->epoch + 1;
+			break;
 		}
 		bj_md_sb_encode(bad, b);
 		why = NULL;
 		KUNIT_EXPECT_EQ_MSG(test, bj_md_sb_decode(b, out, &why), -EINVAL, "%s", cases[i]);
 		KUNIT_EXPECT_NOT_NULL_MSG(test, why, "%s", cases[i]);
 	}
+	/* A sync map named as a bitmap is: both decode. */
+	*bad = *sb;
+	strscpy(bad->bitmaps[0].name, BJ_MD_SYNC_NAME, sizeof(bad->bitmaps[0].name));
+	strscpy(bad->bitmaps[3].name, BJ_MD_SYNC_NAME, sizeof(bad->bitmaps[3].name));
+	bad->bitmaps[3].flags |= BJ_MD_BM_SYNC;
+	bj_md_sb_encode(bad, b);
+	KUNIT_EXPECT_EQ(test, bj_md_sb_decode(b, out, &why), 0);
+	KUNIT_EXPECT_EQ(test, out->bitmaps[3].flags, BJ_MD_BM_USED | BJ_MD_BM_ENABLED | BJ_MD_BM_SYNC);
 	/* All zeroes: not formatted; another magic: foreign. */
 	memset(b, 0, BJ_MD_BLOCK_SIZE);
 	KUNIT_EXPECT_EQ(test, bj_md_sb_decode(b, out, &why), -ENODATA);

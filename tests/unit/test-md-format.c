@@ -549,6 +549,46 @@ static void test_problems(void)
 	free(im.data);
 }
 
+/* A mirror's sync map: its flag, its name, at most one, its name free for a bitmap. */
+static void test_sync_map(void)
+{
+	struct bj_md_sb sb, s;
+	struct bj_md_entry *e;
+	char err[BJ_MD_ERRLEN];
+	struct bj_md md;
+	struct img im;
+	int r;
+
+	make_image(&im, &sb);
+	s = sb;
+	e = &s.bitmaps[1];
+	*e = s.bitmaps[0];
+	strcpy(e->name, BJ_MD_SYNC_NAME);
+	e->flags = BJ_MD_BM_USED | BJ_MD_BM_SYNC;
+	e->first_block = 2 + 4 * (uint64_t)e->nr_blocks;
+	e->epoch = 2;
+	s.nr_bitmaps = 2;
+	put_sb(&im, 1, &s);
+	r = bj_md_load(img_read, &im, 64, &md, err);
+	CHECK(r == 0 && !md.nr_problems && md.nr_bitmaps == 2 && md.bitmaps[1].sync &&
+	      !md.bitmaps[0].sync && md.bitmaps[1].bits,
+	      "a sync map loads, marked sync (%s)", r ? err : md.nr_problems ? md.problems[0] : "");
+	if (!r)
+		bj_md_free(&md);
+	strcpy(s.bitmaps[0].name, BJ_MD_SYNC_NAME);
+	put_sb(&im, 1, &s);
+	r = bj_md_load(img_read, &im, 64, &md, err);
+	CHECK(r == 0 && !md.nr_problems, "a bitmap may be named as the sync map (%s)",
+	      r ? err : md.nr_problems ? md.problems[0] : "");
+	if (!r)
+		bj_md_free(&md);
+	free(im.data);
+	s.bitmaps[0].flags |= BJ_MD_BM_SYNC;
+	expect_problem(&s, 64, "two mirror sync maps", "two sync maps");
+	strcpy(s.bitmaps[0].name, "bm");
+	expect_problem(&s, 64, "must be named", "a sync map of another name");
+}
+
 /* The volume record (bytes 200..711) and BJ_MD_SB_PIVOTED. */
 static void test_record(void)
 {
@@ -625,6 +665,7 @@ int main(void)
 	test_superblock();
 	test_bit_flips();
 	test_problems();
+	test_sync_map();
 	test_record();
 	printf("%s\n", failed ? "FAILED" : "all passed");
 	return failed != 0;

@@ -21,7 +21,7 @@ static int failed;
 static bool same(const struct bj_record *a, const struct bj_record *b)
 {
 	return !strcmp(a->home, b->home) && a->home_off == b->home_off && a->job == b->job &&
-	       !strcmp(a->dest, b->dest) && a->dest_off == b->dest_off;
+	       !strcmp(a->dest, b->dest) && a->dest_off == b->dest_off && !strcmp(a->opts, b->opts);
 }
 
 static void test_format(void)
@@ -144,6 +144,25 @@ static void test_parse(void)
 	bad(big, "at most 511");
 }
 
+/* A mirror's table features, for a resume: written escaped, read back whole. */
+static void test_opts(void)
+{
+	struct bj_record rec = { .home = "h", .job = BJ_RECORD_MIRROR, .dest = "d",
+				 .opts = "copy_mode background sync full speed 2097152" }, back;
+	char buf[BJ_MD_RECORD_LEN], err[BJ_ERRLEN];
+
+	CHECK(!bj_record_format(buf, sizeof(buf), &rec, err) &&
+	      !strcmp(buf, "home=h,home_off=0,job=mirror,dest=d,dest_off=0,opts=copy_mode%20background%20sync%20full%20speed%202097152"),
+	      "opts written with its spaces escaped: %s", buf);
+	CHECK(!bj_record_parse(buf, &back, err) && same(&rec, &back), "opts read back");
+	rec.job = BJ_RECORD_NO_JOB;
+	rec.dest[0] = 0;
+	CHECK(bj_record_format(buf, sizeof(buf), &rec, err) == -EINVAL && strstr(err, "without a job"),
+	      "opts without a job: refused (%s)", err);
+	bad("home=a,opts=x", "opts) without a job");
+	bad("home=a,job=backup,opts=x,opts=y", "opts given twice");
+}
+
 static void test_home(void)
 {
 	struct bj_record rec;
@@ -167,6 +186,7 @@ int main(void)
 {
 	test_format();
 	test_parse();
+	test_opts();
 	test_home();
 	printf("%s\n", failed ? "FAILED" : "all passed");
 	return failed != 0;
