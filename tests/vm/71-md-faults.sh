@@ -9,7 +9,7 @@
 # fail with EIO, dirty ones go on) and one that stops answering (writes to
 # clean granules wait, suspend waits, nothing is lost). A mirror on a volume
 # with persistent bitmaps: the pivoted volume keeps its metadata device and
-# bitmaps.
+# bitmaps; its sync map cannot be written: writes to unmarked regions fail.
 . "$BJ_TESTS/vm/lib.sh"
 . "$BJ_TESTS/vm/backup-lib.sh"
 . "$BJ_TESTS/vm/mirror-lib.sh"
@@ -150,7 +150,17 @@ case "$(dump p)" in *"$((50000 * 4096 / 65536 * 65536)) 65536"*) ok "its granule
 check bk_linear dst /dev/vdd 0 $SEC
 src=$(vol_origin)
 check blockjob mirror vol /dev/mapper/dst --wait
+# The mirror's sync map: a write is routed only into a region durably
+# marked. Once the idle ready mirror's map is empty, a write (to a granule
+# p and q have already) cannot be marked on a failed metadata device: EIO.
+sync_count() {
+	blockjob metadata dump $MD --json |
+		sed -n 's/.*"name": "mirror-sync"[^}]*"count": \([0-9]*\).*/\1/p'
+}
+for ((i = 0; i < 100; i++)); do [ "$(sync_count)" = 0 ] && break; sleep 0.1; done
+check_eq "$(sync_count)" 0 "the idle ready mirror's sync map is empty"
 check ml_swap md "0 2048 error"
+if wr 50000 2>/dev/null; then not_ok "a write to an unmarked region succeeded on a failed MDEV"; else ok "a write to an unmarked region fails (EIO)"; fi
 out=$(blockjob complete vol 2>&1) && not_ok "complete with a failing metadata device: $out" ||
 	ok "complete refused: $out"
 check_eq "$(vol_origin)" "$src" "no pivot: the volume is on the source"
@@ -161,6 +171,10 @@ check ml_swap md "0 2048 linear /dev/vdc 0"
 out=$(open_vol)
 check_eq "$?" 0 "reopened ($out)"
 check_eq "$(vol_origin)" "$src" "the record still names the source"
+# The cancel went by dmsetup (and the metadata device was failing): the
+# record still names the mirror, which resumes from its sync map.
+case $out in *"resumed:"*) ok "the mirror the record names resumed" ;; *) not_ok "no mirror resumed: $out" ;; esac
+check blockjob cancel vol
 
 # --- a mirror: the pivoted volume keeps its metadata device and bitmaps ------------
 want_p=$(dump p)
