@@ -28,10 +28,10 @@ static int mkfile(const char *name, off_t size)
 	return fd;
 }
 
-static struct qcow2_extent ext(uint64_t start, uint64_t len, unsigned int depth, bool present,
+static struct bj_qcow2_extent ext(uint64_t start, uint64_t len, unsigned int depth, bool present,
 			       bool zero, bool data, int fd, uint64_t off)
 {
-	struct qcow2_extent e = {
+	struct bj_qcow2_extent e = {
 		.start = start, .length = len, .depth = depth, .present = present,
 		.zero = zero, .data = data, .has_offset = fd >= 0, .offset = off,
 		.file = fd >= 0 ? "f" : NULL, .fd = fd,
@@ -43,7 +43,7 @@ int main(void)
 {
 	int top = mkfile("top", 1 << 20), base = mkfile("base", 1 << 20);
 	int odd = mkfile("odd", 1000);
-	struct qcow2_extent e;
+	struct bj_qcow2_extent e;
 	char err[256], why[512];
 	struct bj_qplan p;
 	int r;

@@ -203,8 +203,8 @@ static void top_cleanup(void)
 int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, char *err)
 {
 	char image[PATH_MAX], e2[640], bfmt[8];
-	struct qcow2_open_opts oo = { 0 };
-	struct qcow2_chain *c;
+	struct bj_qcow2_open_opts oo = { 0 };
+	struct bj_qcow2_chain *c;
 	struct bj_qrange *rg = NULL;
 	unsigned int ma, mi;
 	struct bj_dm_info d;
@@ -223,13 +223,13 @@ int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, c
 		return r;
 	if (bfmt[0])
 		oo.backing_format = bfmt;
-	c = qcow2_open_chain_opts(image, &oo, e2, sizeof(e2));
+	c = bj_qcow2_open_chain_opts(image, &oo, e2, sizeof(e2));
 	if (!c) {
 		bj_seterr(err, "%s: %s", image, e2);
 		return -EINVAL;
 	}
 	r = bj_qcow2_top_ranges(c, &rg, &n, e2, sizeof(e2));
-	qcow2_close_chain(c);
+	bj_qcow2_close_chain(c);
 	if (r) {
 		bj_seterr(err, "%s: %s", image, e2);
 		return r;

@@ -46,7 +46,7 @@ void bj_qplan_free(struct bj_qplan *p)
 	p->nsegs = p->cap = 0;
 }
 
-static int plan_file(struct bj_qplan *p, const struct qcow2_extent *e, char *err, size_t errlen)
+static int plan_file(struct bj_qplan *p, const struct bj_qcow2_extent *e, char *err, size_t errlen)
 {
 	struct stat st;
 	unsigned int i;
@@ -106,7 +106,7 @@ static int plan_push(struct bj_qplan *p, uint64_t start, uint64_t len, int file,
 	return 0;
 }
 
-int bj_qplan_add(struct bj_qplan *p, const struct qcow2_extent *e, char *err, size_t errlen)
+int bj_qplan_add(struct bj_qplan *p, const struct bj_qcow2_extent *e, char *err, size_t errlen)
 {
 	uint64_t start = e->start >> 9, len = e->length >> 9, fsec, avail;
 	int f;
@@ -171,7 +171,7 @@ int bj_qplan_add(struct bj_qplan *p, const struct qcow2_extent *e, char *err, si
 	return 0;
 }
 
-static int plan_cb(const struct qcow2_extent *e, void *opaque)
+static int plan_cb(const struct bj_qcow2_extent *e, void *opaque)
 {
 	void **a = opaque;
 	char *err = a[1];
@@ -179,23 +179,23 @@ static int plan_cb(const struct qcow2_extent *e, void *opaque)
 	return bj_qplan_add(a[0], e, err, BJ_ERRLEN) ? -EINVAL : 0;
 }
 
-int bj_qplan_build(struct qcow2_chain *c, struct bj_qplan *p, char *err, size_t errlen)
+int bj_qplan_build(struct bj_qcow2_chain *c, struct bj_qplan *p, char *err, size_t errlen)
 {
 	char e2[BJ_ERRLEN] = "";
-	struct qcow2_image_info info;
+	struct bj_qcow2_image_info info;
 	void *a[2] = { p, e2 };
 	int r;
 
-	bj_qplan_init(p, qcow2_chain_size(c));
+	bj_qplan_init(p, bj_qcow2_chain_size(c));
 	if (!p->sectors) {
 		seterr(err, errlen, "the disk is empty (virtual size 0)");
 		return -EINVAL;
 	}
-	if (!qcow2_image_info(c, 0, &info)) {
+	if (!bj_qcow2_image_info(c, 0, &info)) {
 		p->snapshots = info.nb_snapshots;
 		p->data_file = info.data_file;
 	}
-	r = qcow2_map(c, plan_cb, a, err, errlen);
+	r = bj_qcow2_map(c, plan_cb, a, err, errlen);
 	if (r) {
 		if (e2[0])
 			seterr(err, errlen, "%s", e2);
@@ -258,7 +258,7 @@ struct top_acc {
 	size_t n, cap;
 };
 
-static int top_cb(const struct qcow2_extent *e, void *opaque)
+static int top_cb(const struct bj_qcow2_extent *e, void *opaque)
 {
 	struct top_acc *a = opaque;
 
@@ -283,13 +283,13 @@ static int top_cb(const struct qcow2_extent *e, void *opaque)
 	return 0;
 }
 
-int bj_qcow2_top_ranges(struct qcow2_chain *c, struct bj_qrange **r, size_t *n,
+int bj_qcow2_top_ranges(struct bj_qcow2_chain *c, struct bj_qrange **r, size_t *n,
 			char *err, size_t errlen)
 {
 	struct top_acc a = { 0 };
 	int ret;
 
-	ret = qcow2_map(c, top_cb, &a, err, errlen);
+	ret = bj_qcow2_map(c, top_cb, &a, err, errlen);
 	if (ret == -ENOMEM)
 		seterr(err, errlen, "out of memory");
 	if (ret) {

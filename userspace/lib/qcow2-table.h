@@ -51,7 +51,7 @@ struct bj_qfile {
 	uint64_t size;			/* bytes */
 };
 
-#define BJ_QPLAN_MAX_FILES	(2 * QCOW2_MAX_DEPTH)
+#define BJ_QPLAN_MAX_FILES	(2 * BJ_QCOW2_MAX_DEPTH)
 
 struct bj_qplan {
 	uint64_t sectors;		/* guest size */
@@ -79,13 +79,13 @@ struct bj_qplan {
 void bj_qplan_init(struct bj_qplan *p, uint64_t bytes);
 void bj_qplan_free(struct bj_qplan *p);
 /*
- * Add the next extent (in order, as qcow2_map() gives them): merges it into
+ * Add the next extent (in order, as bj_qcow2_map() gives them): merges it into
  * the last segment when contiguous. 0, or -errno with a message in @err
  * (unaligned extent, file too short, too many segments).
  */
-int bj_qplan_add(struct bj_qplan *p, const struct qcow2_extent *e, char *err, size_t errlen);
+int bj_qplan_add(struct bj_qplan *p, const struct bj_qcow2_extent *e, char *err, size_t errlen);
 /* Build the whole plan of an open chain. Refuses compressed ranges. */
-int bj_qplan_build(struct qcow2_chain *c, struct bj_qplan *p, char *err, size_t errlen);
+int bj_qplan_build(struct bj_qcow2_chain *c, struct bj_qplan *p, char *err, size_t errlen);
 /* True when every write would land in place (see why_ro). */
 bool bj_qplan_writable(const struct bj_qplan *p);
 /* One line saying why @p is read-only ("" when writable); @image names it. */
@@ -95,7 +95,7 @@ void bj_qplan_why_ro(const struct bj_qplan *p, const char *image, char *buf, siz
 struct bj_qrange {
 	uint64_t start, len;
 };
-int bj_qcow2_top_ranges(struct qcow2_chain *c, struct bj_qrange **r, size_t *n,
+int bj_qcow2_top_ranges(struct bj_qcow2_chain *c, struct bj_qrange **r, size_t *n,
 			char *err, size_t errlen);
 
 /* --- attach / detach (loop devices and dm devices) --- */
@@ -104,7 +104,7 @@ int bj_qcow2_top_ranges(struct qcow2_chain *c, struct bj_qrange **r, size_t *n,
 struct bj_qattach_opts {
 	bool force_ro;			/* read-only whatever the image allows */
 	bool allow_data_file;		/* may write the top image's external data file */
-	const char *backing_format;	/* "raw", "qcow2" or NULL (qcow2_open_opts) */
+	const char *backing_format;	/* "raw", "qcow2" or NULL (bj_qcow2_open_opts) */
 };
 
 struct bj_qattach {
