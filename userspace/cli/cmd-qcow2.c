@@ -19,11 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bj-dm.h"
-#include "bj-util.h"
+#include <blockjob/blockjob.h>
+
 #include "commands.h"
-#include "qcow2.h"
-#include "qcow2-table.h"
 
 void usage_qcow2(FILE *f)
 {

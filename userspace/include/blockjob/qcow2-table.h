@@ -155,14 +155,6 @@ int bj_qcow2_target_attach(const char *name, const char *image, uint64_t bytes, 
 			   char *dev, size_t devlen, char *err);
 /* Remove a lower device made by bj_qcow2_target_attach (/dev/mapper/... or name). */
 int bj_qcow2_target_detach(const char *dev, char *err);
-/*
- * For job commands: bj_qcow2_target_attach(), and detach the device again
- * at exit unless bj_qcow2_target_keep() is called once the job runs.
- * @target is replaced by the device path on success.
- */
-int bj_qcow2_job_target(const char *name, const char **target, uint64_t bytes, bool reuse,
-			char *err);
-void bj_qcow2_target_keep(void);
 
 /* Regions of a sync top job. */
 struct bj_qtop {
@@ -179,6 +171,7 @@ struct bj_qtop {
 int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, char *err);
 /* Send set-dirty for @t to the paused job on @name, then the resume message. */
 int bj_qcow2_top_start(const char *name, const struct bj_qtop *t, char *err);
+/* Free what @t holds and zero it (again harmless; so is a zeroed @t). */
 void bj_qcow2_top_free(struct bj_qtop *t);
 
 #endif

@@ -75,7 +75,7 @@ struct bj_qcow2_open_opts {
 	const char *backing_format;
 	/*
 	 * Open a backing or external data file read-only; returns a new fd
-	 * or -errno. NULL: bj_qcow2_open_named() (regular files outside /proc,
+	 * or -errno. NULL: the reader's own (regular files outside /proc,
 	 * /sys and /dev only). @path is resolved as qemu does (relative to
 	 * the directory of the image naming it). The descriptor must be a
 	 * regular file either way.
