@@ -59,18 +59,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bj_qcow2_chain *c;
 	struct bj_qcow2_image_info info;
 	unsigned long n = 0;
-	char err[512];
+	char err[BJ_ERRLEN];
 	int fd;
 
 	fd = memfd_of(&in);
 	if (fd < 0)
 		return 0;
-	c = bj_qcow2_open_chain_fd(fd, "fuzz.qcow2", &opts, err, sizeof(err));
+	bj_qcow2_open_chain_fd(fd, "fuzz.qcow2", &opts, &c, err);
 	if (!c)
 		return 0;
 	for (unsigned int i = 0; i < bj_qcow2_chain_length(c); i++)
 		bj_qcow2_image_info(c, i, &info);
-	bj_qcow2_map(c, count_cb, &n, err, sizeof(err));
+	bj_qcow2_map(c, count_cb, &n, err);
 	bj_qcow2_close_chain(c);
 	return 0;
 }

@@ -120,14 +120,14 @@ static void test_map(void)
 	size_t len = build(img, NULL);
 	struct rec r = { 0 };
 	struct bj_qcow2_chain *c;
-	char err[256] = "";
+	char err[BJ_ERRLEN] = "";
 
-	c = bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", NULL, err, sizeof(err));
+	bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", NULL, &c, err);
 	CHECK(c != NULL, "open a built image (%s)", err);
 	if (!c)
 		return;
 	CHECK(bj_qcow2_chain_size(c) == IMG_SIZE, "virtual size");
-	CHECK(bj_qcow2_map(c, rec_cb, &r, err, sizeof(err)) == 0, "map (%s)", err);
+	CHECK(bj_qcow2_map(c, rec_cb, &r, err) == 0, "map (%s)", err);
 	CHECK(r.n == 4, "4 extents (got %u)", r.n);
 	CHECK(r.e[0].start == 0 && r.e[0].length == 2 * CS && r.e[0].data && !r.e[0].zero &&
 	      r.e[0].present && r.e[0].has_offset && r.e[0].offset == 5 * CS,
@@ -149,20 +149,20 @@ static void test_backing(void)
 	struct bj_qcow2_image_info info;
 	struct rec r = { 0 };
 	struct bj_qcow2_chain *c;
-	char err[256] = "";
+	char err[BJ_ERRLEN] = "";
 
 	backing_len = build(backing_img, NULL);
 	len = build(img, "base.qcow2");
 	/* top: only cluster 0 allocated */
 	memset(img + 4 * CS + 8, 0, 24);
-	c = bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
+	bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, &c, err);
 	CHECK(c != NULL, "relative backing name resolved beside the image (%s)", err);
 	if (!c)
 		return;
 	CHECK(bj_qcow2_chain_length(c) == 2, "chain of 2");
 	CHECK(bj_qcow2_image_info(c, 1, &info) == 0 && !strcmp(info.path, "/imgs/base.qcow2") &&
 	      !strcmp(info.format, "qcow2"), "backing info");
-	CHECK(bj_qcow2_map(c, rec_cb, &r, err, sizeof(err)) == 0, "map chain (%s)", err);
+	CHECK(bj_qcow2_map(c, rec_cb, &r, err) == 0, "map chain (%s)", err);
 	CHECK(r.n == 5 && r.e[0].depth == 0 && r.e[0].length == CS &&
 	      r.e[1].depth == 1 && r.e[1].start == CS && r.e[1].offset == 6 * CS &&
 	      r.e[2].depth == 1 && r.e[2].zero && r.e[3].depth == 1 && r.e[3].compressed &&
@@ -179,18 +179,19 @@ static void test_chain_cap(void)
 	/* per image: L1 16 B + 2 cached L2 tables 1024 B + refcount table 512 B */
 	struct bj_qcow2_open_opts opts = { .open_file = open_backing, .max_chain_bytes = 2000 };
 	struct bj_qcow2_chain *c;
-	char err[512] = "";
+	char err[BJ_ERRLEN] = "";
+	int r;
 
 	backing_len = build(backing_img, NULL);
 	len = build(img, "base.qcow2");
-	c = bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
-	CHECK(!c && strstr(err, "backing file /imgs/base.qcow2 (depth 1): the chain's tables would take more than 2000 bytes of memory") &&
+	r = bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, &c, err);
+	CHECK(r < 0 && !c && strstr(err, "backing file /imgs/base.qcow2 (depth 1): the chain's tables would take more than 2000 bytes of memory") &&
 	      strstr(err, "1552 bytes before this image, 1040 more"),
 	      "chain-wide memory cap: %s", err);
 	bj_qcow2_close_chain(c);
 	opts.max_chain_bytes = 4000;
-	c = bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
-	CHECK(c != NULL, "the same chain under a larger cap (%s)", c ? "" : err);
+	r = bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, &c, err);
+	CHECK(r == 0 && c != NULL, "the same chain under a larger cap (%s)", c ? "" : err);
 	bj_qcow2_close_chain(c);
 }
 
@@ -208,9 +209,9 @@ static void test_hook_regular(void)
 	size_t len = build(img, "base.qcow2");
 	struct bj_qcow2_open_opts opts = { .open_file = open_devnull };
 	struct bj_qcow2_chain *c;
-	char err[512] = "";
+	char err[BJ_ERRLEN] = "";
 
-	c = bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
+	bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, &c, err);
 	CHECK(!c && strstr(err, "backing file /imgs/base.qcow2 refused: it is a character device"),
 	      "open hook handing over a device: %s", err);
 	bj_qcow2_close_chain(c);
@@ -262,12 +263,12 @@ static void refuse(const char *what, void (*patch)(uint8_t *img), const char *fr
 	size_t len = build(img, NULL);
 	struct bj_qcow2_chain *c;
 	struct rec r = { 0 };
-	char err[256] = "";
+	char err[BJ_ERRLEN] = "";
 
 	patch(img);
-	c = bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/bad.qcow2", NULL, err, sizeof(err));
+	bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/bad.qcow2", NULL, &c, err);
 	if (c) {
-		if (bj_qcow2_map(c, rec_cb, &r, err, sizeof(err)) == 0)
+		if (bj_qcow2_map(c, rec_cb, &r, err) == 0)
 			err[0] = 0;
 		bj_qcow2_close_chain(c);
 	}

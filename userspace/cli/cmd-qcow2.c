@@ -122,16 +122,15 @@ static int do_map(const char *image, bool json, const struct bj_qcow2_open_opts 
 {
 	struct map_out o = { .json = json };
 	struct bj_qcow2_chain *c;
-	char err[640];
+	char err[BJ_ERRLEN];
 	int r;
 
-	c = bj_qcow2_open_chain_opts(image, oo, err, sizeof(err));
-	if (!c) {
+	if (bj_qcow2_open_chain(image, oo, &c, err)) {
 		bj_err("%s: %s", image, err);
 		return 1;
 	}
 	o.chain = c;
-	r = bj_qcow2_map(c, map_cb, &o, err, sizeof(err));
+	r = bj_qcow2_map(c, map_cb, &o, err);
 	if (r) {
 		fflush(stdout);
 		if (o.json && o.n)
@@ -162,18 +161,17 @@ static int do_map(const char *image, bool json, const struct bj_qcow2_open_opts 
 static int do_table(const char *image, const struct bj_qattach_opts *ao,
 		    const struct bj_qcow2_open_opts *oo)
 {
-	char err[640], why[512];
+	char err[BJ_ERRLEN], why[512];
 	struct bj_qcow2_chain *c;
 	struct bj_qplan p;
 	bool ro = ao->force_ro;
 	size_t i;
 
-	c = bj_qcow2_open_chain_opts(image, oo, err, sizeof(err));
-	if (!c) {
+	if (bj_qcow2_open_chain(image, oo, &c, err)) {
 		bj_err("%s: %s", image, err);
 		return 1;
 	}
-	if (bj_qplan_build(c, &p, err, sizeof(err))) {
+	if (bj_qplan_build(c, &p, err)) {
 		bj_err("%s: %s", image, err);
 		bj_qcow2_close_chain(c);
 		return 1;
@@ -204,15 +202,14 @@ static int do_top(const char *image, const struct bj_qcow2_open_opts *oo)
 {
 	struct bj_qcow2_chain *c;
 	struct bj_qrange *r;
-	char err[640];
+	char err[BJ_ERRLEN];
 	size_t n, i;
 
-	c = bj_qcow2_open_chain_opts(image, oo, err, sizeof(err));
-	if (!c) {
+	if (bj_qcow2_open_chain(image, oo, &c, err)) {
 		bj_err("%s: %s", image, err);
 		return 1;
 	}
-	if (bj_qcow2_top_ranges(c, &r, &n, err, sizeof(err))) {
+	if (bj_qcow2_top_ranges(c, &r, &n, err)) {
 		bj_err("%s: %s", image, err);
 		bj_qcow2_close_chain(c);
 		return 1;

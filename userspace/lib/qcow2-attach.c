@@ -232,7 +232,7 @@ static int attach_lower(struct bj_qcow2_chain *c, const char *image, const char 
 	unsigned int i, nl = 0;
 	int r, fd;
 
-	r = bj_qplan_build(c, &p, e2, sizeof(e2));
+	r = bj_qplan_build(c, &p, e2);
 	if (r) {
 		bj_seterr(err, "%s: %s", image, e2);
 		return r;
@@ -285,15 +285,14 @@ static struct bj_qcow2_chain *open_abs(const char *image, const char *backing_fo
 {
 	struct bj_qcow2_open_opts oo = { .backing_format = backing_format };
 	struct bj_qcow2_chain *c;
-	char e2[640];
+	char e2[BJ_ERRLEN];
 
 	if (!realpath(image, abs)) {
 		bj_seterr(err, "%s: %s", image, strerror(errno));
 		return NULL;
 	}
 	(void)len;
-	c = bj_qcow2_open_chain_opts(abs, &oo, e2, sizeof(e2));
-	if (!c)
+	if (bj_qcow2_open_chain(abs, &oo, &c, e2))
 		bj_seterr(err, "%s: %s", image, e2);
 	return c;
 }

@@ -158,7 +158,7 @@ void bj_qcow2_top_free(struct bj_qtop *t)
 
 int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, char *err)
 {
-	char image[PATH_MAX], e2[640], bfmt[8];
+	char image[PATH_MAX], e2[BJ_ERRLEN], bfmt[8];
 	struct bj_qcow2_open_opts oo = { 0 };
 	struct bj_qcow2_chain *c;
 	struct bj_qrange *rg = NULL;
@@ -179,12 +179,11 @@ int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, c
 		return r;
 	if (bfmt[0])
 		oo.backing_format = bfmt;
-	c = bj_qcow2_open_chain_opts(image, &oo, e2, sizeof(e2));
-	if (!c) {
+	if (bj_qcow2_open_chain(image, &oo, &c, e2)) {
 		bj_seterr(err, "%s: %s", image, e2);
 		return -EINVAL;
 	}
-	r = bj_qcow2_top_ranges(c, &rg, &n, e2, sizeof(e2));
+	r = bj_qcow2_top_ranges(c, &rg, &n, e2);
 	bj_qcow2_close_chain(c);
 	if (r) {
 		bj_seterr(err, "%s: %s", image, e2);

@@ -795,19 +795,20 @@ static int chain_add(struct bj_qcow2_chain *c, int fd, const char *path, const c
 	return open_qcow2(c, im, err, errlen);
 }
 
-struct bj_qcow2_chain *bj_qcow2_open_chain_fd(int fd, const char *path,
-					const struct bj_qcow2_open_opts *opts,
-					char *err, size_t errlen)
+int bj_qcow2_open_chain_fd(int fd, const char *path, const struct bj_qcow2_open_opts *opts,
+			   struct bj_qcow2_chain **cp, char *err)
 {
+	const size_t errlen = BJ_ERRLEN;
 	struct bj_qcow2_chain *c;
 	unsigned int max;
 	int r;
 
+	*cp = NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		seterr(err, errlen, "out of memory");
-		return NULL;
+		return -ENOMEM;
 	}
 	if (opts)
 		c->opts = *opts;
@@ -859,26 +860,23 @@ struct bj_qcow2_chain *bj_qcow2_open_chain_fd(int fd, const char *path,
 		if (r == -ENOMEM)
 			seterr(err, errlen, "out of memory");
 		bj_qcow2_close_chain(c);
-		return NULL;
+		return r;
 	}
-	return c;
+	*cp = c;
+	return 0;
 }
 
-struct bj_qcow2_chain *bj_qcow2_open_chain_opts(const char *path, const struct bj_qcow2_open_opts *opts,
-					  char *err, size_t errlen)
+int bj_qcow2_open_chain(const char *path, const struct bj_qcow2_open_opts *opts,
+			struct bj_qcow2_chain **cp, char *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e = errno;
 
 	if (fd < 0) {
-		seterr(err, errlen, "cannot open: %s", strerror(errno));
-		return NULL;
+		*cp = NULL;
+		seterr(err, BJ_ERRLEN, "cannot open: %s", strerror(e));
+		return -e;
 	}
-	return bj_qcow2_open_chain_fd(fd, path, opts, err, errlen);
-}
-
-struct bj_qcow2_chain *bj_qcow2_open_chain(const char *path, char *err, size_t errlen)
-{
-	return bj_qcow2_open_chain_opts(path, NULL, err, errlen);
+	return bj_qcow2_open_chain_fd(fd, path, opts, cp, err);
 }
 
 void bj_qcow2_close_chain(struct bj_qcow2_chain *c)
@@ -908,7 +906,7 @@ int bj_qcow2_image_info(const struct bj_qcow2_chain *c, unsigned int depth,
 	const struct image *im;
 
 	if (depth >= c->n)
-		return -1;
+		return -ERANGE;
 	im = c->img[depth];
 	memset(info, 0, sizeof(*info));
 	info->path = im->file.path;
@@ -1331,8 +1329,9 @@ static int layer_status(struct bj_qcow2_chain *c, unsigned int d, uint64_t offse
 }
 
 int bj_qcow2_block_status(struct bj_qcow2_chain *c, uint64_t offset, uint64_t bytes,
-		       struct bj_qcow2_extent *e, char *err, size_t errlen)
+			  struct bj_qcow2_extent *e, char *err)
 {
+	const size_t errlen = BJ_ERRLEN;
 	unsigned int d;
 	struct status st = { 0 };
 	int r;
@@ -1386,8 +1385,7 @@ static bool mergeable(const struct bj_qcow2_extent *a, const struct bj_qcow2_ext
 	return true;
 }
 
-int bj_qcow2_map(struct bj_qcow2_chain *c, bj_qcow2_extent_cb cb, void *opaque,
-	      char *err, size_t errlen)
+int bj_qcow2_map(struct bj_qcow2_chain *c, bj_qcow2_extent_cb cb, void *opaque, char *err)
 {
 	uint64_t size = c->img[0]->size;
 	struct bj_qcow2_extent cur = { .fd = -1 }, next;
@@ -1396,7 +1394,7 @@ int bj_qcow2_map(struct bj_qcow2_chain *c, bj_qcow2_extent_cb cb, void *opaque,
 	while (cur.start + cur.length < size) {
 		uint64_t off = cur.start + cur.length;
 
-		r = bj_qcow2_block_status(c, off, size - off, &next, err, errlen);
+		r = bj_qcow2_block_status(c, off, size - off, &next, err);
 		if (r)
 			return r;
 		if (mergeable(&cur, &next)) {

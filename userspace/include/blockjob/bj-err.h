@@ -9,7 +9,7 @@
 #ifndef BJ_ERR_H
 #define BJ_ERR_H
 
-#define BJ_ERRLEN 256
+#define BJ_ERRLEN 1024
 
 /* Format one line into @err (BJ_ERRLEN bytes); @err may be NULL. */
 void bj_seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

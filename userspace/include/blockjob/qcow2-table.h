@@ -83,9 +83,9 @@ void bj_qplan_free(struct bj_qplan *p);
  * the last segment when contiguous. 0, or -errno with a message in @err
  * (unaligned extent, file too short, too many segments).
  */
-int bj_qplan_add(struct bj_qplan *p, const struct bj_qcow2_extent *e, char *err, size_t errlen);
+int bj_qplan_add(struct bj_qplan *p, const struct bj_qcow2_extent *e, char *err);
 /* Build the whole plan of an open chain. Refuses compressed ranges. */
-int bj_qplan_build(struct bj_qcow2_chain *c, struct bj_qplan *p, char *err, size_t errlen);
+int bj_qplan_build(struct bj_qcow2_chain *c, struct bj_qplan *p, char *err);
 /* True when every write would land in place (see why_ro). */
 bool bj_qplan_writable(const struct bj_qplan *p);
 /* One line saying why @p is read-only ("" when writable); @image names it. */
@@ -95,8 +95,7 @@ void bj_qplan_why_ro(const struct bj_qplan *p, const char *image, char *buf, siz
 struct bj_qrange {
 	uint64_t start, len;
 };
-int bj_qcow2_top_ranges(struct bj_qcow2_chain *c, struct bj_qrange **r, size_t *n,
-			char *err, size_t errlen);
+int bj_qcow2_top_ranges(struct bj_qcow2_chain *c, struct bj_qrange **r, size_t *n, char *err);
 
 /* --- attach / detach (loop devices and dm devices) --- */
 

@@ -12,7 +12,8 @@
  *
  * All I/O goes through pread(2) on file descriptors, so images can live in
  * memory (memfd) for fuzzing. Malformed images are refused with a one-line
- * message in the caller's error buffer; allocations are capped.
+ * message in the caller's @err buffer (BJ_ERRLEN bytes, bj-err.h);
+ * allocations are capped.
  */
 #ifndef BJ_QCOW2_H
 #define BJ_QCOW2_H
@@ -20,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "bj-err.h"
 
 /* Deepest backing chain accepted (number of images, the top included). */
 #define BJ_QCOW2_MAX_DEPTH		64
@@ -84,20 +87,19 @@ struct bj_qcow2_open_opts {
 	void *opaque;
 };
 
-/* Open @path and its whole backing chain. NULL and a message in @err on failure. */
-struct bj_qcow2_chain *bj_qcow2_open_chain(const char *path, char *err, size_t errlen);
-
-/* Same, with options (@opts may be NULL). */
-struct bj_qcow2_chain *bj_qcow2_open_chain_opts(const char *path, const struct bj_qcow2_open_opts *opts,
-					  char *err, size_t errlen);
+/*
+ * Open @path and its whole backing chain as @opts says (NULL: defaults)
+ * into *@c. 0, or -errno with one line in @err (*@c is NULL then).
+ */
+int bj_qcow2_open_chain(const char *path, const struct bj_qcow2_open_opts *opts,
+			struct bj_qcow2_chain **c, char *err);
 
 /*
  * Same, on an already open descriptor (the chain takes ownership of @fd,
  * also on failure); @path names it in messages and anchors relative paths.
  */
-struct bj_qcow2_chain *bj_qcow2_open_chain_fd(int fd, const char *path,
-					const struct bj_qcow2_open_opts *opts,
-					char *err, size_t errlen);
+int bj_qcow2_open_chain_fd(int fd, const char *path, const struct bj_qcow2_open_opts *opts,
+			   struct bj_qcow2_chain **c, char *err);
 
 void bj_qcow2_close_chain(struct bj_qcow2_chain *c);
 
@@ -123,7 +125,7 @@ struct bj_qcow2_image_info {
 	unsigned int nb_snapshots;
 };
 
-/* Describe the image at @depth (0 = top); -1 if out of range. */
+/* Describe the image at @depth (0 = top); -ERANGE if there is no such depth. */
 int bj_qcow2_image_info(const struct bj_qcow2_chain *c, unsigned int depth,
 		     struct bj_qcow2_image_info *info);
 
@@ -133,7 +135,7 @@ int bj_qcow2_image_info(const struct bj_qcow2_chain *c, unsigned int depth,
  * follows). Returns 0 or -errno with a message in @err.
  */
 int bj_qcow2_block_status(struct bj_qcow2_chain *c, uint64_t offset, uint64_t bytes,
-		       struct bj_qcow2_extent *e, char *err, size_t errlen);
+			  struct bj_qcow2_extent *e, char *err);
 
 /*
  * Walk the whole disk and call @cb for each extent, merged as qemu-img map
@@ -141,7 +143,6 @@ int bj_qcow2_block_status(struct bj_qcow2_chain *c, uint64_t offset, uint64_t by
  * offsets). Returns 0, -errno with a message in @err, or @cb's non-zero
  * return value.
  */
-int bj_qcow2_map(struct bj_qcow2_chain *c, bj_qcow2_extent_cb cb, void *opaque,
-	      char *err, size_t errlen);
+int bj_qcow2_map(struct bj_qcow2_chain *c, bj_qcow2_extent_cb cb, void *opaque, char *err);
 
 #endif
