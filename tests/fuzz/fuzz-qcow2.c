@@ -43,7 +43,7 @@ static int open_file(void *opaque, const char *path)
 	return memfd_of(opaque);
 }
 
-static int count_cb(const struct qcow2_extent *e, void *opaque)
+static int count_cb(const struct bj_qcow2_extent *e, void *opaque)
 {
 	unsigned long *n = opaque;
 
@@ -55,22 +55,22 @@ static int count_cb(const struct qcow2_extent *e, void *opaque)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
-	struct qcow2_open_opts opts = { .max_depth = 4, .open_file = open_file, .opaque = &in };
-	struct qcow2_chain *c;
-	struct qcow2_image_info info;
+	struct bj_qcow2_open_opts opts = { .max_depth = 4, .open_file = open_file, .opaque = &in };
+	struct bj_qcow2_chain *c;
+	struct bj_qcow2_image_info info;
 	unsigned long n = 0;
-	char err[512];
+	char err[BJ_ERRLEN];
 	int fd;
 
 	fd = memfd_of(&in);
 	if (fd < 0)
 		return 0;
-	c = qcow2_open_chain_fd(fd, "fuzz.qcow2", &opts, err, sizeof(err));
+	bj_qcow2_open_chain_fd(fd, "fuzz.qcow2", &opts, &c, err);
 	if (!c)
 		return 0;
-	for (unsigned int i = 0; i < qcow2_chain_length(c); i++)
-		qcow2_image_info(c, i, &info);
-	qcow2_map(c, count_cb, &n, err, sizeof(err));
-	qcow2_close_chain(c);
+	for (unsigned int i = 0; i < bj_qcow2_chain_length(c); i++)
+		bj_qcow2_image_info(c, i, &info);
+	bj_qcow2_map(c, count_cb, &n, err);
+	bj_qcow2_close_chain(c);
 	return 0;
 }

@@ -45,8 +45,9 @@ words() { tr -s ' \t\n' '\n' | grep . | paste -sd' ' -; }
 # A copy of what make install needs, without build products.
 S=$T/src
 mkdir -p "$S"
-(cd "$TOP" && tar -c --exclude='*.o' --exclude='*.a' --exclude='*.ko' --exclude='*.mod' \
-	--exclude='*.mod.c' --exclude='.*.cmd' --exclude=userspace/blockjob \
+(cd "$TOP" && tar -c --exclude='*.o' --exclude='*.a' --exclude='*.so' --exclude='*.so.*' \
+	--exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' --exclude='.*.cmd' \
+	--exclude=userspace/blockjob --exclude=userspace/blockjob.install \
 	--exclude=tests/vm/helpers/bin Makefile Kbuild VERSION dkms.conf kernel include \
 	userspace systemd scripts tests/vm/helpers) | tar -x -C "$S"
 # the module's sources, before anything is built in the copy
@@ -72,9 +73,12 @@ before=$(host_state)
 D=$T/dest
 expect_out "make install DESTDIR=... PREFIX=/usr succeeds (module and userspace built in a copy)" \
 	mk install DESTDIR="$D" PREFIX=/usr
-expect_eq "$(files_in "$D" | tr ' ' '\n' | grep -v '^./usr/src/' | words)" \
+expect_eq "$(files_in "$D" | tr ' ' '\n' | grep -v -e '^./usr/src/' -e '^./usr/include/' -e '^./usr/lib/libblockjob' -e '^./usr/lib/pkgconfig/' | words)" \
 	"./lib/modules/$KVER/extra/dm-blockjob.ko .$SYSDIR/blockjob-activate.service ./usr/sbin/blockjob .$COMPDIR/blockjob ./usr/share/man/man8/blockjob.8" \
 	"DESTDIR holds the module (extra/), the CLI, the unit, the completion ($COMPDIR), the man page"
+expect_eq "$(cd "$D/usr" && find lib/libblockjob* lib/pkgconfig include -type f -o -type l | sort | words)" \
+	"$(cd "$TOP/userspace" && { echo lib/libblockjob.so lib/libblockjob.so.0 lib/libblockjob.so.$(cat "$TOP/VERSION") lib/pkgconfig/libblockjob.pc; ls include/blockjob/*.h; ls "$TOP"/include/uapi/linux/*.h | sed 's|.*/|include/blockjob/uapi/linux/|'; } | tr ' ' '\n' | sort | words)" \
+	"...and libblockjob: the library and its links in /usr/lib, libblockjob.pc, the headers in /usr/include/blockjob (tests/host/libblockjob.sh)"
 expect "...and dkms's sources: /usr/src/dm-blockjob-$(cat "$TOP/VERSION")/dkms.conf and its Kbuild" \
 	test -f "$D/usr/src/dm-blockjob-$(cat "$TOP/VERSION")/dkms.conf" -a \
 	-f "$D/usr/src/dm-blockjob-$(cat "$TOP/VERSION")/Kbuild"
@@ -82,6 +86,8 @@ expect_eq "$(host_state)" "$before" "the host's module, sbin, man, completion an
 MAN=$D/usr/share/man/man8/blockjob.8
 COMP=$D$COMPDIR/blockjob
 BJ=$D/usr/sbin/blockjob
+# the installed CLI finds libblockjob where it was installed
+export LD_LIBRARY_PATH=$D/usr/lib
 expect_eq "$(stat -c %a "$MAN" "$COMP" 2>/dev/null | tr '\n' ' ')" "644 644 " \
 	"the man page and the completion are mode 0644"
 expect "the installed man page is the checkout's" cmp -s "$MAN" "$TOP/userspace/man/blockjob.8"
@@ -180,7 +186,7 @@ expect_eq "$missing" "" "EXIT STATUS explains each status of blockjob --help ($c
 missing=
 for e in $envvars; do sh_text ENVIRONMENT | grep -qE "^       $e( |$)" || missing+=" $e"; done
 expect_eq "$missing" "" "ENVIRONMENT explains each variable the CLI reads (getenv: $(words <<<"$envvars"))"
-volfile=$(sed -n 's/^#define BJ_VOLUMES_FILE "\(.*\)"/\1/p' "$TOP/userspace/lib/bj-volumes.h")
+volfile=$(sed -n 's/^#define BJ_VOLUMES_FILE "\(.*\)"/\1/p' "$TOP/userspace/include/blockjob/bj-volumes.h")
 missing=
 for f in "$volfile" blockjob-activate.service /run/lock/blockjob/ dm-blockjob.ko; do
 	sh_text FILES | grep -q -- "^       [^ ]*$f" || missing+=" $f"

@@ -17,7 +17,8 @@ build_blockjob() {
 		echo "void usage_$n(FILE *f) { (void)f; }" >>"$stubs"
 	done
 	${CC:-cc} -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
-		-DBJ_VERSION='"test"' -I"$ROOT/include" -I"$ROOT/userspace/lib" \
+		-DBJ_VERSION='"test"' -I"$ROOT/include" -I"$ROOT/userspace/include" \
+		-I"$ROOT/userspace/include/blockjob" -I"$ROOT/userspace/lib" \
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
 		-o "$out" "$ROOT/userspace/cli/main.c" "${cli[@]}" \
 		"$ROOT/userspace/lib/bj-util.c" "$ROOT/userspace/lib/qcow2.c" "$ROOT/userspace/lib/qcow2-open.c" "$stubs" \

@@ -41,9 +41,9 @@ before=$(host_state)
 # 1. DESTDIR install, default PREFIX (/usr/local).
 D=$T/dest
 expect_out "make -C userspace install DESTDIR=... succeeds" mk install DESTDIR="$D"
-expect_eq "$(cd "$D" && find . -type f -o -type l | sort | tr '\n' ' ')" \
+expect_eq "$(cd "$D" && find . -type f -o -type l | grep -v -e '^./usr/local/include/blockjob/' -e '^./usr/local/lib/' | sort | tr '\n' ' ')" \
 	"./etc/systemd/system/$UNIT ./usr/local/sbin/blockjob ./usr/local/share/bash-completion/completions/blockjob ./usr/local/share/man/man8/blockjob.8 " \
-	"DESTDIR holds the CLI in /usr/local/sbin, its man page and completion in /usr/local/share and the unit in /etc/systemd/system, nothing else"
+	"DESTDIR holds the CLI in /usr/local/sbin, its man page and completion in /usr/local/share and the unit in /etc/systemd/system, nothing else (but libblockjob in /usr/local/lib and include: tests/host/libblockjob.sh)"
 expect_eq "$(host_state)" "$before" "the host's /usr/local/sbin and unit directories are untouched"
 U=$D/etc/systemd/system/$UNIT
 expect_eq "$(grep '^ExecStart=' "$U")" "ExecStart=/usr/local/sbin/blockjob activate --all" \

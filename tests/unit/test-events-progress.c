@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bj-progress.h"
+#include "progress.h"
 
 static int failed;
 

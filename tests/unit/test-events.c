@@ -16,6 +16,7 @@
 
 #include "bj-dm.h"
 #include "bj-events.h"
+#include "event-text.h"
 
 static int failed;
 

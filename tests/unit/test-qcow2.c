@@ -88,10 +88,10 @@ static int memfd_with(const uint8_t *buf, size_t len)
 
 struct rec {
 	unsigned int n;
-	struct qcow2_extent e[16];
+	struct bj_qcow2_extent e[16];
 };
 
-static int rec_cb(const struct qcow2_extent *e, void *opaque)
+static int rec_cb(const struct bj_qcow2_extent *e, void *opaque)
 {
 	struct rec *r = opaque;
 
@@ -119,15 +119,15 @@ static void test_map(void)
 	uint8_t img[8 * CS];
 	size_t len = build(img, NULL);
 	struct rec r = { 0 };
-	struct qcow2_chain *c;
-	char err[256] = "";
+	struct bj_qcow2_chain *c;
+	char err[BJ_ERRLEN] = "";
 
-	c = qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", NULL, err, sizeof(err));
+	bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", NULL, &c, err);
 	CHECK(c != NULL, "open a built image (%s)", err);
 	if (!c)
 		return;
-	CHECK(qcow2_chain_size(c) == IMG_SIZE, "virtual size");
-	CHECK(qcow2_map(c, rec_cb, &r, err, sizeof(err)) == 0, "map (%s)", err);
+	CHECK(bj_qcow2_chain_size(c) == IMG_SIZE, "virtual size");
+	CHECK(bj_qcow2_map(c, rec_cb, &r, err) == 0, "map (%s)", err);
 	CHECK(r.n == 4, "4 extents (got %u)", r.n);
 	CHECK(r.e[0].start == 0 && r.e[0].length == 2 * CS && r.e[0].data && !r.e[0].zero &&
 	      r.e[0].present && r.e[0].has_offset && r.e[0].offset == 5 * CS,
@@ -138,37 +138,37 @@ static void test_map(void)
 	      "compressed cluster has no linear mapping");
 	CHECK(r.e[3].start == 4 * CS && r.e[3].length == IMG_SIZE - 4 * CS && r.e[3].zero &&
 	      !r.e[3].present && r.e[3].depth == 0, "unallocated tail reads as zeroes");
-	qcow2_close_chain(c);
+	bj_qcow2_close_chain(c);
 }
 
 static void test_backing(void)
 {
 	uint8_t img[8 * CS];
 	size_t len;
-	struct qcow2_open_opts opts = { .open_file = open_backing };
-	struct qcow2_image_info info;
+	struct bj_qcow2_open_opts opts = { .open_file = open_backing };
+	struct bj_qcow2_image_info info;
 	struct rec r = { 0 };
-	struct qcow2_chain *c;
-	char err[256] = "";
+	struct bj_qcow2_chain *c;
+	char err[BJ_ERRLEN] = "";
 
 	backing_len = build(backing_img, NULL);
 	len = build(img, "base.qcow2");
 	/* top: only cluster 0 allocated */
 	memset(img + 4 * CS + 8, 0, 24);
-	c = qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
+	bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, &c, err);
 	CHECK(c != NULL, "relative backing name resolved beside the image (%s)", err);
 	if (!c)
 		return;
-	CHECK(qcow2_chain_length(c) == 2, "chain of 2");
-	CHECK(qcow2_image_info(c, 1, &info) == 0 && !strcmp(info.path, "/imgs/base.qcow2") &&
+	CHECK(bj_qcow2_chain_length(c) == 2, "chain of 2");
+	CHECK(bj_qcow2_image_info(c, 1, &info) == 0 && !strcmp(info.path, "/imgs/base.qcow2") &&
 	      !strcmp(info.format, "qcow2"), "backing info");
-	CHECK(qcow2_map(c, rec_cb, &r, err, sizeof(err)) == 0, "map chain (%s)", err);
+	CHECK(bj_qcow2_map(c, rec_cb, &r, err) == 0, "map chain (%s)", err);
 	CHECK(r.n == 5 && r.e[0].depth == 0 && r.e[0].length == CS &&
 	      r.e[1].depth == 1 && r.e[1].start == CS && r.e[1].offset == 6 * CS &&
 	      r.e[2].depth == 1 && r.e[2].zero && r.e[3].depth == 1 && r.e[3].compressed &&
 	      r.e[4].depth == 1 && !r.e[4].present,
 	      "backing extents carry their depth (%u extents)", r.n);
-	qcow2_close_chain(c);
+	bj_qcow2_close_chain(c);
 }
 
 /* The chain's tables are capped as a whole, not only per image. */
@@ -177,21 +177,22 @@ static void test_chain_cap(void)
 	uint8_t img[8 * CS];
 	size_t len;
 	/* per image: L1 16 B + 2 cached L2 tables 1024 B + refcount table 512 B */
-	struct qcow2_open_opts opts = { .open_file = open_backing, .max_chain_bytes = 2000 };
-	struct qcow2_chain *c;
-	char err[512] = "";
+	struct bj_qcow2_open_opts opts = { .open_file = open_backing, .max_chain_bytes = 2000 };
+	struct bj_qcow2_chain *c;
+	char err[BJ_ERRLEN] = "";
+	int r;
 
 	backing_len = build(backing_img, NULL);
 	len = build(img, "base.qcow2");
-	c = qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
-	CHECK(!c && strstr(err, "backing file /imgs/base.qcow2 (depth 1): the chain's tables would take more than 2000 bytes of memory") &&
+	r = bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, &c, err);
+	CHECK(r < 0 && !c && strstr(err, "backing file /imgs/base.qcow2 (depth 1): the chain's tables would take more than 2000 bytes of memory") &&
 	      strstr(err, "1552 bytes before this image, 1040 more"),
 	      "chain-wide memory cap: %s", err);
-	qcow2_close_chain(c);
+	bj_qcow2_close_chain(c);
 	opts.max_chain_bytes = 4000;
-	c = qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
-	CHECK(c != NULL, "the same chain under a larger cap (%s)", c ? "" : err);
-	qcow2_close_chain(c);
+	r = bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, &c, err);
+	CHECK(r == 0 && c != NULL, "the same chain under a larger cap (%s)", c ? "" : err);
+	bj_qcow2_close_chain(c);
 }
 
 static int open_devnull(void *opaque, const char *path)
@@ -206,17 +207,17 @@ static void test_hook_regular(void)
 {
 	uint8_t img[8 * CS];
 	size_t len = build(img, "base.qcow2");
-	struct qcow2_open_opts opts = { .open_file = open_devnull };
-	struct qcow2_chain *c;
-	char err[512] = "";
+	struct bj_qcow2_open_opts opts = { .open_file = open_devnull };
+	struct bj_qcow2_chain *c;
+	char err[BJ_ERRLEN] = "";
 
-	c = qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, err, sizeof(err));
+	bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/top.qcow2", &opts, &c, err);
 	CHECK(!c && strstr(err, "backing file /imgs/base.qcow2 refused: it is a character device"),
 	      "open hook handing over a device: %s", err);
-	qcow2_close_chain(c);
+	bj_qcow2_close_chain(c);
 }
 
-/* qcow2_open_named(): what an untrusted image may name. */
+/* bj_qcow2_open_named(): what an untrusted image may name. */
 static void test_open_named(void)
 {
 	char dir[] = "/tmp/test-qcow2.XXXXXX", p[128], l[128], why[512];
@@ -228,7 +229,7 @@ static void test_open_named(void)
 	}
 	snprintf(p, sizeof(p), "%s/fifo", dir);
 	CHECK(!mkfifo(p, 0600), "mkfifo");
-	fd = qcow2_open_named(p, why, sizeof(why));
+	fd = bj_qcow2_open_named(p, why, sizeof(why));
 	CHECK(fd == -EINVAL && strstr(why, "it is a FIFO"), "a FIFO is refused, not opened: %s", why);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/file", dir);
@@ -236,21 +237,21 @@ static void test_open_named(void)
 	close(fd);
 	snprintf(l, sizeof(l), "%s/link", dir);
 	CHECK(!symlink(p, l), "symlink");
-	fd = qcow2_open_named(l, why, sizeof(why));
+	fd = bj_qcow2_open_named(l, why, sizeof(why));
 	CHECK(fd >= 0 && !why[0], "a symlink to a regular file opens (%s)", why);
 	if (fd >= 0)
 		close(fd);
 	unlink(l);
 	CHECK(!symlink("/sys/kernel/uevent_seqnum", l), "symlink into /sys");
-	fd = qcow2_open_named(l, why, sizeof(why));
+	fd = bj_qcow2_open_named(l, why, sizeof(why));
 	/* a regular sysfs file where the kernel has it */
 	CHECK(fd < 0 && (strstr(why, "resolves to /sys/kernel/uevent_seqnum, under /sys") ||
 			 (fd == -ENOENT && access("/sys/kernel/uevent_seqnum", F_OK))),
 	      "a symlink to a regular file in /sys is refused: %s", why);
 	unlink(l);
-	fd = qcow2_open_named(dir, why, sizeof(why));
+	fd = bj_qcow2_open_named(dir, why, sizeof(why));
 	CHECK(fd == -EINVAL && strstr(why, "it is a directory"), "a directory: %s", why);
-	fd = qcow2_open_named("/nonexistent/x", why, sizeof(why));
+	fd = bj_qcow2_open_named("/nonexistent/x", why, sizeof(why));
 	CHECK(fd == -ENOENT && !why[0], "a missing file: -ENOENT, no reason (strerror says it)");
 	unlink(p);
 	rmdir(dir);
@@ -260,16 +261,16 @@ static void refuse(const char *what, void (*patch)(uint8_t *img), const char *fr
 {
 	uint8_t img[8 * CS];
 	size_t len = build(img, NULL);
-	struct qcow2_chain *c;
+	struct bj_qcow2_chain *c;
 	struct rec r = { 0 };
-	char err[256] = "";
+	char err[BJ_ERRLEN] = "";
 
 	patch(img);
-	c = qcow2_open_chain_fd(memfd_with(img, len), "/imgs/bad.qcow2", NULL, err, sizeof(err));
+	bj_qcow2_open_chain_fd(memfd_with(img, len), "/imgs/bad.qcow2", NULL, &c, err);
 	if (c) {
-		if (qcow2_map(c, rec_cb, &r, err, sizeof(err)) == 0)
+		if (bj_qcow2_map(c, rec_cb, &r, err) == 0)
 			err[0] = 0;
-		qcow2_close_chain(c);
+		bj_qcow2_close_chain(c);
 	}
 	CHECK(err[0] && strstr(err, frag), "refuse %s: %s", what, err);
 }

@@ -11,15 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bj-backup.h"
-#include "bj-dm.h"
-#include "bj-events.h"
-#include "bj-job.h"
-#include "bj-lock.h"
-#include "bj-util.h"
-#include "bj-volume-md.h"
+#include <blockjob/blockjob.h>
+
 #include "commands.h"
-#include "qcow2-table.h"
 
 void usage_backup(FILE *f)
 {
@@ -67,7 +61,7 @@ static int wait_concluded(const char *name)
 	struct bj_lock lk;
 	int r;
 
-	if (bj_wait_job(NULL, name, BJ_WAIT_CONCLUDED, -1, NULL, NULL, &st, err)) {
+	if (bj_wait_job(NULL, name, BJ_WAIT_CONCLUDED, -1, NULL, NULL, NULL, &st, err)) {
 		bj_err("%s", err);
 		return 1;
 	}
@@ -221,7 +215,7 @@ int cmd_backup(int argc, char **argv)
 		goto fail;
 	/* a qcow2 TARGET is attached as a dm device (detached at exit if --wait) */
 	if (bj_qcow2_is_target(target) &&
-	    bj_qcow2_job_target(name, &target, vt.sectors * 512, reuse, err)) {
+	    bj_cli_qcow2_target(name, &target, vt.sectors * 512, reuse, err)) {
 		bj_err("%s", err);
 		goto fail;
 	}
@@ -307,9 +301,10 @@ int cmd_backup(int argc, char **argv)
 	bj_volume_unlock(&lk);
 	if (wait)
 		return wait_concluded(name);
-	bj_qcow2_target_keep();
+	bj_cli_qcow2_target_keep();
 	return 0;
 fail:
+	bj_qcow2_top_free(&top);
 	bj_volume_unlock(&lk);
 	return 1;
 }

@@ -10,10 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bj-backup.h"
-#include "bj-dm.h"
-#include "bj-job.h"
-#include "bj-util.h"
+#include <blockjob/blockjob.h>
+
 #include "commands.h"
 
 void usage_bitmap(FILE *f)

@@ -9,11 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bj-dm.h"
-#include "bj-events.h"
-#include "bj-job.h"
-#include "bj-util.h"
+#include <blockjob/blockjob.h>
+
 #include "commands.h"
+#include "event-text.h"
 
 static volatile sig_atomic_t got_signal;
 

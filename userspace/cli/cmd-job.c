@@ -12,12 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bj-dm.h"
-#include "bj-events.h"
-#include "bj-job.h"
-#include "bj-lock.h"
-#include "bj-progress.h"
-#include "bj-util.h"
+#include <blockjob/blockjob.h>
+
+#include "progress.h"
 #include "commands.h"
 
 static volatile sig_atomic_t got_signal;
@@ -268,7 +265,7 @@ int cmd_cancel(int argc, char **argv)
 			goto out;
 		}
 	}
-	r = bj_wait_job(ev, name, BJ_WAIT_CONCLUDED, -1, &waitmask, NULL, &st, err);
+	r = bj_wait_job(ev, name, BJ_WAIT_CONCLUDED, -1, &waitmask, NULL, NULL, &st, err);
 	if (r) {
 		if (r == -EINTR)
 			bj_err("%s: interrupted; the cancel was sent: run 'blockjob cancel %s' again to finish",
@@ -424,7 +421,7 @@ int cmd_wait(int argc, char **argv)
 	catch_signals(&waitmask);
 	snprintf(label, sizeof(label), "%s", name);
 	p = bj_progress_new(label);
-	r = bj_wait_job(NULL, name, what, timeout_ms, &waitmask, p, &st, err);
+	r = bj_wait_job(NULL, name, what, timeout_ms, &waitmask, bj_progress_cb, p, &st, err);
 	if (r) {
 		bj_progress_clear(p);
 		bj_progress_done(p);

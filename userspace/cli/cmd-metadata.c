@@ -10,9 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bj-dm.h"
-#include "bj-md.h"
-#include "bj-util.h"
+#include <blockjob/blockjob.h>
+
 #include "commands.h"
 
 void usage_metadata(FILE *f)

@@ -11,15 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bj-dm.h"
-#include "bj-events.h"
-#include "bj-job.h"
-#include "bj-lock.h"
-#include "bj-progress.h"
-#include "bj-util.h"
-#include "bj-volume-md.h"
+#include <blockjob/blockjob.h>
+
+#include "progress.h"
 #include "commands.h"
-#include "qcow2-table.h"
 
 void usage_mirror(FILE *f)
 {
@@ -64,7 +59,7 @@ static int wait_ready(struct bj_events *ev, const char *name)
 	struct bj_status st;
 	int r;
 
-	r = bj_wait_job(ev, name, BJ_WAIT_READY, -1, NULL, p, &st, err);
+	r = bj_wait_job(ev, name, BJ_WAIT_READY, -1, NULL, bj_progress_cb, p, &st, err);
 	bj_progress_done(p);
 	if (r) {
 		bj_err("%s", err);
@@ -169,7 +164,7 @@ int cmd_mirror(int argc, char **argv)
 	/* qcow2: the regions of sync top; a qcow2 TARGET is attached as a dm device */
 	if ((!strcmp(sync, "top") && bj_qcow2_top_prepare(vt.src, granularity, &top, err)) ||
 	    (bj_qcow2_is_target(target) &&
-	     bj_qcow2_job_target(name, &target, vt.sectors * 512, reuse, err))) {
+	     bj_cli_qcow2_target(name, &target, vt.sectors * 512, reuse, err))) {
 		bj_err("%s", err);
 		goto fail;
 	}
@@ -219,7 +214,7 @@ int cmd_mirror(int argc, char **argv)
 		bj_job_finish(name, err);
 		goto fail;
 	}
-	bj_qcow2_target_keep();
+	bj_cli_qcow2_target_keep();
 	bj_volume_unlock(&lk);
 	if (wait) {
 		r = wait_ready(ev, name);
@@ -228,6 +223,7 @@ int cmd_mirror(int argc, char **argv)
 	}
 	return 0;
 fail:
+	bj_qcow2_top_free(&top);
 	bj_volume_unlock(&lk);
 	bj_events_close(ev);
 	return 1;

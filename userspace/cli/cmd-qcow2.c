@@ -19,11 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bj-dm.h"
-#include "bj-util.h"
+#include <blockjob/blockjob.h>
+
 #include "commands.h"
-#include "qcow2.h"
-#include "qcow2-table.h"
 
 void usage_qcow2(FILE *f)
 {
@@ -73,10 +71,10 @@ void usage_qcow2(FILE *f)
 struct map_out {
 	bool json;
 	unsigned long n;
-	const struct qcow2_chain *chain;
+	const struct bj_qcow2_chain *chain;
 };
 
-static void print_json(const struct qcow2_extent *e, bool first)
+static void print_json(const struct bj_qcow2_extent *e, bool first)
 {
 	printf("%s{ \"start\": %" PRIu64 ", \"length\": %" PRIu64 ", \"depth\": %u,"
 	       " \"present\": %s, \"zero\": %s, \"data\": %s",
@@ -88,7 +86,7 @@ static void print_json(const struct qcow2_extent *e, bool first)
 	putchar('}');
 }
 
-static const char *describe(const struct qcow2_extent *e)
+static const char *describe(const struct bj_qcow2_extent *e)
 {
 	if (e->compressed)
 		return "compressed";
@@ -99,7 +97,7 @@ static const char *describe(const struct qcow2_extent *e)
 	return "unallocated";
 }
 
-static int map_cb(const struct qcow2_extent *e, void *opaque)
+static int map_cb(const struct bj_qcow2_extent *e, void *opaque)
 {
 	struct map_out *o = opaque;
 
@@ -120,32 +118,31 @@ static int map_cb(const struct qcow2_extent *e, void *opaque)
 	return 0;
 }
 
-static int do_map(const char *image, bool json, const struct qcow2_open_opts *oo)
+static int do_map(const char *image, bool json, const struct bj_qcow2_open_opts *oo)
 {
 	struct map_out o = { .json = json };
-	struct qcow2_chain *c;
-	char err[640];
+	struct bj_qcow2_chain *c;
+	char err[BJ_ERRLEN];
 	int r;
 
-	c = qcow2_open_chain_opts(image, oo, err, sizeof(err));
-	if (!c) {
+	if (bj_qcow2_open_chain(image, oo, &c, err)) {
 		bj_err("%s: %s", image, err);
 		return 1;
 	}
 	o.chain = c;
-	r = qcow2_map(c, map_cb, &o, err, sizeof(err));
+	r = bj_qcow2_map(c, map_cb, &o, err);
 	if (r) {
 		fflush(stdout);
 		if (o.json && o.n)
 			putchar('\n');
 		bj_err("%s: %s", image, err);
-		qcow2_close_chain(c);
+		bj_qcow2_close_chain(c);
 		return 1;
 	}
 	if (json) {
 		if (!o.n) {
 			/* qemu-img prints one empty entry for an empty disk */
-			struct qcow2_extent e = { 0 };
+			struct bj_qcow2_extent e = { 0 };
 
 			print_json(&e, true);
 		}
@@ -153,7 +150,7 @@ static int do_map(const char *image, bool json, const struct qcow2_open_opts *oo
 	} else if (!o.n) {
 		printf("(empty disk)\n");
 	}
-	qcow2_close_chain(c);
+	bj_qcow2_close_chain(c);
 	if (fflush(stdout) || ferror(stdout)) {
 		bj_err("cannot write the map to stdout");
 		return 1;
@@ -162,22 +159,21 @@ static int do_map(const char *image, bool json, const struct qcow2_open_opts *oo
 }
 
 static int do_table(const char *image, const struct bj_qattach_opts *ao,
-		    const struct qcow2_open_opts *oo)
+		    const struct bj_qcow2_open_opts *oo)
 {
-	char err[640], why[512];
-	struct qcow2_chain *c;
+	char err[BJ_ERRLEN], why[512];
+	struct bj_qcow2_chain *c;
 	struct bj_qplan p;
 	bool ro = ao->force_ro;
 	size_t i;
 
-	c = qcow2_open_chain_opts(image, oo, err, sizeof(err));
-	if (!c) {
+	if (bj_qcow2_open_chain(image, oo, &c, err)) {
 		bj_err("%s: %s", image, err);
 		return 1;
 	}
-	if (bj_qplan_build(c, &p, err, sizeof(err))) {
+	if (bj_qplan_build(c, &p, err)) {
 		bj_err("%s: %s", image, err);
-		qcow2_close_chain(c);
+		bj_qcow2_close_chain(c);
 		return 1;
 	}
 	p.allow_data_file = ao->allow_data_file;
@@ -194,7 +190,7 @@ static int do_table(const char *image, const struct bj_qattach_opts *ao,
 			       p.files[s->file].path, s->offset);
 	}
 	bj_qplan_free(&p);
-	qcow2_close_chain(c);
+	bj_qcow2_close_chain(c);
 	if (fflush(stdout) || ferror(stdout)) {
 		bj_err("cannot write the table to stdout");
 		return 1;
@@ -202,27 +198,26 @@ static int do_table(const char *image, const struct bj_qattach_opts *ao,
 	return 0;
 }
 
-static int do_top(const char *image, const struct qcow2_open_opts *oo)
+static int do_top(const char *image, const struct bj_qcow2_open_opts *oo)
 {
-	struct qcow2_chain *c;
+	struct bj_qcow2_chain *c;
 	struct bj_qrange *r;
-	char err[640];
+	char err[BJ_ERRLEN];
 	size_t n, i;
 
-	c = qcow2_open_chain_opts(image, oo, err, sizeof(err));
-	if (!c) {
+	if (bj_qcow2_open_chain(image, oo, &c, err)) {
 		bj_err("%s: %s", image, err);
 		return 1;
 	}
-	if (bj_qcow2_top_ranges(c, &r, &n, err, sizeof(err))) {
+	if (bj_qcow2_top_ranges(c, &r, &n, err)) {
 		bj_err("%s: %s", image, err);
-		qcow2_close_chain(c);
+		bj_qcow2_close_chain(c);
 		return 1;
 	}
 	for (i = 0; i < n; i++)
 		printf("%" PRIu64 " %" PRIu64 "\n", r[i].start, r[i].len);
 	free(r);
-	qcow2_close_chain(c);
+	bj_qcow2_close_chain(c);
 	return fflush(stdout) ? 1 : 0;
 }
 
@@ -268,7 +263,7 @@ int cmd_qcow2(int argc, char **argv)
 	static const char *const subs[] = { "map", "table", "top", "attach", "detach" };
 	static const int nargs[] = { 1, 1, 1, 2, 1 };
 	struct bj_qattach_opts ao = { 0 };
-	struct qcow2_open_opts oo = { 0 };
+	struct bj_qcow2_open_opts oo = { 0 };
 	bool json = false, unused = false;
 	char lower[BJ_DM_NAME_MAX + 1], err[BJ_ERRLEN];
 	const char *sub, *name = NULL;

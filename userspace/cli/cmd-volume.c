@@ -9,13 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bj-dm.h"
-#include "bj-job.h"
-#include "bj-lock.h"
-#include "bj-md.h"
-#include "bj-util.h"
-#include "bj-volume-md.h"
-#include "bj-volumes.h"
+#include <blockjob/blockjob.h>
+
 #include "commands.h"
 
 void usage_create(FILE *f)

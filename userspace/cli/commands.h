@@ -34,6 +34,12 @@ struct bj_command {
 
 extern const struct bj_command bj_commands[];
 
+/* Program name used as the prefix of error messages ("blockjob"). */
+extern const char *bj_progname;
+
+/* "blockjob: <message>" on stderr. */
+void bj_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Usage error helper: prints "<msg>; see 'blockjob CMD --help'" and returns 2. */
 int bj_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -55,6 +61,16 @@ int bj_no_options(const char *cmd, int argc, char **argv);
  * bj_dm_name()) into *@name: 0, or 2 after one line on stderr.
  */
 int bj_volume_arg(const char *cmd, const char *arg, const char **name);
+
+/*
+ * A qcow2 TARGET of mirror or backup (cli/qcow2-target.c): attached with
+ * bj_qcow2_target_attach(), *@target replaced by its device path; detached
+ * again at exit unless bj_cli_qcow2_target_keep() is called once the job
+ * runs on it.
+ */
+int bj_cli_qcow2_target(const char *name, const char **target, uint64_t bytes, bool reuse,
+			char *err);
+void bj_cli_qcow2_target_keep(void);
 
 /* Exit status of wait when its --timeout expires (as timeout(1)). */
 #define BJ_EXIT_TIMEOUT 124

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bj-dm.h"
-#include "bj-util.h"
+#include <blockjob/blockjob.h>
+
 #include "commands.h"
 
 const struct bj_command bj_commands[] = {
@@ -55,6 +55,19 @@ static void usage(FILE *f)
 		   "A volume NAME may also be given as /dev/mapper/NAME.\n"
 		   "Exit status: 0 success, 1 failure, 2 usage error, 124 'wait --timeout'\n"
 		   "expired, 130 interrupted.\n");
+}
+
+const char *bj_progname = "blockjob";
+
+void bj_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", bj_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 int bj_usage_error(const char *cmd, const char *fmt, ...)

@@ -8,9 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bj-job.h"
-#include "bj-lock.h"
-#include "bj-util.h"
+#include <blockjob/blockjob.h>
+
 #include "commands.h"
 
 int bj_cli_lock(const char *name, struct bj_lock *lk, bool check_left)

@@ -6,6 +6,7 @@
 #include <libdevmapper.h>
 #include <linux/dm-ioctl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,17 +26,20 @@ static void quiet_log(int level, const char *file, int line, int dm_errno_or_cla
 	(void)level; (void)file; (void)line; (void)dm_errno_or_class; (void)f;
 }
 
-static void dm_setup(void)
+static void dm_setup_once(void)
 {
-	static int done;
-
-	if (done)
-		return;
-	done = 1;
 	if (!getenv("BLOCKJOB_DM_DEBUG"))
 		dm_log_with_errno_init(quiet_log);
 	/* No udev in minimal systems: let libdevmapper make the /dev/mapper nodes. */
 	dm_udev_set_sync_support(0);
+}
+
+/* Once per process, whichever thread comes first (libdevmapper's settings are global). */
+static void dm_setup(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, dm_setup_once);
 }
 
 /* Why a dm_task could not be made: libdevmapper opens /dev/mapper/control first. */

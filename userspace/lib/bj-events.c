@@ -26,7 +26,6 @@
 
 #include "bj-dm.h"
 #include "bj-events.h"
-#include "bj-progress.h"
 #include "bj-util.h"
 
 #ifndef SOL_NETLINK
@@ -556,40 +555,6 @@ void bj_event_print_json(FILE *f, const struct bj_event *e, const char *action)
 	fprintf(f, "}}\n");
 }
 
-void bj_event_print_text(FILE *f, const struct bj_event *e, const char *action)
-{
-	char when[32], a[32], b[32];
-	time_t t = e->ts.tv_sec;
-	struct tm tm;
-
-	if (localtime_r(&t, &tm))
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	else
-		snprintf(when, sizeof(when), "%lld", (long long)t);
-	fprintf(f, "%s.%06ld %s %s: %s %s", when, (long)e->ts.tv_usec, e->device,
-		bj_event_name(e->event), bj_event_type_name(e->type), bj_event_state_name(e->state));
-	switch (e->event) {
-	case DM_BLOCKJOB_EVENT_STATUS_CHANGE:
-		break;
-	case DM_BLOCKJOB_EVENT_ERROR:
-		fprintf(f, ", %s error", bj_event_operation(e));
-		if (e->error_msg[0])
-			fprintf(f, " (%s)", e->error_msg);
-		fprintf(f, ", action %s", action ? action : bj_event_action(e, NULL));
-		break;
-	default:
-		fprintf(f, ", %s of %s (%.1f%%)", bj_human_size(e->offset, a, sizeof(a)),
-			bj_human_size(e->len, b, sizeof(b)),
-			e->len ? 100.0 * (double)e->offset / (double)e->len : 100.0);
-		if (e->speed)
-			fprintf(f, ", speed limit %s/s", bj_human_size(e->speed, a, sizeof(a)));
-		break;
-	}
-	if (e->error)
-		fprintf(f, ": %s", strerror(-e->error));
-	fputc('\n', f);
-}
-
 /* Waiting ---------------------------------------------------------------- */
 
 #define BJ_WAIT_RECHECK_MS	2000
@@ -685,8 +650,8 @@ static int drain_ended(struct bj_events *ev, const char *name, const sigset_t *s
 }
 
 int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what,
-		int64_t timeout_ms, const sigset_t *sigmask, struct bj_progress *p,
-		struct bj_status *st, char *err)
+		int64_t timeout_ms, const sigset_t *sigmask, bj_progress_fn progress,
+		void *opaque, struct bj_status *st, char *err)
 {
 	struct bj_events *own = NULL;
 	struct bj_event e, ended;
@@ -707,8 +672,8 @@ int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what,
 			r = bj_dm_status(name, st, err);
 			if (r)
 				goto out;
-			if (strcmp(st->mode, "passthrough"))
-				bj_progress_update(p, st->done, st->len);
+			if (strcmp(st->mode, "passthrough") && progress)
+				progress(opaque, st->done, st->len);
 			else if (!have_ended) {
 				/*
 				 * Back in passthrough: the job concluded and was
@@ -755,7 +720,8 @@ int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what,
 		if (r == 0 || strcmp(e.device, name))
 			continue;
 		if (e.event == DM_BLOCKJOB_EVENT_PROGRESS) {
-			bj_progress_update(p, e.offset, e.len);
+			if (progress)
+				progress(opaque, e.offset, e.len);
 			continue;
 		}
 		if (ends_job(&e, name)) {

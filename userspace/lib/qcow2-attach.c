@@ -222,7 +222,7 @@ bool bj_qcow2_is_ours(const struct bj_dm_info *d)
  * Create the lower device @lower for @c. @rw: try writable; on return
  * a->writable says what was done.
  */
-static int attach_lower(struct qcow2_chain *c, const char *image, const char *lower,
+static int attach_lower(struct bj_qcow2_chain *c, const char *image, const char *lower,
 			bool rw, bool allow_data_file, struct bj_qattach *a, char *err)
 {
 	int lfds[BJ_QPLAN_MAX_FILES];
@@ -232,7 +232,7 @@ static int attach_lower(struct qcow2_chain *c, const char *image, const char *lo
 	unsigned int i, nl = 0;
 	int r, fd;
 
-	r = bj_qplan_build(c, &p, e2, sizeof(e2));
+	r = bj_qplan_build(c, &p, e2);
 	if (r) {
 		bj_seterr(err, "%s: %s", image, e2);
 		return r;
@@ -280,20 +280,19 @@ out:
 }
 
 /* Open @image and record it by its absolute path. */
-static struct qcow2_chain *open_abs(const char *image, const char *backing_format, char *abs,
+static struct bj_qcow2_chain *open_abs(const char *image, const char *backing_format, char *abs,
 				    size_t len, char *err)
 {
-	struct qcow2_open_opts oo = { .backing_format = backing_format };
-	struct qcow2_chain *c;
-	char e2[640];
+	struct bj_qcow2_open_opts oo = { .backing_format = backing_format };
+	struct bj_qcow2_chain *c;
+	char e2[BJ_ERRLEN];
 
 	if (!realpath(image, abs)) {
 		bj_seterr(err, "%s: %s", image, strerror(errno));
 		return NULL;
 	}
 	(void)len;
-	c = qcow2_open_chain_opts(abs, &oo, e2, sizeof(e2));
-	if (!c)
+	if (bj_qcow2_open_chain(abs, &oo, &c, e2))
 		bj_seterr(err, "%s: %s", image, e2);
 	return c;
 }
@@ -308,7 +307,7 @@ int bj_qcow2_attach_common(const char *volume, const char *lower, const char *im
 			 const struct bj_qattach_opts *o, struct bj_qattach *a, char *err)
 {
 	char abs[PATH_MAX];
-	struct qcow2_chain *c;
+	struct bj_qcow2_chain *c;
 	int r, fd;
 
 	memset(a, 0, sizeof(*a));
@@ -322,7 +321,7 @@ int bj_qcow2_attach_common(const char *volume, const char *lower, const char *im
 	r = top_fd_path(abs, &fd);
 	if (r) {
 		bj_seterr(err, "%s: %s", abs, strerror(-r));
-		qcow2_close_chain(c);
+		bj_qcow2_close_chain(c);
 		return r;
 	}
 	r = attach_lower(c, image, lower, !o->force_ro, o->allow_data_file, a, err);
@@ -336,7 +335,7 @@ int bj_qcow2_attach_common(const char *volume, const char *lower, const char *im
 		}
 	}
 	close(fd);
-	qcow2_close_chain(c);
+	bj_qcow2_close_chain(c);
 	return r;
 }
 

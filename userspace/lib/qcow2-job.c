@@ -147,64 +147,20 @@ int bj_qcow2_target_detach(const char *dev, char *err)
 	return bj_qcow2_remove_lower(lower, err);
 }
 
-static char job_target[192];
-
-static void job_target_cleanup(void)
-{
-	char err[BJ_ERRLEN];
-
-	if (job_target[0] && bj_qcow2_target_detach(job_target, err))
-		fprintf(stderr, "blockjob: %s\n", err);
-}
-
-int bj_qcow2_job_target(const char *name, const char **target, uint64_t bytes, bool reuse,
-			char *err)
-{
-	int r;
-
-	r = bj_qcow2_target_attach(name, *target, bytes, reuse, job_target, sizeof(job_target),
-				   err);
-	if (r) {
-		job_target[0] = 0;
-		return r;
-	}
-	atexit(job_target_cleanup);
-	*target = job_target;
-	return 0;
-}
-
-void bj_qcow2_target_keep(void)
-{
-	job_target[0] = 0;
-}
-
 /* --- sync top ---------------------------------------------------------- */
-
-static uint64_t *pend_first, *pend_count;
-static bool pend_registered;
 
 void bj_qcow2_top_free(struct bj_qtop *t)
 {
-	if (t->first == pend_first)
-		pend_first = pend_count = NULL;
 	free(t->first);
 	free(t->count);
 	memset(t, 0, sizeof(*t));
 }
 
-/* Callers may exit on an error path before bj_qcow2_top_free(). */
-static void top_cleanup(void)
-{
-	free(pend_first);
-	free(pend_count);
-	pend_first = pend_count = NULL;
-}
-
 int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, char *err)
 {
-	char image[PATH_MAX], e2[640], bfmt[8];
-	struct qcow2_open_opts oo = { 0 };
-	struct qcow2_chain *c;
+	char image[PATH_MAX], e2[BJ_ERRLEN], bfmt[8];
+	struct bj_qcow2_open_opts oo = { 0 };
+	struct bj_qcow2_chain *c;
 	struct bj_qrange *rg = NULL;
 	unsigned int ma, mi;
 	struct bj_dm_info d;
@@ -223,13 +179,12 @@ int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, c
 		return r;
 	if (bfmt[0])
 		oo.backing_format = bfmt;
-	c = qcow2_open_chain_opts(image, &oo, e2, sizeof(e2));
-	if (!c) {
+	if (bj_qcow2_open_chain(image, &oo, &c, e2)) {
 		bj_seterr(err, "%s: %s", image, e2);
 		return -EINVAL;
 	}
-	r = bj_qcow2_top_ranges(c, &rg, &n, e2, sizeof(e2));
-	qcow2_close_chain(c);
+	r = bj_qcow2_top_ranges(c, &rg, &n, e2);
+	bj_qcow2_close_chain(c);
 	if (r) {
 		bj_seterr(err, "%s: %s", image, e2);
 		return r;
@@ -261,11 +216,6 @@ int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, c
 		t->n++;
 	}
 	free(rg);
-	if (!pend_registered)
-		atexit(top_cleanup);
-	pend_registered = true;
-	pend_first = t->first;
-	pend_count = t->count;
 	return 0;
 }
 

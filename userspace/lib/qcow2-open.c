@@ -33,7 +33,7 @@ static const char *kind(mode_t m)
 	return "not a regular file";
 }
 
-int qcow2_check_regular(const struct stat *st, char *why, size_t whylen)
+int bj_qcow2_check_regular(const struct stat *st, char *why, size_t whylen)
 {
 	if (S_ISREG(st->st_mode))
 		return 0;
@@ -58,7 +58,7 @@ static void subject(const char *path, const char *real, char *buf, size_t len)
 		snprintf(buf, len, "it is");
 }
 
-int qcow2_open_named(const char *path, char *why, size_t whylen)
+int bj_qcow2_open_named(const char *path, char *why, size_t whylen)
 {
 	static const char *const banned[] = { "/proc", "/sys", "/dev" };
 	char real[PATH_MAX], it[PATH_MAX + 32];
@@ -108,7 +108,7 @@ int qcow2_open_named(const char *path, char *why, size_t whylen)
 	return fd;
 }
 
-bool qcow2_same_file(const struct stat *a, const struct stat *b)
+bool bj_qcow2_same_file(const struct stat *a, const struct stat *b)
 {
 	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
 		return a->st_rdev == b->st_rdev;

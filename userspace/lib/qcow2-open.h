@@ -22,16 +22,16 @@
  * character device, ...") for a refusal, empty when @path simply cannot be
  * opened (ENOENT, EACCES: say strerror).
  */
-int qcow2_open_named(const char *path, char *why, size_t whylen);
+int bj_qcow2_open_named(const char *path, char *why, size_t whylen);
 
 /*
  * One line into @why when @st is not a regular file ("it is a directory,
  * not a regular file"); -EINVAL then, else 0. For descriptors handed over
  * by a caller's open hook.
  */
-int qcow2_check_regular(const struct stat *st, char *why, size_t whylen);
+int bj_qcow2_check_regular(const struct stat *st, char *why, size_t whylen);
 
 /* The same file: the same block device (st_rdev), else device and inode. */
-bool qcow2_same_file(const struct stat *a, const struct stat *b);
+bool bj_qcow2_same_file(const struct stat *a, const struct stat *b);
 
 #endif

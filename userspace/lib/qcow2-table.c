@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,21 +14,6 @@
 
 #include "bj-err.h"
 #include "qcow2-table.h"
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 
 /* --- plans ------------------------------------------------------------- */
 
@@ -46,7 +30,7 @@ void bj_qplan_free(struct bj_qplan *p)
 	p->nsegs = p->cap = 0;
 }
 
-static int plan_file(struct bj_qplan *p, const struct qcow2_extent *e, char *err, size_t errlen)
+static int plan_file(struct bj_qplan *p, const struct bj_qcow2_extent *e, char *err)
 {
 	struct stat st;
 	unsigned int i;
@@ -55,11 +39,11 @@ static int plan_file(struct bj_qplan *p, const struct qcow2_extent *e, char *err
 		if (p->files[i].fd == e->fd)
 			return i;
 	if (p->nfiles == BJ_QPLAN_MAX_FILES) {
-		seterr(err, errlen, "too many files in the chain");
+		bj_seterr(err, "too many files in the chain");
 		return -E2BIG;
 	}
 	if (e->fd < 0 || fstat(e->fd, &st)) {
-		seterr(err, errlen, "%s: cannot stat: %s", e->file ? e->file : "?",
+		bj_seterr(err, "%s: cannot stat: %s", e->file ? e->file : "?",
 		       strerror(e->fd < 0 ? EBADF : errno));
 		return -EBADF;
 	}
@@ -73,7 +57,7 @@ static int plan_file(struct bj_qplan *p, const struct qcow2_extent *e, char *err
 
 /* Append sectors [start, start + len) mapped to @file at @offset (-1: zeroes). */
 static int plan_push(struct bj_qplan *p, uint64_t start, uint64_t len, int file, uint64_t offset,
-		     char *err, size_t errlen)
+		     char *err)
 {
 	struct bj_qseg *s = p->nsegs ? &p->segs[p->nsegs - 1] : NULL;
 
@@ -83,7 +67,7 @@ static int plan_push(struct bj_qplan *p, uint64_t start, uint64_t len, int file,
 		return 0;
 	}
 	if (p->nsegs == BJ_QCOW2_MAX_SEGMENTS) {
-		seterr(err, errlen, "the table would have more than %u segments (the image is too fragmented); convert it with 'qemu-img convert -O qcow2' first",
+		bj_seterr(err, "the table would have more than %u segments (the image is too fragmented); convert it with 'qemu-img convert -O qcow2' first",
 		       BJ_QCOW2_MAX_SEGMENTS);
 		return -E2BIG;
 	}
@@ -92,7 +76,7 @@ static int plan_push(struct bj_qplan *p, uint64_t start, uint64_t len, int file,
 		struct bj_qseg *n = realloc(p->segs, cap * sizeof(*n));
 
 		if (!n) {
-			seterr(err, errlen, "out of memory for the table");
+			bj_seterr(err, "out of memory for the table");
 			return -ENOMEM;
 		}
 		p->segs = n;
@@ -106,7 +90,7 @@ static int plan_push(struct bj_qplan *p, uint64_t start, uint64_t len, int file,
 	return 0;
 }
 
-int bj_qplan_add(struct bj_qplan *p, const struct qcow2_extent *e, char *err, size_t errlen)
+int bj_qplan_add(struct bj_qplan *p, const struct bj_qcow2_extent *e, char *err)
 {
 	uint64_t start = e->start >> 9, len = e->length >> 9, fsec, avail;
 	int f;
@@ -117,13 +101,13 @@ int bj_qplan_add(struct bj_qplan *p, const struct qcow2_extent *e, char *err, si
 		return 0;
 	}
 	if ((e->start | e->length) & 511 || (e->has_offset && (e->offset & 511))) {
-		f = e->has_offset ? plan_file(p, e, err, errlen) : -1;
+		f = e->has_offset ? plan_file(p, e, err) : -1;
 		if (f >= 0 && (p->files[f].size & 511)) {
-			seterr(err, errlen, "%s: its size (%" PRIu64 " bytes) is not a multiple of 512: its last sector cannot be mapped",
+			bj_seterr(err, "%s: its size (%" PRIu64 " bytes) is not a multiple of 512: its last sector cannot be mapped",
 			       p->files[f].path, p->files[f].size);
 			return -EINVAL;
 		}
-		seterr(err, errlen, "range %" PRIu64 "+%" PRIu64 " is not aligned to 512 bytes",
+		bj_seterr(err, "range %" PRIu64 "+%" PRIu64 " is not aligned to 512 bytes",
 		       e->start, e->length);
 		return -EINVAL;
 	}
@@ -135,13 +119,13 @@ int bj_qplan_add(struct bj_qplan *p, const struct qcow2_extent *e, char *err, si
 	}
 	if (!(e->data && e->has_offset)) {
 		if (!e->zero) {
-			seterr(err, errlen, "range %" PRIu64 "+%" PRIu64 " has neither data nor zeroes",
+			bj_seterr(err, "range %" PRIu64 "+%" PRIu64 " has neither data nor zeroes",
 			       e->start, e->length);
 			return -EINVAL;
 		}
-		return plan_push(p, start, len, -1, 0, err, errlen);
+		return plan_push(p, start, len, -1, 0, err);
 	}
-	f = plan_file(p, e, err, errlen);
+	f = plan_file(p, e, err);
 	if (f < 0)
 		return f;
 	/* A loop device has the file's size rounded down to whole sectors. */
@@ -150,10 +134,10 @@ int bj_qplan_add(struct bj_qplan *p, const struct qcow2_extent *e, char *err, si
 	if (avail < len) {
 		if (!e->zero) {
 			if (p->files[f].size & 511)
-				seterr(err, errlen, "%s: its size (%" PRIu64 " bytes) is not a multiple of 512: its last sector cannot be mapped",
+				bj_seterr(err, "%s: its size (%" PRIu64 " bytes) is not a multiple of 512: its last sector cannot be mapped",
 				       p->files[f].path, p->files[f].size);
 			else
-				seterr(err, errlen, "%s is shorter than the data mapped into it (offset %" PRIu64 "); truncated image?",
+				bj_seterr(err, "%s is shorter than the data mapped into it (offset %" PRIu64 "); truncated image?",
 				       p->files[f].path, e->offset + e->length);
 			return -EINVAL;
 		}
@@ -161,49 +145,49 @@ int bj_qplan_add(struct bj_qplan *p, const struct qcow2_extent *e, char *err, si
 		p->beyond_eof++;
 	}
 	if (avail) {
-		int r = plan_push(p, start, avail < len ? avail : len, f, e->offset >> 9, err, errlen);
+		int r = plan_push(p, start, avail < len ? avail : len, f, e->offset >> 9, err);
 
 		if (r)
 			return r;
 	}
 	if (avail < len)
-		return plan_push(p, start + avail, len - avail, -1, 0, err, errlen);
+		return plan_push(p, start + avail, len - avail, -1, 0, err);
 	return 0;
 }
 
-static int plan_cb(const struct qcow2_extent *e, void *opaque)
+static int plan_cb(const struct bj_qcow2_extent *e, void *opaque)
 {
 	void **a = opaque;
 	char *err = a[1];
 
-	return bj_qplan_add(a[0], e, err, BJ_ERRLEN) ? -EINVAL : 0;
+	return bj_qplan_add(a[0], e, err) ? -EINVAL : 0;
 }
 
-int bj_qplan_build(struct qcow2_chain *c, struct bj_qplan *p, char *err, size_t errlen)
+int bj_qplan_build(struct bj_qcow2_chain *c, struct bj_qplan *p, char *err)
 {
 	char e2[BJ_ERRLEN] = "";
-	struct qcow2_image_info info;
+	struct bj_qcow2_image_info info;
 	void *a[2] = { p, e2 };
 	int r;
 
-	bj_qplan_init(p, qcow2_chain_size(c));
+	bj_qplan_init(p, bj_qcow2_chain_size(c));
 	if (!p->sectors) {
-		seterr(err, errlen, "the disk is empty (virtual size 0)");
+		bj_seterr(err, "the disk is empty (virtual size 0)");
 		return -EINVAL;
 	}
-	if (!qcow2_image_info(c, 0, &info)) {
+	if (!bj_qcow2_image_info(c, 0, &info)) {
 		p->snapshots = info.nb_snapshots;
 		p->data_file = info.data_file;
 	}
-	r = qcow2_map(c, plan_cb, a, err, errlen);
+	r = bj_qcow2_map(c, plan_cb, a, err);
 	if (r) {
 		if (e2[0])
-			seterr(err, errlen, "%s", e2);
+			bj_seterr(err, "%s", e2);
 		bj_qplan_free(p);
 		return r < 0 ? r : -EINVAL;
 	}
 	if (p->compressed) {
-		seterr(err, errlen, "%lu range%s compressed (the first at guest offset %" PRIu64 "): a dm table cannot map compressed clusters; decompress with 'qemu-img convert -O qcow2'",
+		bj_seterr(err, "%lu range%s compressed (the first at guest offset %" PRIu64 "): a dm table cannot map compressed clusters; decompress with 'qemu-img convert -O qcow2'",
 		       p->compressed, p->compressed > 1 ? "s are" : " is", p->first_compressed);
 		bj_qplan_free(p);
 		return -EMEDIUMTYPE;
@@ -258,7 +242,7 @@ struct top_acc {
 	size_t n, cap;
 };
 
-static int top_cb(const struct qcow2_extent *e, void *opaque)
+static int top_cb(const struct bj_qcow2_extent *e, void *opaque)
 {
 	struct top_acc *a = opaque;
 
@@ -283,15 +267,14 @@ static int top_cb(const struct qcow2_extent *e, void *opaque)
 	return 0;
 }
 
-int bj_qcow2_top_ranges(struct qcow2_chain *c, struct bj_qrange **r, size_t *n,
-			char *err, size_t errlen)
+int bj_qcow2_top_ranges(struct bj_qcow2_chain *c, struct bj_qrange **r, size_t *n, char *err)
 {
 	struct top_acc a = { 0 };
 	int ret;
 
-	ret = qcow2_map(c, top_cb, &a, err, errlen);
+	ret = bj_qcow2_map(c, top_cb, &a, err);
 	if (ret == -ENOMEM)
-		seterr(err, errlen, "out of memory");
+		bj_seterr(err, "out of memory");
 	if (ret) {
 		free(a.r);
 		return ret;

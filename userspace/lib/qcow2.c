@@ -101,10 +101,10 @@ struct image {
 	char *backing_name, *backing_fmt, *data_file_name;
 };
 
-struct qcow2_chain {
+struct bj_qcow2_chain {
 	unsigned int n;
-	struct image *img[QCOW2_MAX_DEPTH];
-	struct qcow2_open_opts opts;
+	struct image *img[BJ_QCOW2_MAX_DEPTH];
+	struct bj_qcow2_open_opts opts;
 	uint64_t mem;		/* table bytes reserved by the images (chain cap) */
 };
 
@@ -255,14 +255,14 @@ static char *path_combine(const char *base, const char *name)
  * Open a file an image names (untrusted: qcow2-open.h). -errno, with @why
  * set when the file was refused (else say strerror).
  */
-static int open_path(const struct qcow2_chain *c, const char *path, char *why, size_t whylen)
+static int open_path(const struct bj_qcow2_chain *c, const char *path, char *why, size_t whylen)
 {
 	struct stat st;
 	int fd, r;
 
 	why[0] = 0;
 	if (!c->opts.open_file)
-		return qcow2_open_named(path, why, whylen);
+		return bj_qcow2_open_named(path, why, whylen);
 	fd = c->opts.open_file(c->opts.opaque, path);
 	if (fd < 0)
 		return fd;
@@ -271,7 +271,7 @@ static int open_path(const struct qcow2_chain *c, const char *path, char *why, s
 		close(fd);
 		return r;
 	}
-	r = qcow2_check_regular(&st, why, whylen);
+	r = bj_qcow2_check_regular(&st, why, whylen);
 	if (r) {
 		close(fd);
 		return r;
@@ -283,7 +283,7 @@ static int open_path(const struct qcow2_chain *c, const char *path, char *why, s
  * Is the file open as @fd in the chain already (an image or an external
  * data file, other than @self)? 1 and @where says which, else 0.
  */
-static int chain_find(const struct qcow2_chain *c, int fd, const struct qfile *self,
+static int chain_find(const struct bj_qcow2_chain *c, int fd, const struct qfile *self,
 		      char *where, size_t len)
 {
 	struct stat st, st2;
@@ -295,12 +295,12 @@ static int chain_find(const struct qcow2_chain *c, int fd, const struct qfile *s
 		const struct image *im = c->img[i];
 
 		if (&im->file != self && im->file.fd >= 0 && !fstat(im->file.fd, &st2) &&
-		    qcow2_same_file(&st, &st2)) {
+		    bj_qcow2_same_file(&st, &st2)) {
 			snprintf(where, len, "already in the chain at depth %u", i);
 			return 1;
 		}
 		if (&im->dfile != self && im->dfile.fd >= 0 && !fstat(im->dfile.fd, &st2) &&
-		    qcow2_same_file(&st, &st2)) {
+		    bj_qcow2_same_file(&st, &st2)) {
 			snprintf(where, len, "already in the chain as the external data file of depth %u",
 				 i);
 			return 1;
@@ -313,10 +313,10 @@ static int chain_find(const struct qcow2_chain *c, int fd, const struct qfile *s
  * Count @bytes of tables of @im against the chain's cap. -ENOMEM with a
  * message when the chain would exceed it.
  */
-static int chain_reserve(struct qcow2_chain *c, const struct image *im, uint64_t bytes,
+static int chain_reserve(struct bj_qcow2_chain *c, const struct image *im, uint64_t bytes,
 			 char *err, size_t errlen)
 {
-	uint64_t max = c->opts.max_chain_bytes ? c->opts.max_chain_bytes : QCOW2_MAX_CHAIN_BYTES;
+	uint64_t max = c->opts.max_chain_bytes ? c->opts.max_chain_bytes : BJ_QCOW2_MAX_CHAIN_BYTES;
 
 	if (bytes > max || c->mem > max - bytes) {
 		imgerr(im, err, errlen, "the chain's tables would take more than %llu %s of memory (L1, refcount and cached L2 tables of every image; %llu bytes before this image, %llu more for it)",
@@ -469,7 +469,7 @@ static int load_be64_table(const struct qfile *f, uint64_t off,
 	return 0;
 }
 
-static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t errlen)
+static int open_qcow2(struct bj_qcow2_chain *c, struct image *im, char *err, size_t errlen)
 {
 	unsigned char *hdr = NULL, *ftable = NULL;
 	uint32_t ftlen = 0, hdrlen, backing_len, crypt, comp = 0;
@@ -623,9 +623,9 @@ static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t
 	}
 
 	/* L1 table */
-	if (im->l1_size > QCOW2_MAX_L1_BYTES / 8) {
+	if (im->l1_size > BJ_QCOW2_MAX_L1_BYTES / 8) {
 		imgerr(im, err, errlen, "L1 table too large (%u entries, at most %u)",
-		       im->l1_size, QCOW2_MAX_L1_BYTES / 8);
+		       im->l1_size, BJ_QCOW2_MAX_L1_BYTES / 8);
 		goto out;
 	}
 	l2_span = 1ull << (im->cluster_bits + im->l2_bits);
@@ -651,9 +651,9 @@ static int open_qcow2(struct qcow2_chain *c, struct image *im, char *err, size_t
 	}
 
 	/* refcount table */
-	if ((uint64_t)rt_clusters << im->cluster_bits > QCOW2_MAX_REFTABLE_BYTES) {
+	if ((uint64_t)rt_clusters << im->cluster_bits > BJ_QCOW2_MAX_REFTABLE_BYTES) {
 		imgerr(im, err, errlen, "refcount table too large (%u clusters, at most %u bytes)",
-		       rt_clusters, QCOW2_MAX_REFTABLE_BYTES);
+		       rt_clusters, BJ_QCOW2_MAX_REFTABLE_BYTES);
 		r = -EINVAL;
 		goto out;
 	}
@@ -745,7 +745,7 @@ static int probe_raw(const struct qfile *f)
 	return be32(m) != QCOW2_MAGIC;
 }
 
-static int chain_add(struct qcow2_chain *c, int fd, const char *path, const char *fmt,
+static int chain_add(struct bj_qcow2_chain *c, int fd, const char *path, const char *fmt,
 		     char *err, size_t errlen)
 {
 	struct image *im;
@@ -795,25 +795,26 @@ static int chain_add(struct qcow2_chain *c, int fd, const char *path, const char
 	return open_qcow2(c, im, err, errlen);
 }
 
-struct qcow2_chain *qcow2_open_chain_fd(int fd, const char *path,
-					const struct qcow2_open_opts *opts,
-					char *err, size_t errlen)
+int bj_qcow2_open_chain_fd(int fd, const char *path, const struct bj_qcow2_open_opts *opts,
+			   struct bj_qcow2_chain **cp, char *err)
 {
-	struct qcow2_chain *c;
+	const size_t errlen = BJ_ERRLEN;
+	struct bj_qcow2_chain *c;
 	unsigned int max;
 	int r;
 
+	*cp = NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		seterr(err, errlen, "out of memory");
-		return NULL;
+		return -ENOMEM;
 	}
 	if (opts)
 		c->opts = *opts;
 	max = c->opts.max_depth;
-	if (!max || max > QCOW2_MAX_DEPTH)
-		max = QCOW2_MAX_DEPTH;
+	if (!max || max > BJ_QCOW2_MAX_DEPTH)
+		max = BJ_QCOW2_MAX_DEPTH;
 	r = chain_add(c, fd, path, "qcow2", err, errlen);
 	while (!r) {
 		struct image *im = c->img[c->n - 1];
@@ -858,30 +859,27 @@ struct qcow2_chain *qcow2_open_chain_fd(int fd, const char *path,
 	if (r) {
 		if (r == -ENOMEM)
 			seterr(err, errlen, "out of memory");
-		qcow2_close_chain(c);
-		return NULL;
+		bj_qcow2_close_chain(c);
+		return r;
 	}
-	return c;
+	*cp = c;
+	return 0;
 }
 
-struct qcow2_chain *qcow2_open_chain_opts(const char *path, const struct qcow2_open_opts *opts,
-					  char *err, size_t errlen)
+int bj_qcow2_open_chain(const char *path, const struct bj_qcow2_open_opts *opts,
+			struct bj_qcow2_chain **cp, char *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e = errno;
 
 	if (fd < 0) {
-		seterr(err, errlen, "cannot open: %s", strerror(errno));
-		return NULL;
+		*cp = NULL;
+		seterr(err, BJ_ERRLEN, "cannot open: %s", strerror(e));
+		return -e;
 	}
-	return qcow2_open_chain_fd(fd, path, opts, err, errlen);
+	return bj_qcow2_open_chain_fd(fd, path, opts, cp, err);
 }
 
-struct qcow2_chain *qcow2_open_chain(const char *path, char *err, size_t errlen)
-{
-	return qcow2_open_chain_opts(path, NULL, err, errlen);
-}
-
-void qcow2_close_chain(struct qcow2_chain *c)
+void bj_qcow2_close_chain(struct bj_qcow2_chain *c)
 {
 	unsigned int i;
 
@@ -892,23 +890,23 @@ void qcow2_close_chain(struct qcow2_chain *c)
 	free(c);
 }
 
-uint64_t qcow2_chain_size(const struct qcow2_chain *c)
+uint64_t bj_qcow2_chain_size(const struct bj_qcow2_chain *c)
 {
 	return c->img[0]->size;
 }
 
-unsigned int qcow2_chain_length(const struct qcow2_chain *c)
+unsigned int bj_qcow2_chain_length(const struct bj_qcow2_chain *c)
 {
 	return c->n;
 }
 
-int qcow2_image_info(const struct qcow2_chain *c, unsigned int depth,
-		     struct qcow2_image_info *info)
+int bj_qcow2_image_info(const struct bj_qcow2_chain *c, unsigned int depth,
+		     struct bj_qcow2_image_info *info)
 {
 	const struct image *im;
 
 	if (depth >= c->n)
-		return -1;
+		return -ERANGE;
 	im = c->img[depth];
 	memset(info, 0, sizeof(*info));
 	info->path = im->file.path;
@@ -1263,7 +1261,7 @@ static void file_status(const struct qfile *f, uint64_t offset, uint64_t bytes, 
 		st->flags |= ST_EOF;
 }
 
-static int layer_status(struct qcow2_chain *c, unsigned int d, uint64_t offset, uint64_t bytes,
+static int layer_status(struct bj_qcow2_chain *c, unsigned int d, uint64_t offset, uint64_t bytes,
 			struct status *st, char *err, size_t errlen)
 {
 	struct image *im = c->img[d];
@@ -1330,9 +1328,10 @@ static int layer_status(struct qcow2_chain *c, unsigned int d, uint64_t offset, 
 	return 0;
 }
 
-int qcow2_block_status(struct qcow2_chain *c, uint64_t offset, uint64_t bytes,
-		       struct qcow2_extent *e, char *err, size_t errlen)
+int bj_qcow2_block_status(struct bj_qcow2_chain *c, uint64_t offset, uint64_t bytes,
+			  struct bj_qcow2_extent *e, char *err)
 {
+	const size_t errlen = BJ_ERRLEN;
 	unsigned int d;
 	struct status st = { 0 };
 	int r;
@@ -1372,7 +1371,7 @@ int qcow2_block_status(struct qcow2_chain *c, uint64_t offset, uint64_t bytes,
 	return 0;
 }
 
-static bool mergeable(const struct qcow2_extent *a, const struct qcow2_extent *b)
+static bool mergeable(const struct bj_qcow2_extent *a, const struct bj_qcow2_extent *b)
 {
 	if (!a->length)
 		return false;
@@ -1386,17 +1385,16 @@ static bool mergeable(const struct qcow2_extent *a, const struct qcow2_extent *b
 	return true;
 }
 
-int qcow2_map(struct qcow2_chain *c, qcow2_extent_cb cb, void *opaque,
-	      char *err, size_t errlen)
+int bj_qcow2_map(struct bj_qcow2_chain *c, bj_qcow2_extent_cb cb, void *opaque, char *err)
 {
 	uint64_t size = c->img[0]->size;
-	struct qcow2_extent cur = { .fd = -1 }, next;
+	struct bj_qcow2_extent cur = { .fd = -1 }, next;
 	int r;
 
 	while (cur.start + cur.length < size) {
 		uint64_t off = cur.start + cur.length;
 
-		r = qcow2_block_status(c, off, size - off, &next, err, errlen);
+		r = bj_qcow2_block_status(c, off, size - off, &next, err);
 		if (r)
 			return r;
 		if (mergeable(&cur, &next)) {

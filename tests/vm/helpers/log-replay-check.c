@@ -531,7 +531,7 @@ static int check_point(struct lrc *c, uint64_t entry, const char *kind)
 			entry, kind, c->nw,
 			!c->md_loaded ? "metadata does not load" : bm ? "bitmap present" : "bitmap absent");
 	if (!bm) {
-		char why[400];
+		char why[BJ_MD_ERRLEN + 64];
 
 		if (!c->md_loaded)
 			snprintf(why, sizeof(why), "the metadata does not load (%s: %s)",

@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Read-only qcow2 reader: opens a qcow2 image and its backing chain (qcow2
- * or raw backing files, any depth up to QCOW2_MAX_DEPTH) and maps the
+ * or raw backing files, any depth up to BJ_QCOW2_MAX_DEPTH) and maps the
  * guest-visible disk to extents: for each range, which file and offset
  * holds the data, or that it reads as zeroes, or that it cannot be mapped
  * linearly (compressed), and at which depth of the chain it was decided.
  *
- * The semantics of an extent follow "qemu-img map" (QEMU 7.2): qcow2_map()
+ * The semantics of an extent follow "qemu-img map" (QEMU 7.2): bj_qcow2_map()
  * reports the same ranges with the same merging rules, so that
  * "blockjob qcow2 map --output=json" prints what qemu-img prints.
  *
  * All I/O goes through pread(2) on file descriptors, so images can live in
  * memory (memfd) for fuzzing. Malformed images are refused with a one-line
- * message in the caller's error buffer; allocations are capped.
+ * message in the caller's @err buffer (BJ_ERRLEN bytes, bj-err.h);
+ * allocations are capped.
  */
 #ifndef BJ_QCOW2_H
 #define BJ_QCOW2_H
@@ -21,23 +22,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bj-err.h"
+
 /* Deepest backing chain accepted (number of images, the top included). */
-#define QCOW2_MAX_DEPTH		64
+#define BJ_QCOW2_MAX_DEPTH		64
 /* Largest active L1 table accepted (as qemu). */
-#define QCOW2_MAX_L1_BYTES	(32u << 20)
+#define BJ_QCOW2_MAX_L1_BYTES	(32u << 20)
 /* Largest refcount table accepted (as qemu). */
-#define QCOW2_MAX_REFTABLE_BYTES (8u << 20)
+#define BJ_QCOW2_MAX_REFTABLE_BYTES (8u << 20)
 /*
  * Most memory the tables of a whole chain may take (L1 and refcount tables
  * and the cached L2 tables of every image): one image may take 44 MiB at
  * most, 64 of them would be 2.8 GiB.
  */
-#define QCOW2_MAX_CHAIN_BYTES	(256ull << 20)
+#define BJ_QCOW2_MAX_CHAIN_BYTES	(256ull << 20)
 
-struct qcow2_chain;
+struct bj_qcow2_chain;
 
 /* One range of the guest-visible disk. */
-struct qcow2_extent {
+struct bj_qcow2_extent {
 	uint64_t start;		/* guest offset, bytes */
 	uint64_t length;	/* bytes */
 	unsigned int depth;	/* chain depth that decided the range, 0 = top */
@@ -48,7 +51,7 @@ struct qcow2_extent {
 	bool has_offset;	/* @offset/@file/@fd are valid */
 	uint64_t offset;	/* byte offset of @start in @file */
 	const char *file;	/* file holding the bytes (as opened) */
-	int fd;			/* its descriptor, valid until qcow2_close_chain() */
+	int fd;			/* its descriptor, valid until bj_qcow2_close_chain() */
 };
 
 /*
@@ -61,11 +64,11 @@ struct qcow2_extent {
  */
 
 /* Called for each extent, in order; a non-zero return stops the walk. */
-typedef int (*qcow2_extent_cb)(const struct qcow2_extent *e, void *opaque);
+typedef int (*bj_qcow2_extent_cb)(const struct bj_qcow2_extent *e, void *opaque);
 
-struct qcow2_open_opts {
-	unsigned int max_depth;	/* 0: QCOW2_MAX_DEPTH */
-	uint64_t max_chain_bytes;	/* 0: QCOW2_MAX_CHAIN_BYTES */
+struct bj_qcow2_open_opts {
+	unsigned int max_depth;	/* 0: BJ_QCOW2_MAX_DEPTH */
+	uint64_t max_chain_bytes;	/* 0: BJ_QCOW2_MAX_CHAIN_BYTES */
 	/*
 	 * "raw" or "qcow2": the format of the top image's backing file when
 	 * the top image has no backing format extension (else NULL: a backing
@@ -75,7 +78,7 @@ struct qcow2_open_opts {
 	const char *backing_format;
 	/*
 	 * Open a backing or external data file read-only; returns a new fd
-	 * or -errno. NULL: qcow2_open_named() (regular files outside /proc,
+	 * or -errno. NULL: the reader's own (regular files outside /proc,
 	 * /sys and /dev only). @path is resolved as qemu does (relative to
 	 * the directory of the image naming it). The descriptor must be a
 	 * regular file either way.
@@ -84,30 +87,29 @@ struct qcow2_open_opts {
 	void *opaque;
 };
 
-/* Open @path and its whole backing chain. NULL and a message in @err on failure. */
-struct qcow2_chain *qcow2_open_chain(const char *path, char *err, size_t errlen);
-
-/* Same, with options (@opts may be NULL). */
-struct qcow2_chain *qcow2_open_chain_opts(const char *path, const struct qcow2_open_opts *opts,
-					  char *err, size_t errlen);
+/*
+ * Open @path and its whole backing chain as @opts says (NULL: defaults)
+ * into *@c. 0, or -errno with one line in @err (*@c is NULL then).
+ */
+int bj_qcow2_open_chain(const char *path, const struct bj_qcow2_open_opts *opts,
+			struct bj_qcow2_chain **c, char *err);
 
 /*
  * Same, on an already open descriptor (the chain takes ownership of @fd,
  * also on failure); @path names it in messages and anchors relative paths.
  */
-struct qcow2_chain *qcow2_open_chain_fd(int fd, const char *path,
-					const struct qcow2_open_opts *opts,
-					char *err, size_t errlen);
+int bj_qcow2_open_chain_fd(int fd, const char *path, const struct bj_qcow2_open_opts *opts,
+			   struct bj_qcow2_chain **c, char *err);
 
-void qcow2_close_chain(struct qcow2_chain *c);
+void bj_qcow2_close_chain(struct bj_qcow2_chain *c);
 
 /* Guest-visible size of the top image in bytes. */
-uint64_t qcow2_chain_size(const struct qcow2_chain *c);
+uint64_t bj_qcow2_chain_size(const struct bj_qcow2_chain *c);
 
 /* Number of images in the chain (1 = no backing file). */
-unsigned int qcow2_chain_length(const struct qcow2_chain *c);
+unsigned int bj_qcow2_chain_length(const struct bj_qcow2_chain *c);
 
-struct qcow2_image_info {
+struct bj_qcow2_image_info {
 	const char *path;	/* as opened */
 	const char *format;	/* "qcow2" or "raw" */
 	uint64_t size;		/* guest-visible size */
@@ -123,17 +125,17 @@ struct qcow2_image_info {
 	unsigned int nb_snapshots;
 };
 
-/* Describe the image at @depth (0 = top); -1 if out of range. */
-int qcow2_image_info(const struct qcow2_chain *c, unsigned int depth,
-		     struct qcow2_image_info *info);
+/* Describe the image at @depth (0 = top); -ERANGE if there is no such depth. */
+int bj_qcow2_image_info(const struct bj_qcow2_chain *c, unsigned int depth,
+		     struct bj_qcow2_image_info *info);
 
 /*
  * Status of the range starting at @offset (at most @bytes long): fills @e
  * with the longest prefix that has one status (not merged with what
  * follows). Returns 0 or -errno with a message in @err.
  */
-int qcow2_block_status(struct qcow2_chain *c, uint64_t offset, uint64_t bytes,
-		       struct qcow2_extent *e, char *err, size_t errlen);
+int bj_qcow2_block_status(struct bj_qcow2_chain *c, uint64_t offset, uint64_t bytes,
+			  struct bj_qcow2_extent *e, char *err);
 
 /*
  * Walk the whole disk and call @cb for each extent, merged as qemu-img map
@@ -141,7 +143,6 @@ int qcow2_block_status(struct qcow2_chain *c, uint64_t offset, uint64_t bytes,
  * offsets). Returns 0, -errno with a message in @err, or @cb's non-zero
  * return value.
  */
-int qcow2_map(struct qcow2_chain *c, qcow2_extent_cb cb, void *opaque,
-	      char *err, size_t errlen);
+int bj_qcow2_map(struct bj_qcow2_chain *c, bj_qcow2_extent_cb cb, void *opaque, char *err);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Small helpers shared by libblockjob and the CLI: size and rate parsing,
- * error reporting, JSON string output.
+ * sizes for people, JSON string output.
  */
 #ifndef BJ_UTIL_H
 #define BJ_UTIL_H
@@ -31,11 +31,5 @@ void bj_json_str(FILE *f, const char *s);
 
 /* True if this process has CAP_SYS_ADMIN in its effective set (dm ioctls, events). */
 bool bj_have_cap_sys_admin(void);
-
-/* Program name used as the prefix of error messages. */
-extern const char *bj_progname;
-
-/* "blockjob: <message>" on stderr. */
-void bj_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -10,8 +10,8 @@
  *
  * Every function accepts NULL (an allocation failure only costs the bar).
  */
-#ifndef BJ_PROGRESS_H
-#define BJ_PROGRESS_H
+#ifndef BJ_CLI_PROGRESS_H
+#define BJ_CLI_PROGRESS_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,6 +25,8 @@ struct bj_progress *bj_progress_new(const char *label);
 struct bj_progress *bj_progress_new_on(const char *label, FILE *f, bool enabled);
 /* @done of @total bytes. Redraws at most ten times a second (and at 100%). */
 void bj_progress_update(struct bj_progress *p, uint64_t done, uint64_t total);
+/* bj_progress_update() as a bj_wait_job() progress callback (@opaque: the bar). */
+void bj_progress_cb(void *opaque, uint64_t done, uint64_t total);
 /* Erase the bar so a message can be printed; the next update redraws it. */
 void bj_progress_clear(struct bj_progress *p);
 /* If the bar is on screen: draw the last figures, end the line. Free @p. */

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <uapi/linux/dm-blockjob-md.h>
+#include "uapi/linux/dm-blockjob-md.h"
 
 #include "bj-err.h"
 

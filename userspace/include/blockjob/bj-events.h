@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <sys/time.h>
 
-#include <uapi/linux/dm-blockjob.h>
+#include "uapi/linux/dm-blockjob.h"
 
 #define BJ_EVENT_DEVICE_MAX	128	/* bytes, with the NUL (kernel policy) */
 #define BJ_EVENT_ERRMSG_MAX	64
@@ -107,13 +107,13 @@ const char *bj_event_action(const struct bj_event *e, const char *features);
  * @action is BLOCK_JOB_ERROR's "action" (NULL: judged from the state).
  */
 void bj_event_print_json(FILE *f, const struct bj_event *e, const char *action);
-/* One event as one readable line. */
-void bj_event_print_text(FILE *f, const struct bj_event *e, const char *action);
 
 /* Waiting for a job ------------------------------------------------------ */
 
-struct bj_progress;
 struct bj_status;
+
+/* Told how far a job is: @done of @total bytes. */
+typedef void (*bj_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 
 enum bj_wait_for {
 	BJ_WAIT_READY,		/* ready or standby (a mirror in sync) */
@@ -127,7 +127,8 @@ enum bj_wait_for {
  * once subscribed (so an event fired before is not missed), again on each
  * event of @name, and every 2 s as a safety net. @timeout_ms -1: no limit
  * (64 bits: days of milliseconds do not fit in an int).
- * @sigmask: as for bj_events_next(). @p (may be NULL) is fed the progress.
+ * @sigmask: as for bj_events_next(). @progress (may be NULL) is called with
+ * @opaque and the job's progress at each status read and progress event.
  *
  * On return *@st holds the last status seen (st->result says how a
  * concluded job ended; if the volume went back to passthrough meanwhile,
@@ -137,7 +138,7 @@ enum bj_wait_for {
  * another negative errno; @err says it in one line.
  */
 int bj_wait_job(struct bj_events *ev, const char *name, enum bj_wait_for what,
-		int64_t timeout_ms, const sigset_t *sigmask, struct bj_progress *p,
-		struct bj_status *st, char *err);
+		int64_t timeout_ms, const sigset_t *sigmask, bj_progress_fn progress,
+		void *opaque, struct bj_status *st, char *err);
 
 #endif

@@ -10,8 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bj-progress.h"
-#include "bj-util.h"
+#include <blockjob/blockjob.h>
+
+#include "progress.h"
 
 #define BJ_PROGRESS_INTERVAL_NS	100000000LL	/* 10 redraws a second at most */
 
@@ -128,6 +129,11 @@ void bj_progress_update(struct bj_progress *p, uint64_t done, uint64_t total)
 		return;
 	p->last_ns = now;
 	draw(p);
+}
+
+void bj_progress_cb(void *opaque, uint64_t done, uint64_t total)
+{
+	bj_progress_update(opaque, done, total);
 }
 
 void bj_progress_clear(struct bj_progress *p)

@@ -51,7 +51,7 @@ struct bj_qfile {
 	uint64_t size;			/* bytes */
 };
 
-#define BJ_QPLAN_MAX_FILES	(2 * QCOW2_MAX_DEPTH)
+#define BJ_QPLAN_MAX_FILES	(2 * BJ_QCOW2_MAX_DEPTH)
 
 struct bj_qplan {
 	uint64_t sectors;		/* guest size */
@@ -79,13 +79,13 @@ struct bj_qplan {
 void bj_qplan_init(struct bj_qplan *p, uint64_t bytes);
 void bj_qplan_free(struct bj_qplan *p);
 /*
- * Add the next extent (in order, as qcow2_map() gives them): merges it into
+ * Add the next extent (in order, as bj_qcow2_map() gives them): merges it into
  * the last segment when contiguous. 0, or -errno with a message in @err
  * (unaligned extent, file too short, too many segments).
  */
-int bj_qplan_add(struct bj_qplan *p, const struct qcow2_extent *e, char *err, size_t errlen);
+int bj_qplan_add(struct bj_qplan *p, const struct bj_qcow2_extent *e, char *err);
 /* Build the whole plan of an open chain. Refuses compressed ranges. */
-int bj_qplan_build(struct qcow2_chain *c, struct bj_qplan *p, char *err, size_t errlen);
+int bj_qplan_build(struct bj_qcow2_chain *c, struct bj_qplan *p, char *err);
 /* True when every write would land in place (see why_ro). */
 bool bj_qplan_writable(const struct bj_qplan *p);
 /* One line saying why @p is read-only ("" when writable); @image names it. */
@@ -95,8 +95,7 @@ void bj_qplan_why_ro(const struct bj_qplan *p, const char *image, char *buf, siz
 struct bj_qrange {
 	uint64_t start, len;
 };
-int bj_qcow2_top_ranges(struct qcow2_chain *c, struct bj_qrange **r, size_t *n,
-			char *err, size_t errlen);
+int bj_qcow2_top_ranges(struct bj_qcow2_chain *c, struct bj_qrange **r, size_t *n, char *err);
 
 /* --- attach / detach (loop devices and dm devices) --- */
 
@@ -104,7 +103,7 @@ int bj_qcow2_top_ranges(struct qcow2_chain *c, struct bj_qrange **r, size_t *n,
 struct bj_qattach_opts {
 	bool force_ro;			/* read-only whatever the image allows */
 	bool allow_data_file;		/* may write the top image's external data file */
-	const char *backing_format;	/* "raw", "qcow2" or NULL (qcow2_open_opts) */
+	const char *backing_format;	/* "raw", "qcow2" or NULL (bj_qcow2_open_opts) */
 };
 
 struct bj_qattach {
@@ -155,14 +154,6 @@ int bj_qcow2_target_attach(const char *name, const char *image, uint64_t bytes, 
 			   char *dev, size_t devlen, char *err);
 /* Remove a lower device made by bj_qcow2_target_attach (/dev/mapper/... or name). */
 int bj_qcow2_target_detach(const char *dev, char *err);
-/*
- * For job commands: bj_qcow2_target_attach(), and detach the device again
- * at exit unless bj_qcow2_target_keep() is called once the job runs.
- * @target is replaced by the device path on success.
- */
-int bj_qcow2_job_target(const char *name, const char **target, uint64_t bytes, bool reuse,
-			char *err);
-void bj_qcow2_target_keep(void);
 
 /* Regions of a sync top job. */
 struct bj_qtop {
@@ -179,6 +170,7 @@ struct bj_qtop {
 int bj_qcow2_top_prepare(const char *src, uint64_t granule, struct bj_qtop *t, char *err);
 /* Send set-dirty for @t to the paused job on @name, then the resume message. */
 int bj_qcow2_top_start(const char *name, const struct bj_qtop *t, char *err);
+/* Free what @t holds and zero it (again harmless; so is a zeroed @t). */
 void bj_qcow2_top_free(struct bj_qtop *t);
 
 #endif
