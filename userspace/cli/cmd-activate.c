@@ -205,7 +205,7 @@ int bj_activate(const char *name, const char *mdev, bool add_line)
 	snprintf(dev, sizeof(dev), "%u:%u", ma, mi);
 	snprintf(mdevnum, sizeof(mdevnum), "%u:%u", mma, mmi);
 	/* the passthrough table with its metadata device, then the record: home, no job */
-	if (bj_volume_create(name, dev, off, md.data_sectors, mdevnum,
+	if (bj_volume_create(name, dev, off, md.data_sectors, mdevnum, md.uuid,
 			     md.flags & BJ_MD_SB_PIVOTED ? NULL : md.record, err)) {
 		bj_err("%s", err);
 		goto out;
