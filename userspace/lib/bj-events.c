@@ -26,6 +26,7 @@
 
 #include "bj-dm.h"
 #include "bj-events.h"
+#include "bj-json.h"
 #include "bj-progress.h"
 #include "bj-util.h"
 
@@ -502,58 +503,72 @@ const char *bj_event_action(const struct bj_event *e, const char *features)
 
 /* Output ---------------------------------------------------------------- */
 
-static void json_figures(FILE *f, const struct bj_event *e)
+static bool json_figures(struct json_object *d, const struct bj_event *e)
 {
-	fprintf(f, ", \"type\": ");
-	bj_json_str(f, bj_event_type_name(e->type));
-	fprintf(f, ", \"len\": %" PRIu64 ", \"offset\": %" PRIu64 ", \"speed\": %" PRIu64,
-		e->len, e->offset, e->speed);
+	return bj_json_add_str(d, "type", bj_event_type_name(e->type)) &&
+	       bj_json_add_u64(d, "len", e->len) && bj_json_add_u64(d, "offset", e->offset) &&
+	       bj_json_add_u64(d, "speed", e->speed);
 }
 
-void bj_event_print_json(FILE *f, const struct bj_event *e, const char *action)
+/* QEMU's "data" of event @e. */
+static bool json_data(struct json_object *d, const struct bj_event *e, const char *action)
 {
-	fprintf(f, "{\"event\": ");
-	bj_json_str(f, bj_event_name(e->event));
-	fprintf(f, ", \"timestamp\": {\"seconds\": %lld, \"microseconds\": %ld}, \"data\": {",
-		(long long)e->ts.tv_sec, (long)e->ts.tv_usec);
+	const char *status = bj_event_state_name(e->state);
+	bool ok;
+
 	switch (e->event) {
 	case DM_BLOCKJOB_EVENT_STATUS_CHANGE:
-		fprintf(f, "\"id\": ");
-		bj_json_str(f, e->device);
-		fprintf(f, ", \"status\": ");
-		bj_json_str(f, bj_event_state_name(e->state));
-		fprintf(f, ", \"device\": ");
-		bj_json_str(f, e->device);
-		fprintf(f, ", \"type\": ");
-		bj_json_str(f, bj_event_type_name(e->type));
+		ok = bj_json_add_str(d, "id", e->device) && bj_json_add_str(d, "status", status) &&
+		     bj_json_add_str(d, "device", e->device) &&
+		     bj_json_add_str(d, "type", bj_event_type_name(e->type));
 		break;
 	case DM_BLOCKJOB_EVENT_ERROR:
-		fprintf(f, "\"device\": ");
-		bj_json_str(f, e->device);
-		fprintf(f, ", \"operation\": ");
-		bj_json_str(f, bj_event_operation(e));
-		fprintf(f, ", \"action\": ");
-		bj_json_str(f, action ? action : bj_event_action(e, NULL));
-		fprintf(f, ", \"status\": ");
-		bj_json_str(f, bj_event_state_name(e->state));
+		ok = bj_json_add_str(d, "device", e->device) &&
+		     bj_json_add_str(d, "operation", bj_event_operation(e)) &&
+		     bj_json_add_str(d, "action", action ? action : bj_event_action(e, NULL)) &&
+		     bj_json_add_str(d, "status", status);
 		break;
 	default:
-		fprintf(f, "\"device\": ");
-		bj_json_str(f, e->device);
-		json_figures(f, e);
-		fprintf(f, ", \"status\": ");
-		bj_json_str(f, bj_event_state_name(e->state));
+		ok = bj_json_add_str(d, "device", e->device) && json_figures(d, e) &&
+		     bj_json_add_str(d, "status", status);
 		break;
 	}
-	if (e->error) {
-		fprintf(f, ", \"error\": ");
-		bj_json_str(f, strerror(-e->error));
-		if (e->error_msg[0]) {
-			fprintf(f, ", \"error-location\": ");
-			bj_json_str(f, e->error_msg);
-		}
+	if (ok && e->error) {
+		ok = bj_json_add_str(d, "error", strerror(-e->error));
+		if (ok && e->error_msg[0])
+			ok = bj_json_add_str(d, "error-location", e->error_msg);
 	}
-	fprintf(f, "}}\n");
+	return ok;
+}
+
+struct json_object *bj_event_json(const struct bj_event *e, const char *action)
+{
+	struct json_object *o = json_object_new_object(), *ts = json_object_new_object();
+	struct json_object *d = json_object_new_object();
+
+	if (!o || !ts || !d)
+		goto fail;
+	if (!bj_json_add_str(o, "event", bj_event_name(e->event)))
+		goto fail;
+	if (!bj_json_add_u64(ts, "seconds", (unsigned long long)e->ts.tv_sec) ||
+	    !bj_json_add_u64(ts, "microseconds", (unsigned long long)e->ts.tv_usec))
+		goto fail;
+	if (!bj_json_add(o, "timestamp", ts)) {
+		ts = NULL;
+		goto fail;
+	}
+	ts = NULL;
+	if (!json_data(d, e, action))
+		goto fail;
+	if (!bj_json_add(o, "data", d))
+		d = NULL;
+	else
+		return o;
+fail:
+	json_object_put(d);
+	json_object_put(ts);
+	json_object_put(o);
+	return NULL;
 }
 
 void bj_event_print_text(FILE *f, const struct bj_event *e, const char *action)
