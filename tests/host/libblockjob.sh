@@ -72,8 +72,11 @@ expect_eq "$?: $(cat "$T/out")" "2: usage: mirror-client NAME TARGET" \
 	"...it loads against the installed library with every symbol bound (usage, exit 2)"
 
 # --- 3. the CLI: the public API only ---------------------------------------
-expect_eq "$(needed "$U/blockjob")" "libblockjob.so.0 libc.so.6" \
-	"the CLI links libblockjob and libc only (libdevmapper, libnl: through the library)"
+# json-c too: the CLI writes the JSON documents the library builds
+# (cli/json-out.c calls json-c itself); libdevmapper and libnl only through
+# the library.
+expect_eq "$(needed "$U/blockjob")" "libblockjob.so.0 libc.so.6 libjson-c.so.5" \
+	"the CLI links libblockjob, json-c and libc only (libdevmapper, libnl: through the library)"
 expect_eq "$(runpath "$U/blockjob")" '$ORIGIN/lib' "...the build tree's finds it beside it (\$ORIGIN/lib)"
 cli_defined=$(nm --defined-only "$U"/cli/*.o | awk 'NF == 3 { print $3 }' | sort -u)
 used=$(nm --undefined-only "$U"/cli/*.o | awk '$2 ~ /^bj_/ { print $2 }' | sort -u | grep -vxF "$cli_defined" | words)

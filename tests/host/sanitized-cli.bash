@@ -20,11 +20,11 @@ build_blockjob() {
 		-DBJ_VERSION='"test"' -I"$ROOT/include" -I"$ROOT/userspace/include" \
 		-I"$ROOT/userspace/include/blockjob" -I"$ROOT/userspace/lib" \
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
-		-o "$out" "$ROOT/userspace/cli/main.c" "${cli[@]}" \
+		-o "$out" "$ROOT/userspace/cli/main.c" "$ROOT/userspace/cli/json-out.c" "${cli[@]}" \
 		"$ROOT/userspace/lib/bj-util.c" "$ROOT/userspace/lib/qcow2.c" "$ROOT/userspace/lib/qcow2-open.c" "$stubs" \
 		"$ROOT/userspace/lib/qcow2-table.c" "$ROOT/userspace/lib/qcow2-attach.c" "$ROOT/userspace/lib/qcow2-loop.c" "$ROOT/userspace/lib/qcow2-job.c" "$ROOT/userspace/lib/bj-dm.c" "$ROOT/userspace/lib/bj-job.c" "$ROOT/userspace/lib/bj-backup.c" \
 		"$ROOT/userspace/lib/bj-md.c" "$ROOT/userspace/lib/bj-md-format.c" "$ROOT/userspace/lib/bj-err.c" \
 		"$ROOT/userspace/lib/bj-volume-md.c" "$ROOT/userspace/lib/bj-record.c" "$ROOT/userspace/lib/bj-devid.c" \
-		"$ROOT/userspace/lib/bj-volumes.c" "$ROOT/userspace/lib/bj-lock.c" \
-		$(pkg-config --cflags --libs devmapper)
+		"$ROOT/userspace/lib/bj-volumes.c" "$ROOT/userspace/lib/bj-lock.c" "$ROOT/userspace/lib/bj-json.c" \
+		$(pkg-config --cflags --libs devmapper json-c)
 }

@@ -16,6 +16,7 @@
 
 #include "bj-dm.h"
 #include "bj-events.h"
+#include "bj-json.h"
 #include "event-text.h"
 
 static int failed;
@@ -105,17 +106,20 @@ static int parse(struct msgbuf *m, struct bj_event *e, char *err)
 	return bj_event_parse(m->b, m->len, FAMILY, e, err);
 }
 
+/* The line 'blockjob events --json' prints for @e. */
 static char *json_of(const struct bj_event *e, const char *action)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct json_object *o = bj_event_json(e, action);
+	char *text, *line;
 
-	if (!f)
+	if (!o)
 		abort();
-	bj_event_print_json(f, e, action);
-	fclose(f);
-	return buf;
+	text = bj_json_text(o, BJ_JSON_QEMU);
+	json_object_put(o);
+	if (!text || asprintf(&line, "%s\n", text) < 0)
+		abort();
+	free(text);
+	return line;
 }
 
 static char *text_of(const struct bj_event *e, const char *action)

@@ -39,6 +39,29 @@ check_eq "$(field status)" paused "pause -> paused"
 check_eq "$(field paused)" true "paused: true"
 check_err "blockjob: vol: pause is not valid in state paused" blockjob pause vol
 
+# list: every volume (sorted), not other dm devices; --json is the status
+# objects in an array. A paused job does not move: the two agree.
+check dmsetup create other --table "0 2048 zero"
+on_exit "blockjob remove pt 2>/dev/null; dmsetup remove other 2>/dev/null"
+check blockjob create pt /dev/mapper/other
+out=$(blockjob list)
+check_eq "$(echo "$out" | awk '{ print $1, $2, $3 }' | tr '\n' ' ')" "NAME MODE STATUS pt passthrough idle vol mirror paused " \
+	"list: the volumes, sorted, with mode and status ($out)"
+case $(echo "$out" | awk '$1 == "vol" { print $4 }') in
+[0-9]*.[0-9]%) ok "list: the mirror's progress" ;;
+*) not_ok "list: the mirror's progress ($out)" ;;
+esac
+check_eq "$(blockjob list --json)" "[$(blockjob status pt --json), $(blockjob status vol --json)]" \
+	"list --json: the objects of status --json"
+check_eq "$(blockjob status pt --json | grep -o '"type": "none", "status": "idle"')" \
+	'"type": "none", "status": "idle"' "list --json: a volume without a job is type none"
+check_eq "$(field auto-finalize)/$(field auto-dismiss)/$(blockjob status vol --json | grep -c '"error"')" \
+	"true/false/0" "status --json: auto-finalize, auto-dismiss, no error while none"
+check_eq "$(dmsetup info -c --noheadings -o uuid vol | cut -c1-13)" BLOCKJOB-VOL- \
+	"the volume's DM UUID has the BLOCKJOB- prefix"
+check blockjob remove pt
+check dmsetup remove other
+
 # wait --timeout on a paused job: exits 124 (as timeout(1)) after about the timeout.
 t0=${EPOCHREALTIME/./}
 out=$(blockjob wait vol --for ready --timeout 3 2>&1)

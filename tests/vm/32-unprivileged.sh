@@ -39,6 +39,8 @@ check_err "blockjob: cannot query vol: permission denied: device-mapper needs CA
 	blockjob cancel vol --no-wait
 check_err "blockjob: cannot query vol: permission denied: device-mapper needs CAP_SYS_ADMIN (run as root)" \
 	blockjob status vol
+check_err "blockjob: cannot query device-mapper: permission denied: device-mapper needs CAP_SYS_ADMIN (run as root)" \
+	blockjob list --json
 check_eq "$(blockjob status vol --json | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p')" running \
 	"the job still runs, at its speed"
 check_eq "$(as_user "$BJ_TESTS/vm/helpers/bin/nl-strict" join)" EPERM \

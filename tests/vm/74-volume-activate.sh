@@ -68,9 +68,14 @@ vol_sha=$(dev_sha vol)
 want_p=$(blockjob bitmap dump vol p)
 
 # --- a reboot: the volume comes back where it lives ----------------------------
+uuid=$(dmsetup info -c --noheadings -o uuid vol)
 check dmsetup remove vol
 check blockjob activate --all
 check_eq "$(vol_origin)" "$DNUM" "activate --all: vol on the destination"
+check_eq "$(dmsetup info -c --noheadings -o uuid vol)" "$uuid" \
+	"the same DM UUID, its metadata's: BLOCKJOB-VOL-$(blockjob metadata dump $MD | sed -n 's/.*(uuid \(.*\))$/\1/p')"
+check_eq "$uuid" "BLOCKJOB-VOL-$(blockjob metadata dump $MD | sed -n 's/.*(uuid \(.*\))$/\1/p')" \
+	"the volume's DM UUID is its metadata's uuid"
 check_eq "$(dev_sha vol)" "$vol_sha" "with every write"
 check_eq "$(blockjob bitmap dump vol p)" "$want_p" "and its persistent bitmap"
 out=$(blockjob activate vol --metadata $MD)

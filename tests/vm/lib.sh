@@ -188,6 +188,18 @@ dm_remove() {
 	dmsetup remove --retry "$1"
 }
 
+# start_udev: a real systemd-udevd (the test's header asks vm-run for
+# --udev), devices known to it, and libdevmapper told to synchronise with it
+# (vm-run's DM_DISABLE_UDEV=1 dropped). udevd is stopped at exit.
+start_udev() {
+	[ -x /usr/lib/systemd/systemd-udevd ] || { echo "# no udevd: the header needs --udev"; return 1; }
+	unset DM_DISABLE_UDEV
+	/usr/lib/systemd/systemd-udevd --daemon || return 1
+	on_exit "udevadm control --exit"
+	udevadm trigger --action=add --subsystem-match=block &&
+		udevadm settle --timeout=30
+}
+
 kmsg() {
 	echo "bj-test: $*" >/dev/kmsg
 }

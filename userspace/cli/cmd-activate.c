@@ -198,7 +198,7 @@ static int resume_mirror(const char *name, const char *mdevnum, const struct bj_
 {
 	const struct bj_md_bitmap *map = sync_map(md);
 	char err[BJ_ERRLEN], dpath[PATH_MAX], head[160], feat[BJ_ID_LEN + 16];
-	char params[BJ_TABLE_MAX], a[32], b[32];
+	char params[BJ_TABLE_MAX], a[32], b[32], uuid[64];
 	struct bj_vtable vt = { .metadata = "" };
 	unsigned int ma, mi;
 	uint64_t bytes, todo = 0, i;
@@ -237,7 +237,9 @@ static int resume_mirror(const char *name, const char *mdevnum, const struct bj_
 		bj_err("%s: the mirror table would be longer than %d bytes", name, BJ_TABLE_MAX - 1);
 		return 1;
 	}
-	if (bj_dm_create(name, params, md->data_sectors, err)) {
+	/* the volume's DM UUID, as bj_volume_create() gives it: its metadata's uuid */
+	if (bj_dm_new_uuid(BJ_DM_UUID_VOLUME, md->uuid, uuid, sizeof(uuid), err) ||
+	    bj_dm_create(name, uuid, 0, params, md->data_sectors, err)) {
 		bj_err("%s: resuming the mirror to %s: %s", name, rec->dest, err);
 		return 1;
 	}
@@ -299,7 +301,7 @@ int bj_activate(const char *name, const char *mdev, bool add_line)
 	if (r == 0)
 		goto activated;
 	/* the passthrough table with its metadata device, then the record: home, no job */
-	if (bj_volume_create(name, dev, off, md.data_sectors, mdevnum,
+	if (bj_volume_create(name, dev, off, md.data_sectors, mdevnum, md.uuid,
 			     md.flags & BJ_MD_SB_PIVOTED ? NULL : md.record, err)) {
 		bj_err("%s", err);
 		goto out;

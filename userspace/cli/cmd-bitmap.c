@@ -92,6 +92,56 @@ static int need_metadata(const char *name)
 	return 1;
 }
 
+/* QEMU's dirty-bitmap fields of each of the @n bitmaps @l; NULL if out of memory. */
+static struct json_object *list_json(const struct bj_bitmap_info *l, int n)
+{
+	struct json_object *a = json_object_new_array(), *o;
+	int i;
+
+	for (i = 0; a && i < n; i++) {
+		o = json_object_new_object();
+		if (!o || !bj_json_add_str(o, "name", l[i].name) ||
+		    !bj_json_add_u64(o, "granularity", l[i].granularity) ||
+		    !bj_json_add_u64(o, "count", l[i].dirty) ||
+		    !bj_json_add_bool(o, "recording", l[i].enabled) ||
+		    !bj_json_add_bool(o, "busy", l[i].busy) ||
+		    !bj_json_add_bool(o, "persistent", l[i].persistent) ||
+		    json_object_array_add(a, o)) {
+			json_object_put(o);
+			json_object_put(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Bitmap @bm (@info) and its @n dirty ranges @r; NULL if out of memory. */
+static struct json_object *dump_json(const char *bm, const struct bj_bitmap_info *info,
+				     const struct bj_range *r, int n)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array(), *e;
+	int i;
+
+	if (!o || !a || !bj_json_add_str(o, "name", bm) ||
+	    !bj_json_add_u64(o, "granularity", info->granularity))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		e = json_object_new_object();
+		if (!e || !bj_json_add_u64(e, "start", r[i].start) ||
+		    !bj_json_add_u64(e, "length", r[i].len) || json_object_array_add(a, e)) {
+			json_object_put(e);
+			goto fail;
+		}
+	}
+	if (bj_json_add(o, "ranges", a))
+		return o;
+	a = NULL;
+fail:
+	json_object_put(a);
+	json_object_put(o);
+	return NULL;
+}
+
 static int do_list(const char *name, bool json)
 {
 	struct bj_bitmap_info *l;
@@ -103,26 +153,18 @@ static int do_list(const char *name, bool json)
 		return 1;
 	}
 	if (json) {
-		printf("[");
-		for (i = 0; i < n; i++) {
-			printf("%s{\"name\": ", i ? ", " : "");
-			bj_json_str(stdout, l[i].name);
-			printf(", \"granularity\": %" PRIu64 ", \"count\": %" PRIu64
-			       ", \"recording\": %s, \"busy\": %s, \"persistent\": %s}",
-			       l[i].granularity, l[i].dirty, l[i].enabled ? "true" : "false",
-			       l[i].busy ? "true" : "false", l[i].persistent ? "true" : "false");
-		}
-		printf("]\n");
-	} else {
-		if (n)
-			printf("%-24s %12s %12s %s\n", "NAME", "GRANULARITY", "DIRTY", "STATE");
-		for (i = 0; i < n; i++)
-			printf("%-24s %12s %12s %s%s%s\n", l[i].name,
-			       bj_human_size(l[i].granularity, a, sizeof(a)),
-			       bj_human_size(l[i].dirty, b, sizeof(b)),
-			       l[i].enabled ? "enabled" : "disabled", l[i].busy ? ",busy" : "",
-			       l[i].persistent ? ",persistent" : "");
+		i = bj_print_json(list_json(l, n), BJ_JSON_QEMU);
+		free(l);
+		return i;
 	}
+	if (n)
+		printf("%-24s %12s %12s %s\n", "NAME", "GRANULARITY", "DIRTY", "STATE");
+	for (i = 0; i < n; i++)
+		printf("%-24s %12s %12s %s%s%s\n", l[i].name,
+		       bj_human_size(l[i].granularity, a, sizeof(a)),
+		       bj_human_size(l[i].dirty, b, sizeof(b)),
+		       l[i].enabled ? "enabled" : "disabled", l[i].busy ? ",busy" : "",
+		       l[i].persistent ? ",persistent" : "");
 	free(l);
 	return 0;
 }
@@ -139,17 +181,12 @@ static int do_dump(const char *name, const char *bm, bool json)
 		return 1;
 	}
 	if (json) {
-		printf("{\"name\": ");
-		bj_json_str(stdout, bm);
-		printf(", \"granularity\": %" PRIu64 ", \"ranges\": [", info.granularity);
-		for (i = 0; i < n; i++)
-			printf("%s{\"start\": %" PRIu64 ", \"length\": %" PRIu64 "}", i ? ", " : "",
-			       r[i].start, r[i].len);
-		printf("]}\n");
-	} else {
-		for (i = 0; i < n; i++)
-			printf("%" PRIu64 " %" PRIu64 "\n", r[i].start, r[i].len);
+		i = bj_print_json(dump_json(bm, &info, r, n), BJ_JSON_QEMU);
+		free(r);
+		return i;
 	}
+	for (i = 0; i < n; i++)
+		printf("%" PRIu64 " %" PRIu64 "\n", r[i].start, r[i].len);
 	free(r);
 	return 0;
 }

@@ -111,10 +111,12 @@ int cmd_events(int argc, char **argv)
 		}
 		if (name && strcmp(e.device, name))
 			continue;
-		if (json)
-			bj_event_print_json(stdout, &e, error_action(&e));
-		else
-			bj_event_print_text(stdout, &e, error_action(&e));
+		if (json) {
+			if (bj_print_json(bj_event_json(&e, error_action(&e)), BJ_JSON_QEMU))
+				goto out;
+			continue;
+		}
+		bj_event_print_text(stdout, &e, error_action(&e));
 		if (fflush(stdout) || ferror(stdout)) {
 			bj_err("cannot write the events: %s", strerror(errno));
 			goto out;

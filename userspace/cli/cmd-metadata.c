@@ -32,102 +32,155 @@ void usage_metadata(FILE *f)
 		"         each problem on a line and exit 1\n");
 }
 
-/* Dirty ranges in bytes of @bits, clamped to @data_bytes: prints them, returns the dirty bytes. */
-static uint64_t ranges(const uint64_t *bits, uint64_t nr_bits, uint64_t granule,
-		       uint64_t data_bytes, bool json, const char *indent)
+/*
+ * The next run of dirty bits of @bits from bit *@e on, as bytes clamped to
+ * @data_bytes: true with it in *@start and *@len (and *@e past it), false
+ * at the end.
+ */
+static bool next_range(const uint64_t *bits, uint64_t nr_bits, uint64_t granule,
+		       uint64_t data_bytes, uint64_t *e, uint64_t *start, uint64_t *len)
 {
-	uint64_t s, e = 0, start, end, total = 0;
-	bool first = true;
+	uint64_t s, end;
 
-	if (json)
-		printf("[");
-	while (bj_md_next_run(bits, nr_bits, e, &s, &e)) {
-		start = s * granule;
-		end = e * granule;
-		if (end > data_bytes || end / granule != e)
-			end = data_bytes;
-		if (json)
-			printf("%s[%" PRIu64 ", %" PRIu64 "]", first ? "" : ", ", start, end - start);
-		else
-			printf("%s%" PRIu64 " %" PRIu64 "\n", indent, start, end - start);
-		total += end - start;
-		first = false;
-	}
-	if (json)
-		printf("]");
-	return total;
+	if (!bj_md_next_run(bits, nr_bits, *e, &s, e))
+		return false;
+	end = *e * granule;
+	if (end > data_bytes || end / granule != *e)
+		end = data_bytes;
+	*start = s * granule;
+	*len = end - *start;
+	return true;
+}
+
+/* Print the dirty ranges of @bits, one "START LENGTH" (bytes) a line after @indent. */
+static void ranges(const uint64_t *bits, uint64_t nr_bits, uint64_t granule,
+		   uint64_t data_bytes, const char *indent)
+{
+	uint64_t e = 0, start, len;
+
+	while (next_range(bits, nr_bits, granule, data_bytes, &e, &start, &len))
+		printf("%s%" PRIu64 " %" PRIu64 "\n", indent, start, len);
 }
 
 static uint64_t dirty_bytes(const uint64_t *bits, uint64_t nr_bits, uint64_t granule,
 			    uint64_t data_bytes)
 {
-	uint64_t s, e = 0, end, total = 0;
+	uint64_t e = 0, start, len, total = 0;
 
-	while (bj_md_next_run(bits, nr_bits, e, &s, &e)) {
-		end = e * granule;
-		if (end > data_bytes || end / granule != e)
-			end = data_bytes;
-		total += end - s * granule;
-	}
+	while (next_range(bits, nr_bits, granule, data_bytes, &e, &start, &len))
+		total += len;
 	return total;
 }
 
-static void uuid_str(const uint8_t *u, char *buf)
+static bool array_add_u64(struct json_object *a, uint64_t v)
 {
-	int i, n = 0;
+	struct json_object *o = json_object_new_uint64(v);
 
-	for (i = 0; i < BJ_MD_UUID_LEN; i++)
-		n += sprintf(buf + n, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "",
-			     u[i]);
+	if (o && !json_object_array_add(a, o))
+		return true;
+	json_object_put(o);
+	return false;
 }
 
-static void dump_json(const struct bj_md *md)
+/* {"count": DIRTY BYTES, "dirty": [[START, LENGTH], ...]} of @bits into @o. */
+static bool bits_json(struct json_object *o, const uint64_t *bits, uint64_t nr_bits,
+		      uint64_t granule, uint64_t data_bytes)
+{
+	uint64_t e = 0, start, len, total = 0;
+	struct json_object *a = json_object_new_array(), *r;
+
+	if (!a)
+		return false;
+	while (next_range(bits, nr_bits, granule, data_bytes, &e, &start, &len)) {
+		r = json_object_new_array();
+		if (!r || json_object_array_add(a, r) || !array_add_u64(r, start) ||
+		    !array_add_u64(r, len)) {
+			json_object_put(a);
+			return false;
+		}
+		total += len;
+	}
+	return bj_json_add_u64(o, "count", total) && bj_json_add(o, "dirty", a);
+}
+
+static struct json_object *bitmap_json(const struct bj_md_bitmap *b, uint64_t data_bytes)
+{
+	struct json_object *o = json_object_new_object(), *succ = NULL;
+	bool ok;
+
+	ok = o && bj_json_add_str(o, "name", b->name) &&
+	     bj_json_add_u64(o, "granularity", b->granule) &&
+	     bj_json_add_bool(o, "enabled", b->enabled) && bj_json_add_bool(o, "sync", b->sync);
+	if (ok && b->bits)
+		ok = bits_json(o, b->bits, b->nr_bits, b->granule, data_bytes);
+	else if (ok)
+		ok = bj_json_add(o, "count", NULL) && bj_json_add(o, "dirty", NULL);
+	if (ok && (b->successor_bits || b->has_successor)) {
+		succ = json_object_new_object();
+		ok = succ && (!b->successor_bits ||
+			      bits_json(succ, b->successor_bits, b->nr_bits, b->granule, data_bytes));
+		ok = ok && bj_json_add(o, "successor", succ);
+		if (!ok)
+			json_object_put(succ);
+	} else if (ok) {
+		ok = bj_json_add(o, "successor", NULL);
+	}
+	if (ok && bj_json_add_u64(o, "torn_copies", b->torn_copies))
+		return o;
+	json_object_put(o);
+	return NULL;
+}
+
+/* The --json document of @md; NULL if out of memory. */
+static struct json_object *dump_json(const struct bj_md *md)
 {
 	uint64_t data_bytes = md->data_sectors * 512;
-	char uuid[40];
+	struct json_object *o = json_object_new_object(), *a = NULL, *p = NULL, *b;
+	char uuid[BJ_UUID_STR_LEN];
 	unsigned int i;
 
-	uuid_str(md->uuid, uuid);
-	printf("{\"uuid\": \"%s\", \"generation\": %" PRIu64 ", \"volume_name\": ", uuid,
-	       md->generation);
-	bj_json_str(stdout, md->volume_name);
-	printf(", \"data_bytes\": %" PRIu64 ", \"metadata_bytes\": %" PRIu64
-	       ", \"superblock_copy\": %d, \"other_superblock_valid\": %s, \"next_epoch\": %" PRIu64
-	       ", \"record\": ", data_bytes, md->md_blocks * BJ_MD_BLOCK_SIZE, md->sb_copy,
-	       md->other_sb_valid ? "true" : "false", md->next_epoch);
-	bj_json_str(stdout, md->record);
-	printf(", \"pivoted\": %s, \"bitmaps\": [",
-	       md->flags & BJ_MD_SB_PIVOTED ? "true" : "false");
-	for (i = 0; i < md->nr_bitmaps; i++) {
-		const struct bj_md_bitmap *b = &md->bitmaps[i];
-
-		printf("%s{\"name\": ", i ? ", " : "");
-		bj_json_str(stdout, b->name);
-		printf(", \"granularity\": %" PRIu64 ", \"enabled\": %s, \"sync\": %s", b->granule,
-		       b->enabled ? "true" : "false", b->sync ? "true" : "false");
-		if (b->bits) {
-			printf(", \"count\": %" PRIu64 ", \"dirty\": ",
-			       dirty_bytes(b->bits, b->nr_bits, b->granule, data_bytes));
-			ranges(b->bits, b->nr_bits, b->granule, data_bytes, true, "");
-		} else {
-			printf(", \"count\": null, \"dirty\": null");
+	if (!o || !bj_json_add_str(o, "uuid", bj_uuid_str(md->uuid, uuid)) ||
+	    !bj_json_add_u64(o, "generation", md->generation) ||
+	    !bj_json_add_str(o, "volume_name", md->volume_name) ||
+	    !bj_json_add_u64(o, "data_bytes", data_bytes) ||
+	    !bj_json_add_u64(o, "metadata_bytes", md->md_blocks * BJ_MD_BLOCK_SIZE) ||
+	    !bj_json_add(o, "superblock_copy", json_object_new_int(md->sb_copy)) ||
+	    !bj_json_add_bool(o, "other_superblock_valid", md->other_sb_valid) ||
+	    !bj_json_add_u64(o, "next_epoch", md->next_epoch) ||
+	    !bj_json_add_str(o, "record", md->record) ||
+	    !bj_json_add_bool(o, "pivoted", md->flags & BJ_MD_SB_PIVOTED))
+		goto fail;
+	a = json_object_new_array();
+	for (i = 0; a && i < md->nr_bitmaps; i++) {
+		b = bitmap_json(&md->bitmaps[i], data_bytes);
+		if (!b || json_object_array_add(a, b)) {
+			json_object_put(b);
+			goto fail;
 		}
-		if (b->successor_bits) {
-			printf(", \"successor\": {\"count\": %" PRIu64 ", \"dirty\": ",
-			       dirty_bytes(b->successor_bits, b->nr_bits, b->granule, data_bytes));
-			ranges(b->successor_bits, b->nr_bits, b->granule, data_bytes, true, "");
-			printf("}");
-		} else {
-			printf(", \"successor\": %s", b->has_successor ? "{}" : "null");
+	}
+	if (!bj_json_add(o, "bitmaps", a)) {
+		a = NULL;
+		goto fail;
+	}
+	a = NULL;
+	if (!bj_json_add_u64(o, "problem_count", md->nr_problems))
+		goto fail;
+	p = json_object_new_array();
+	for (i = 0; p && i < md->nr_problems && i < BJ_MD_MAX_PROBLEMS; i++) {
+		b = bj_json_string(md->problems[i]);
+		if (!b || json_object_array_add(p, b)) {
+			json_object_put(b);
+			goto fail;
 		}
-		printf(", \"torn_copies\": %u}", b->torn_copies);
 	}
-	printf("], \"problem_count\": %u, \"problems\": [", md->nr_problems);
-	for (i = 0; i < md->nr_problems && i < BJ_MD_MAX_PROBLEMS; i++) {
-		printf("%s", i ? ", " : "");
-		bj_json_str(stdout, md->problems[i]);
-	}
-	printf("]}\n");
+	if (bj_json_add(o, "problems", p))
+		return o;
+	p = NULL;
+fail:
+	json_object_put(p);
+	json_object_put(a);
+	json_object_put(o);
+	return NULL;
 }
 
 static void print_problems(const struct bj_md *md, const char *indent)
@@ -143,10 +196,10 @@ static void print_problems(const struct bj_md *md, const char *indent)
 static void dump_human(const char *path, const struct bj_md *md)
 {
 	uint64_t data_bytes = md->data_sectors * 512;
-	char uuid[40], a[32], b2[32];
+	char uuid[BJ_UUID_STR_LEN], a[32], b2[32];
 	unsigned int i;
 
-	uuid_str(md->uuid, uuid);
+	bj_uuid_str(md->uuid, uuid);
 	printf("%s: metadata of volume %s (uuid %s)\n", path, md->volume_name, uuid);
 	printf("superblock: copy %d, generation %" PRIu64 " (copy %d %s)\n", md->sb_copy,
 	       md->generation, 1 - md->sb_copy,
@@ -176,11 +229,11 @@ static void dump_human(const char *path, const struct bj_md *md)
 			       b->torn_copies > 1 ? "ies" : "y");
 		printf("\n");
 		if (b->bits)
-			ranges(b->bits, b->nr_bits, b->granule, data_bytes, false, "  ");
+			ranges(b->bits, b->nr_bits, b->granule, data_bytes, "  ");
 		if (b->successor_bits) {
 			printf("  successor: %" PRIu64 " bytes dirty\n",
 			       dirty_bytes(b->successor_bits, b->nr_bits, b->granule, data_bytes));
-			ranges(b->successor_bits, b->nr_bits, b->granule, data_bytes, false, "    ");
+			ranges(b->successor_bits, b->nr_bits, b->granule, data_bytes, "    ");
 		}
 	}
 	if (md->nr_problems) {
@@ -210,7 +263,7 @@ int cmd_metadata(int argc, char **argv)
 	struct bj_md md;
 	unsigned int i, torn = 0;
 	bool json = false;
-	int c;
+	int c, ret = 0;
 
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		if (c == 'j')
@@ -232,11 +285,11 @@ int cmd_metadata(int argc, char **argv)
 		return 1;
 	if (!strcmp(op, "dump")) {
 		if (json)
-			dump_json(&md);
+			ret = bj_print_json(dump_json(&md), BJ_JSON_QEMU);
 		else
 			dump_human(path, &md);
 		bj_md_free(&md);
-		return 0;
+		return ret;
 	}
 	if (md.nr_problems) {
 		print_problems(&md, "");

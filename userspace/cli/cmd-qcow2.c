@@ -69,21 +69,32 @@ void usage_qcow2(FILE *f)
 }
 
 struct map_out {
-	bool json;
+	bool json, oom;
 	unsigned long n;
 	const struct bj_qcow2_chain *chain;
 };
 
-static void print_json(const struct bj_qcow2_extent *e, bool first)
+/*
+ * One extent as qemu-img map --output=json prints it (an array streamed
+ * an entry at a time: a large image has millions): 0, or -ENOMEM.
+ */
+static int print_json(const struct bj_qcow2_extent *e, bool first)
 {
-	printf("%s{ \"start\": %" PRIu64 ", \"length\": %" PRIu64 ", \"depth\": %u,"
-	       " \"present\": %s, \"zero\": %s, \"data\": %s",
-	       first ? "[" : ",\n", e->start, e->length, e->depth,
-	       e->present ? "true" : "false", e->zero ? "true" : "false",
-	       e->data ? "true" : "false");
-	if (e->has_offset)
-		printf(", \"offset\": %" PRIu64, e->offset);
-	putchar('}');
+	struct json_object *o = json_object_new_object();
+	char *text = NULL;
+
+	if (o && bj_json_add_u64(o, "start", e->start) &&
+	    bj_json_add_u64(o, "length", e->length) && bj_json_add_u64(o, "depth", e->depth) &&
+	    bj_json_add_bool(o, "present", e->present) && bj_json_add_bool(o, "zero", e->zero) &&
+	    bj_json_add_bool(o, "data", e->data) &&
+	    (!e->has_offset || bj_json_add_u64(o, "offset", e->offset)))
+		text = bj_json_text(o, BJ_JSON_QEMU_IMG);
+	json_object_put(o);
+	if (!text)
+		return -ENOMEM;
+	printf("%s%s", first ? "[" : ",\n", text);
+	free(text);
+	return 0;
 }
 
 static const char *describe(const struct bj_qcow2_extent *e)
@@ -102,7 +113,10 @@ static int map_cb(const struct bj_qcow2_extent *e, void *opaque)
 	struct map_out *o = opaque;
 
 	if (o->json) {
-		print_json(e, o->n == 0);
+		if (print_json(e, o->n == 0)) {
+			o->oom = true;
+			return -ENOMEM;
+		}
 	} else {
 		if (o->n == 0)
 			printf("%-18s %-18s %-5s %-11s %-18s %s\n", "Offset", "Length", "Depth",
@@ -135,7 +149,7 @@ static int do_map(const char *image, bool json, const struct bj_qcow2_open_opts 
 		fflush(stdout);
 		if (o.json && o.n)
 			putchar('\n');
-		bj_err("%s: %s", image, err);
+		bj_err("%s: %s", image, o.oom ? "out of memory building the JSON output" : err);
 		bj_qcow2_close_chain(c);
 		return 1;
 	}
@@ -144,7 +158,11 @@ static int do_map(const char *image, bool json, const struct bj_qcow2_open_opts 
 			/* qemu-img prints one empty entry for an empty disk */
 			struct bj_qcow2_extent e = { 0 };
 
-			print_json(&e, true);
+			if (print_json(&e, true)) {
+				bj_err("out of memory");
+				bj_qcow2_close_chain(c);
+				return 1;
+			}
 		}
 		printf("]\n");
 	} else if (!o.n) {

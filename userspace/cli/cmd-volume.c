@@ -43,6 +43,7 @@ static int create_md(const char *name, const char *device, const char *dev, uint
 	unsigned int major, minor;
 	enum bj_md_prepared what;
 	struct bj_lock lk;
+	struct bj_md md;
 	uint64_t off;
 	int r, ret = 1;
 
@@ -69,8 +70,14 @@ static int create_md(const char *name, const char *device, const char *dev, uint
 	if (what != BJ_MD_OPENED)
 		fprintf(stderr, "%s: formatted %s for volume %s\n", bj_progname, mdev, name);
 	snprintf(mdevnum, sizeof(mdevnum), "%u:%u", mmajor, mminor);
+	/* its uuid is the volume's DM UUID */
+	if (bj_md_read(mdev, &md, err)) {
+		bj_err("%s", err);
+		goto out;
+	}
 	/* the table, then the record (home = DEVICE, no job) */
-	r = bj_volume_create(name, dev, 0, bytes / 512, mdevnum, NULL, err);
+	r = bj_volume_create(name, dev, 0, bytes / 512, mdevnum, md.uuid, NULL, err);
+	bj_md_free(&md);
 	if (r) {
 		bj_err("%s%s", err, r == -EBUSY ? " (is the device in use?)" : "");
 		goto out;
@@ -138,7 +145,7 @@ int cmd_create(int argc, char **argv)
 		}
 		return create_md(name, device, dev, bytes, mdev, mmajor, mminor, format);
 	}
-	r = bj_volume_create(name, dev, 0, bytes / 512, NULL, NULL, err);
+	r = bj_volume_create(name, dev, 0, bytes / 512, NULL, NULL, NULL, err);
 	if (r) {
 		bj_err("%s%s", err, r == -EBUSY ? " (is the device in use?)" : "");
 		return 1;
@@ -195,60 +202,12 @@ void usage_status(FILE *f)
 	fprintf(f, "Usage: blockjob status NAME [--json]\n\n"
 		   "Show the job state of volume NAME. --json prints QEMU query-block-jobs\n"
 		   "fields: device, type, status, len, offset, speed, ready, paused, busy,\n"
-		   "io-status, plus dm-blockjob's own (mode, result, dirty-regions, errors,\n"
+		   "io-status, auto-finalize, auto-dismiss, error (a failed job's), plus\n"
+		   "dm-blockjob's own (mode, result, dirty-regions, errors,\n"
 		   "last-error, bitmaps, size, extra, memory: the bytes the target holds\n"
 		   "for the job's state, its copy buffers and the named bitmaps, or null if\n"
 		   "the module does not say, and metadata: the volume's metadata device as\n"
 		   "its table names it, or null if it has none).\n");
-}
-
-/* QEMU's job "type" for a mode. */
-static const char *job_type(const struct bj_status *s)
-{
-	if (!strcmp(s->mode, "passthrough"))
-		return "none";
-	return s->mode;
-}
-
-static void print_json(const char *name, const struct bj_status *s, const struct bj_memory *m,
-		       const char *metadata)
-{
-	bool paused = !strcmp(s->state, "paused") || !strcmp(s->state, "standby");
-	bool ready = !strcmp(s->state, "ready") || !strcmp(s->state, "standby");
-	bool busy = !strcmp(s->state, "running") || !strcmp(s->state, "ready");
-
-	printf("{\"device\": ");
-	bj_json_str(stdout, name);
-	printf(", \"type\": ");
-	bj_json_str(stdout, job_type(s));
-	printf(", \"status\": ");
-	bj_json_str(stdout, s->state);
-	printf(", \"len\": %" PRIu64 ", \"offset\": %" PRIu64 ", \"speed\": %" PRIu64,
-	       s->len, s->done, s->speed);
-	printf(", \"ready\": %s, \"paused\": %s, \"busy\": %s, \"io-status\": \"%s\"",
-	       ready ? "true" : "false", paused ? "true" : "false", busy ? "true" : "false",
-	       strcmp(s->last_error, "-") && paused ? "failed" : "ok");
-	printf(", \"mode\": ");
-	bj_json_str(stdout, s->mode);
-	printf(", \"result\": ");
-	bj_json_str(stdout, s->result);
-	printf(", \"dirty-regions\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"last-error\": ",
-	       s->dirty, s->errors);
-	bj_json_str(stdout, s->last_error);
-	printf(", \"bitmaps\": %u, \"size\": %" PRIu64 ", \"extra\": ", s->nr_bitmaps,
-	       s->sectors * 512);
-	bj_json_str(stdout, s->extra);
-	if (m)
-		printf(", \"memory\": {\"state\": %" PRIu64 ", \"copies\": %" PRIu64
-		       ", \"bitmaps\": %" PRIu64 "}", m->state, m->copies, m->bitmaps);
-	else
-		printf(", \"memory\": null");
-	printf(", \"metadata\": ");
-	if (metadata[0])
-		bj_json_str(stdout, metadata);
-	else
-		printf("null");
-	printf("}\n");
 }
 
 static void print_human(const char *name, const struct bj_status *s, const char *metadata)
@@ -279,16 +238,50 @@ static void print_human(const char *name, const struct bj_status *s, const char 
 	printf("\n");
 }
 
+/* Volume @name's metadata device as its table names it into @metadata (BJ_DEV_LEN; "" for none, and for a view). */
+static int table_metadata(const char *name, const struct bj_status *st, char *metadata)
+{
+	char err[BJ_ERRLEN];
+	struct bj_vtable vt;
+
+	metadata[0] = 0;
+	/* the table has it (status does not show it); a view has none */
+	if (!strcmp(st->mode, "view"))
+		return 0;
+	if (bj_vtable_get(name, &vt, err)) {
+		bj_err("%s", err);
+		return 1;
+	}
+	snprintf(metadata, sizeof(vt.metadata), "%s", vt.metadata);
+	return 0;
+}
+
+int bj_cli_status_json(const char *name, const struct bj_status *st, struct json_object **o)
+{
+	char err[BJ_ERRLEN], metadata[sizeof(((struct bj_vtable *)0)->metadata)];
+	struct bj_memory mem;
+
+	*o = NULL;
+	if (table_metadata(name, st, metadata))
+		return 1;
+	/* NULL (printed as an error) if out of memory */
+	*o = bj_status_json(name, st, bj_dm_memory(name, &mem, err) ? NULL : &mem, metadata);
+	if (!*o) {
+		bj_err("out of memory building the JSON output");
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[BJ_ERRLEN];
-	struct bj_memory mem;
+	char err[BJ_ERRLEN], metadata[sizeof(((struct bj_vtable *)0)->metadata)];
+	struct json_object *o;
 	struct bj_status st;
-	struct bj_vtable vt;
 	const char *name;
 	bool json = false;
 	int c, r;
@@ -308,15 +301,10 @@ int cmd_status(int argc, char **argv)
 		bj_err("%s", err);
 		return 1;
 	}
-	/* the metadata device from the table (status does not show it); a view has none */
-	vt.metadata[0] = 0;
-	if (strcmp(st.mode, "view") && bj_vtable_get(name, &vt, err)) {
-		bj_err("%s", err);
-		return 1;
-	}
 	if (json)
-		print_json(name, &st, bj_dm_memory(name, &mem, err) ? NULL : &mem, vt.metadata);
-	else
-		print_human(name, &st, vt.metadata);
+		return bj_cli_status_json(name, &st, &o) ? 1 : bj_print_json(o, BJ_JSON_QEMU);
+	if (table_metadata(name, &st, metadata))
+		return 1;
+	print_human(name, &st, metadata);
 	return 0;
 }

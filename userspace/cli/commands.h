@@ -127,6 +127,22 @@ int bj_cli_recorded_home(const char *name, const char *mdev, char *id, uint64_t 
  */
 int bj_activate(const char *name, const char *mdev, bool add_line);
 
+struct json_object;
+/*
+ * Print JSON document @o (built with json-c; NULL: out of memory while
+ * building it) on one line of stdout and free it: 0, or 1 after one line
+ * on stderr. @layout is an enum bj_json_layout (bj-json.h).
+ */
+int bj_print_json(struct json_object *o, int layout);
+
+struct bj_status;
+/*
+ * The object 'status --json' prints for volume @name in status @st (its
+ * metadata device and memory asked for here): 0 with it in *@o, or 1
+ * after one line on stderr.
+ */
+int bj_cli_status_json(const char *name, const struct bj_status *st, struct json_object **o);
+
 #define BJ_DECLARE_COMMAND(n) \
 	int cmd_##n(int argc, char **argv); \
 	void usage_##n(FILE *f)
@@ -135,6 +151,7 @@ BJ_DECLARE_COMMAND(create);
 BJ_DECLARE_COMMAND(activate);
 BJ_DECLARE_COMMAND(remove);
 BJ_DECLARE_COMMAND(status);
+BJ_DECLARE_COMMAND(list);
 BJ_DECLARE_COMMAND(qcow2);
 BJ_DECLARE_COMMAND(pause);
 BJ_DECLARE_COMMAND(resume);

@@ -18,6 +18,7 @@ const struct bj_command bj_commands[] = {
 	  usage_activate },
 	{ "remove", "remove a volume", cmd_remove, usage_remove },
 	{ "status", "show a volume's job state", cmd_status, usage_status },
+	{ "list", "list the volumes with their jobs", cmd_list, usage_list },
 	{ "mirror", "copy a volume in use to another device (live mirror)", cmd_mirror, usage_mirror },
 	{ "complete", "pivot a ready mirror onto its destination", cmd_complete, usage_complete },
 	{ "backup", "point-in-time backup of a volume in use (copy-before-write)", cmd_backup,

@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <libdevmapper.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +19,9 @@ bool bj_bitmap_name_valid(const char *name)
 
 int bj_view_create(const char *view, const char *volume, char *err)
 {
+	char params[64], uuid[64], e[BJ_ERRLEN];
 	unsigned int major, minor;
-	struct dm_task *dmt;
 	struct bj_table t;
-	char params[64];
 	int r;
 
 	if (bj_dm_exists(view)) {
@@ -34,74 +32,53 @@ int bj_view_create(const char *view, const char *volume, char *err)
 	r = bj_dm_devnum(volume, &major, &minor, err);
 	if (r)
 		return r;
+	r = bj_dm_new_uuid(BJ_DM_UUID_VIEW, NULL, uuid, sizeof(uuid), err);
+	if (r)
+		return r;
 	r = bj_dm_table(volume, &t, err);
 	if (r)
 		return r;
 	snprintf(params, sizeof(params), "view %u:%u", major, minor);
-	r = -ENOMEM;
-	dmt = dm_task_create(DM_DEVICE_CREATE);
-	if (!dmt || !dm_task_set_name(dmt, view) || !dm_task_set_ro(dmt) ||
-	    !dm_task_add_target(dmt, 0, t.len, BJ_TARGET, params)) {
-		snprintf(err, BJ_ERRLEN, "cannot set up a device-mapper request for %s", view);
-		goto out;
-	}
-	if (!dm_task_run(dmt)) {
-		r = dm_task_get_errno(dmt);
-		r = r ? -r : -EIO;
+	r = bj_dm_create(view, uuid, BJ_DM_READ_ONLY | BJ_DM_PRIVATE, params, t.len, e);
+	if (r == -EPERM || r == -ENOMEM)
+		snprintf(err, BJ_ERRLEN, "%s", e);
+	else if (r)
 		snprintf(err, BJ_ERRLEN, "cannot create the view %s of %s: %s (the kernel log says why)",
 			 view, volume, strerror(-r));
-		goto out;
-	}
-	r = 0;
-out:
-	if (dmt)
-		dm_task_destroy(dmt);
-	dm_task_update_nodes();
 	bj_dm_table_free(&t);
 	return r;
 }
 
 int bj_view_remove_all(const char *volume, char *err)
 {
-	unsigned int major, minor, next = 0;
-	struct dm_task *dmt;
-	struct dm_names *names;
-	char want[64];
+	char (*names)[BJ_DM_NAME_MAX + 1], want[64];
+	unsigned int major, minor;
 	int r, removed = 0;
+	size_t n, i;
 
 	r = bj_dm_devnum(volume, &major, &minor, err);
 	if (r)
 		return r;
 	snprintf(want, sizeof(want), "view %u:%u", major, minor);
-	dmt = dm_task_create(DM_DEVICE_LIST);
-	if (!dmt)
-		return -ENOMEM;
-	if (!dm_task_run(dmt) || !(names = dm_task_get_names(dmt))) {
-		dm_task_destroy(dmt);
-		snprintf(err, BJ_ERRLEN, "cannot list device-mapper devices");
-		return -EIO;
-	}
-	r = 0;
-	if (names->dev) {
-		do {
-			struct bj_table t;
+	r = bj_dm_list(&names, &n, err);
+	if (r)
+		return r;
+	for (i = 0; i < n; i++) {
+		struct bj_table t;
 
-			names = (struct dm_names *)((char *)names + next);
-			next = names->next;
-			if (bj_dm_table(names->name, &t, NULL))
-				continue;
-			if (!strcmp(t.type, BJ_TARGET) && !strcmp(t.params, want)) {
-				int e = bj_dm_remove(names->name, err);
+		if (bj_dm_table(names[i], &t, NULL))
+			continue;
+		if (!strcmp(t.type, BJ_TARGET) && !strcmp(t.params, want)) {
+			int e = bj_dm_remove(names[i], err);
 
-				if (e)
-					r = e;
-				else
-					removed++;
-			}
-			bj_dm_table_free(&t);
-		} while (next);
+			if (e)
+				r = e;
+			else
+				removed++;
+		}
+		bj_dm_table_free(&t);
 	}
-	dm_task_destroy(dmt);
+	free(names);
 	return r ? r : removed;
 }
 

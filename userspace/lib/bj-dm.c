@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -30,8 +31,12 @@ static void dm_setup_once(void)
 {
 	if (!getenv("BLOCKJOB_DM_DEBUG"))
 		dm_log_with_errno_init(quiet_log);
-	/* No udev in minimal systems: let libdevmapper make the /dev/mapper nodes. */
-	dm_udev_set_sync_support(0);
+	/*
+	 * udev synchronisation is libdevmapper's call (dm_udev_set_sync_support
+	 * is not touched): where udev runs, creates, removes and resumes wait
+	 * for it (run_synced()); where none runs (minimal systems, initramfs,
+	 * DM_DISABLE_UDEV=1), libdevmapper makes the /dev/mapper nodes itself.
+	 */
 }
 
 /* Once per process, whichever thread comes first (libdevmapper's settings are global). */
@@ -88,6 +93,29 @@ static int run(struct dm_task *dmt, const char *what, const char *name, char *er
 	return r;
 }
 
+/*
+ * Run @dmt (a create, remove or resume: what makes udev act) with a udev
+ * cookie carrying @flags (DM_UDEV_*), then wait until udev has processed
+ * its event: on return /dev/mapper/NAME and udev's symlinks exist (or are
+ * gone). Without udev synchronisation the cookie is 0 and dm_udev_wait()
+ * makes or removes the nodes itself; @flags still reach udev's rules.
+ */
+static int run_synced(struct dm_task *dmt, uint16_t flags, const char *what, const char *name,
+		      char *err)
+{
+	uint32_t cookie = 0;
+	int r;
+
+	if (!dm_task_set_cookie(dmt, &cookie, flags)) {
+		bj_seterr(err, "%s %s: cannot set up udev synchronisation", what, name);
+		return -ENOMEM;
+	}
+	r = run(dmt, what, name, err);
+	/* also after a failure: libdevmapper released the cookie, this frees it */
+	dm_udev_wait(cookie);
+	return r;
+}
+
 #define BJ_DM_DIR	"/dev/mapper/"
 
 _Static_assert(BJ_DM_NAME_MAX == DM_NAME_LEN - 1, "BJ_DM_NAME_MAX is the kernel's DM_NAME_LEN - 1");
@@ -133,22 +161,28 @@ bool bj_dm_exists(const char *name)
 	return exists;
 }
 
-int bj_dm_create(const char *name, const char *params, uint64_t sectors, char *err)
-{
-	struct dm_task *dmt = task(DM_DEVICE_CREATE, name);
-	int r;
+struct one_target {
+	const char *params;
+	uint64_t sectors;
+};
 
-	if (!dmt)
-		return no_task(name, err);
-	if (!dm_task_add_target(dmt, 0, sectors, BJ_TARGET, params)) {
-		dm_task_destroy(dmt);
-		bj_seterr(err, "cannot build the table for %s", name);
-		return -ENOMEM;
-	}
-	r = run(dmt, "cannot create", name, err);
-	dm_task_destroy(dmt);
-	dm_task_update_nodes();
-	return r;
+static int one_target(void *opaque, size_t i, uint64_t *start, uint64_t *len, const char **type,
+		      char *params, size_t plen)
+{
+	const struct one_target *t = opaque;
+
+	*start = 0;
+	*len = t->sectors;
+	*type = BJ_TARGET;
+	return (size_t)snprintf(params, plen, "%s", t->params) >= plen;
+}
+
+int bj_dm_create(const char *name, const char *uuid, unsigned int flags, const char *params,
+		 uint64_t sectors, char *err)
+{
+	struct one_target t = { params, sectors };
+
+	return bj_dm_create_table(name, uuid, flags, 1, one_target, &t, err);
 }
 
 int bj_dm_remove(const char *name, char *err)
@@ -159,9 +193,8 @@ int bj_dm_remove(const char *name, char *err)
 	if (!dmt)
 		return no_task(name, err);
 	dm_task_retry_remove(dmt);
-	r = run(dmt, "cannot remove", name, err);
+	r = run_synced(dmt, 0, "cannot remove", name, err);
 	dm_task_destroy(dmt);
-	dm_task_update_nodes();
 	return r;
 }
 
@@ -231,9 +264,8 @@ int bj_dm_resume(const char *name, char *err)
 
 	if (!dmt)
 		return no_task(name, err);
-	r = run(dmt, "cannot resume", name, err);
+	r = run_synced(dmt, 0, "cannot resume", name, err);
 	dm_task_destroy(dmt);
-	dm_task_update_nodes();
 	return r;
 }
 
@@ -492,13 +524,17 @@ out:
 	return r;
 }
 
-int bj_dm_create_table(const char *name, const char *uuid, bool ro, size_t n,
+int bj_dm_create_table(const char *name, const char *uuid, unsigned int flags, size_t n,
 		       bj_dm_target_fn target, void *opaque, char *err)
 {
 	struct dm_task *dmt = task(DM_DEVICE_CREATE, name);
+	/* a view shows the volume's file system: udev must not link it */
+	uint16_t udev = flags & BJ_DM_PRIVATE ?
+			DM_UDEV_DISABLE_SUBSYSTEM_RULES_FLAG | DM_UDEV_DISABLE_DISK_RULES_FLAG |
+			DM_UDEV_DISABLE_OTHER_RULES_FLAG | DM_UDEV_LOW_PRIORITY_FLAG : 0;
 	uint64_t start, len;
 	const char *type;
-	char params[256];
+	char params[BJ_DM_PARAMS_MAX];
 	size_t i;
 	int r;
 
@@ -509,25 +545,64 @@ int bj_dm_create_table(const char *name, const char *uuid, bool ro, size_t n,
 		r = -ENAMETOOLONG;
 		goto out;
 	}
-	r = -ENOMEM;
-	if ((uuid && !dm_task_set_uuid(dmt, uuid)) || (ro && !dm_task_set_ro(dmt)))
+	if ((uuid && !dm_task_set_uuid(dmt, uuid)) ||
+	    (flags & BJ_DM_READ_ONLY && !dm_task_set_ro(dmt)))
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		if (target(opaque, i, &start, &len, &type, params, sizeof(params)) ||
 		    !dm_task_add_target(dmt, start, len, type, params))
 			goto nomem;
 	}
-	r = run(dmt, "cannot create", name, err);
-	if (r == -ENOMEM || r == -E2BIG)
+	r = run_synced(dmt, udev, "cannot create", name, err);
+	if (n > 1 && (r == -ENOMEM || r == -E2BIG))
 		bj_seterr(err, "cannot create %s: the kernel refused a table of %zu targets (%s)",
 			  name, n, strerror(-r));
 	goto out;
 nomem:
+	r = -ENOMEM;
 	bj_seterr(err, "cannot build the table of %s (%zu targets): out of memory", name, n);
 out:
 	dm_task_destroy(dmt);
-	dm_task_update_nodes();
 	return r;
+}
+
+const char *bj_uuid_str(const uint8_t id[BJ_DM_ID_LEN], char buf[BJ_UUID_STR_LEN])
+{
+	int i, n = 0;
+
+	for (i = 0; i < BJ_DM_ID_LEN; i++)
+		n += snprintf(buf + n, BJ_UUID_STR_LEN - n, "%s%02x",
+			      i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", id[i]);
+	return buf;
+}
+
+int bj_dm_new_uuid(const char *kind, const uint8_t id[BJ_DM_ID_LEN], char *uuid, size_t len,
+		   char *err)
+{
+	char hex[BJ_UUID_STR_LEN];
+	uint8_t rnd[BJ_DM_ID_LEN];
+	size_t got = 0;
+	ssize_t k;
+
+	if (!id) {
+		while (got < sizeof(rnd)) {
+			k = getrandom(rnd + got, sizeof(rnd) - got, 0);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				bj_seterr(err, "no random dm UUID: getrandom: %s", strerror(errno));
+				return -errno;
+			}
+			got += (size_t)k;
+		}
+		id = rnd;
+	}
+	if ((size_t)snprintf(uuid, len, "%s%s-%s", BJ_DM_UUID_PREFIX, kind,
+			     bj_uuid_str(id, hex)) >= len) {
+		bj_seterr(err, "a %s dm UUID does not fit in %zu bytes", kind, len);
+		return -ENAMETOOLONG;
+	}
+	return 0;
 }
 
 int bj_dm_linear_devs(const char *name, dev_t **devs, size_t *n)

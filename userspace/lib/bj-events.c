@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Job events from the "dm-blockjob" generic netlink family. libnl resolves
- * the family and its group; receiving is a plain recvmsg() on the socket so
- * that the sender (the kernel, port 0), truncation and overruns are checked
- * here, and each message goes through bj_event_parse()'s strict policy.
+ * the family and its group and joins it; receiving is a plain recvmsg() on
+ * the socket so that the sender (the kernel, port 0), truncation and
+ * overruns are checked here, and each message goes through
+ * bj_event_parse(): genlmsg_parse() with a policy, plus the checks libnl
+ * does not make.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,11 +28,8 @@
 
 #include "bj-dm.h"
 #include "bj-events.h"
+#include "bj-json.h"
 #include "bj-util.h"
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
 
 #define BJ_EVENTS_BUFSIZE	32768
 #define BJ_EVENTS_RCVBUF	(1 << 20)
@@ -45,75 +44,113 @@ struct bj_events {
 	unsigned char buf[BJ_EVENTS_BUFSIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
 };
 
-/* Strict policy: exact sizes for numbers, bounded NUL-terminated strings. */
-enum bj_attr_kind { K_NONE, K_U32, K_S32, K_U64, K_STRING, K_IGNORE };
-
-static const struct {
-	enum bj_attr_kind kind;
-	uint16_t max;			/* strings: bytes with the NUL */
-	const char *name;
-} bj_policy[DM_BLOCKJOB_ATTR_MAX + 1] = {
-	[DM_BLOCKJOB_ATTR_EVENT] = { K_U32, 0, "EVENT" },
-	[DM_BLOCKJOB_ATTR_DEVICE] = { K_STRING, BJ_EVENT_DEVICE_MAX, "DEVICE" },
-	[DM_BLOCKJOB_ATTR_DEV] = { K_U32, 0, "DEV" },
-	[DM_BLOCKJOB_ATTR_TYPE] = { K_U32, 0, "TYPE" },
-	[DM_BLOCKJOB_ATTR_STATE] = { K_U32, 0, "STATE" },
-	[DM_BLOCKJOB_ATTR_LEN] = { K_U64, 0, "LEN" },
-	[DM_BLOCKJOB_ATTR_OFFSET] = { K_U64, 0, "OFFSET" },
-	[DM_BLOCKJOB_ATTR_SPEED] = { K_U64, 0, "SPEED" },
-	[DM_BLOCKJOB_ATTR_ERROR] = { K_S32, 0, "ERROR" },
-	[DM_BLOCKJOB_ATTR_ERROR_MSG] = { K_STRING, BJ_EVENT_ERRMSG_MAX, "ERROR_MSG" },
-	[DM_BLOCKJOB_ATTR_PAD] = { K_IGNORE, 0, "PAD" },
+/*
+ * The policy, for genlmsg_parse(): exact sizes for numbers (minlen from the
+ * type, maxlen the same), strings NUL-terminated (libnl checks the last
+ * byte) of 1 to max - 1 bytes. PAD is not checked.
+ */
+static const struct nla_policy bj_policy[DM_BLOCKJOB_ATTR_MAX + 1] = {
+	[DM_BLOCKJOB_ATTR_EVENT] = { .type = NLA_U32, .maxlen = 4 },
+	[DM_BLOCKJOB_ATTR_DEVICE] = { .type = NLA_STRING, .minlen = 2,
+				      .maxlen = BJ_EVENT_DEVICE_MAX },
+	[DM_BLOCKJOB_ATTR_DEV] = { .type = NLA_U32, .maxlen = 4 },
+	[DM_BLOCKJOB_ATTR_TYPE] = { .type = NLA_U32, .maxlen = 4 },
+	[DM_BLOCKJOB_ATTR_STATE] = { .type = NLA_U32, .maxlen = 4 },
+	[DM_BLOCKJOB_ATTR_LEN] = { .type = NLA_U64, .maxlen = 8 },
+	[DM_BLOCKJOB_ATTR_OFFSET] = { .type = NLA_U64, .maxlen = 8 },
+	[DM_BLOCKJOB_ATTR_SPEED] = { .type = NLA_U64, .maxlen = 8 },
+	[DM_BLOCKJOB_ATTR_ERROR] = { .type = NLA_U32, .maxlen = 4 },	/* an s32 */
+	[DM_BLOCKJOB_ATTR_ERROR_MSG] = { .type = NLA_STRING, .minlen = 2,
+					 .maxlen = BJ_EVENT_ERRMSG_MAX },
 };
 
-static const uint32_t bj_required = 1u << DM_BLOCKJOB_ATTR_EVENT | 1u << DM_BLOCKJOB_ATTR_DEVICE |
-				    1u << DM_BLOCKJOB_ATTR_TYPE | 1u << DM_BLOCKJOB_ATTR_STATE;
+static const char *const bj_attr_name[DM_BLOCKJOB_ATTR_MAX + 1] = {
+	[DM_BLOCKJOB_ATTR_EVENT] = "EVENT",
+	[DM_BLOCKJOB_ATTR_DEVICE] = "DEVICE",
+	[DM_BLOCKJOB_ATTR_DEV] = "DEV",
+	[DM_BLOCKJOB_ATTR_TYPE] = "TYPE",
+	[DM_BLOCKJOB_ATTR_STATE] = "STATE",
+	[DM_BLOCKJOB_ATTR_LEN] = "LEN",
+	[DM_BLOCKJOB_ATTR_OFFSET] = "OFFSET",
+	[DM_BLOCKJOB_ATTR_SPEED] = "SPEED",
+	[DM_BLOCKJOB_ATTR_ERROR] = "ERROR",
+	[DM_BLOCKJOB_ATTR_ERROR_MSG] = "ERROR_MSG",
+	[DM_BLOCKJOB_ATTR_PAD] = "PAD",
+};
 
-static int check_attr(const struct nlattr *a, char *err)
+static const int bj_required[] = {
+	DM_BLOCKJOB_ATTR_EVENT, DM_BLOCKJOB_ATTR_DEVICE, DM_BLOCKJOB_ATTR_TYPE, DM_BLOCKJOB_ATTR_STATE,
+};
+
+/* One attribute against the policy (nla_validate() on it alone), with a message naming it. */
+static int check_attr(struct nlattr *a, char *err)
 {
-	unsigned int type = a->nla_type & NLA_TYPE_MASK;
+	const struct nla_policy *p = &bj_policy[nla_type(a)];
+	const char *name = bj_attr_name[nla_type(a)];
 	int len = nla_len(a);
-	const char *s, *nul;
 
-	if (a->nla_type & ~NLA_TYPE_MASK) {
-		bj_seterr(err, "attribute %u has nested/byte-order flags", type);
+	if (nla_validate(a, nla_total_size(len), DM_BLOCKJOB_ATTR_MAX, bj_policy) < 0) {
+		if (p->type == NLA_STRING)
+			goto badstr;
+		bj_seterr(err, "attribute %s: %d bytes, expected %u", name, len, p->maxlen);
 		return -EBADMSG;
 	}
-	switch (bj_policy[type].kind) {
-	case K_U32:
-	case K_S32:
-		if (len != 4)
-			goto badlen;
-		return 0;
-	case K_U64:
-		if (len != 8)
-			goto badlen;
-		return 0;
-	case K_STRING:
-		s = nla_data(a);
-		nul = len > 0 ? memchr(s, '\0', len) : NULL;
-		if (!nul || nul != s + len - 1 || len > bj_policy[type].max || len < 2) {
-			bj_seterr(err, "attribute %s: not a NUL-terminated string of 1 to %u bytes",
-			       bj_policy[type].name, bj_policy[type].max - 1);
+	/* libnl checks the last byte only: no NUL before it either */
+	if (p->type == NLA_STRING && strlen(nla_data(a)) != (size_t)len - 1)
+		goto badstr;
+	return 0;
+badstr:
+	bj_seterr(err, "attribute %s: not a NUL-terminated string of 1 to %u bytes", name,
+		  p->maxlen - 1);
+	return -EBADMSG;
+}
+
+/*
+ * What libnl's parse lets through: flags in the type, type 0, an
+ * attribute twice, bytes after the last one; each known attribute checked
+ * against the policy, named. Attributes newer than us are skipped.
+ */
+static int check_attrs(struct nlattr *head, int len, char *err)
+{
+	uint32_t seen = 0;
+	struct nlattr *a;
+	int rem, type, r;
+
+	nla_for_each_attr(a, head, len, rem) {
+		type = nla_type(a);
+		if (a->nla_type & ~NLA_TYPE_MASK) {
+			bj_seterr(err, "attribute %d has nested/byte-order flags", type);
 			return -EBADMSG;
 		}
-		return 0;
-	default:
-		return 0;
+		if (type == DM_BLOCKJOB_ATTR_UNSPEC) {
+			bj_seterr(err, "attribute of type 0");
+			return -EBADMSG;
+		}
+		if (type > DM_BLOCKJOB_ATTR_MAX || type == DM_BLOCKJOB_ATTR_PAD)
+			continue;
+		r = check_attr(a, err);
+		if (r)
+			return r;
+		if (seen & (1u << type)) {
+			bj_seterr(err, "attribute %s appears twice", bj_attr_name[type]);
+			return -EBADMSG;
+		}
+		seen |= 1u << type;
 	}
-badlen:
-	bj_seterr(err, "attribute %s: %d bytes, expected %d", bj_policy[type].name, len,
-	       bj_policy[type].kind == K_U64 ? 8 : 4);
-	return -EBADMSG;
+	if (rem) {
+		bj_seterr(err, "%d bytes of junk after the attributes", rem);
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 int bj_event_parse(const void *buf, size_t len, int family, struct bj_event *e, char *err)
 {
-	const struct nlmsghdr *nlh = buf;
-	const struct genlmsghdr *gh;
-	const struct nlattr *a;
-	uint32_t seen = 0;
-	int rem;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	struct nlattr *tb[DM_BLOCKJOB_ATTR_MAX + 1];
+	struct genlmsghdr *gh;
+	size_t i;
+	int r;
 
 	memset(e, 0, sizeof(*e));
 	if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len) {
@@ -124,81 +161,45 @@ int bj_event_parse(const void *buf, size_t len, int family, struct bj_event *e, 
 		bj_seterr(err, "message of type %u, not of family %d", nlh->nlmsg_type, family);
 		return -EBADMSG;
 	}
-	if (nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN) {
+	if (!genlmsg_valid_hdr(nlh, 0)) {
 		bj_seterr(err, "message too short for a generic netlink header");
 		return -EBADMSG;
 	}
-	gh = (const struct genlmsghdr *)((const char *)nlh + NLMSG_HDRLEN);
+	gh = nlmsg_data(nlh);
 	if (gh->cmd != DM_BLOCKJOB_CMD_EVENT) {
 		bj_seterr(err, "unknown command %u", gh->cmd);
 		return -EBADMSG;
 	}
-	a = (const struct nlattr *)((const char *)gh + GENL_HDRLEN);
-	rem = nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
-	for (; nla_ok(a, rem); a = nla_next(a, &rem)) {
-		unsigned int type = a->nla_type & NLA_TYPE_MASK;
-		const void *d = nla_data(a);
-		int r;
-
-		if (type == DM_BLOCKJOB_ATTR_UNSPEC) {
-			bj_seterr(err, "attribute of type 0");
-			return -EBADMSG;
-		}
-		if (type > DM_BLOCKJOB_ATTR_MAX)
-			continue;	/* newer than us */
-		r = check_attr(a, err);
-		if (r)
-			return r;
-		if (bj_policy[type].kind == K_IGNORE)
-			continue;
-		if (seen & (1u << type)) {
-			bj_seterr(err, "attribute %s appears twice", bj_policy[type].name);
-			return -EBADMSG;
-		}
-		seen |= 1u << type;
-		switch (type) {
-		case DM_BLOCKJOB_ATTR_EVENT:
-			memcpy(&e->event, d, 4);
-			break;
-		case DM_BLOCKJOB_ATTR_DEVICE:
-			memcpy(e->device, d, nla_len(a));
-			break;
-		case DM_BLOCKJOB_ATTR_DEV:
-			memcpy(&e->dev, d, 4);
-			break;
-		case DM_BLOCKJOB_ATTR_TYPE:
-			memcpy(&e->type, d, 4);
-			break;
-		case DM_BLOCKJOB_ATTR_STATE:
-			memcpy(&e->state, d, 4);
-			break;
-		case DM_BLOCKJOB_ATTR_LEN:
-			memcpy(&e->len, d, 8);
-			break;
-		case DM_BLOCKJOB_ATTR_OFFSET:
-			memcpy(&e->offset, d, 8);
-			break;
-		case DM_BLOCKJOB_ATTR_SPEED:
-			memcpy(&e->speed, d, 8);
-			break;
-		case DM_BLOCKJOB_ATTR_ERROR:
-			memcpy(&e->error, d, 4);
-			break;
-		case DM_BLOCKJOB_ATTR_ERROR_MSG:
-			memcpy(e->error_msg, d, nla_len(a));
-			break;
-		}
-	}
-	if (rem) {
-		bj_seterr(err, "%d bytes of junk after the attributes", rem);
+	r = check_attrs(genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), err);
+	if (r)
+		return r;
+	r = genlmsg_parse(nlh, 0, tb, DM_BLOCKJOB_ATTR_MAX, bj_policy);
+	if (r < 0) {
+		bj_seterr(err, "malformed attributes: %s", nl_geterror(r));
 		return -EBADMSG;
 	}
-	if ((seen & bj_required) != bj_required) {
-		bj_seterr(err, "event without %s", !(seen & 1u << DM_BLOCKJOB_ATTR_EVENT) ? "EVENT" :
-		       !(seen & 1u << DM_BLOCKJOB_ATTR_DEVICE) ? "DEVICE" :
-		       !(seen & 1u << DM_BLOCKJOB_ATTR_TYPE) ? "TYPE" : "STATE");
-		return -EBADMSG;
+	for (i = 0; i < sizeof(bj_required) / sizeof(bj_required[0]); i++) {
+		if (!tb[bj_required[i]]) {
+			bj_seterr(err, "event without %s", bj_attr_name[bj_required[i]]);
+			return -EBADMSG;
+		}
 	}
+	e->event = nla_get_u32(tb[DM_BLOCKJOB_ATTR_EVENT]);
+	nla_strlcpy(e->device, tb[DM_BLOCKJOB_ATTR_DEVICE], sizeof(e->device));
+	e->type = nla_get_u32(tb[DM_BLOCKJOB_ATTR_TYPE]);
+	e->state = nla_get_u32(tb[DM_BLOCKJOB_ATTR_STATE]);
+	if (tb[DM_BLOCKJOB_ATTR_DEV])
+		e->dev = nla_get_u32(tb[DM_BLOCKJOB_ATTR_DEV]);
+	if (tb[DM_BLOCKJOB_ATTR_LEN])
+		e->len = nla_get_u64(tb[DM_BLOCKJOB_ATTR_LEN]);
+	if (tb[DM_BLOCKJOB_ATTR_OFFSET])
+		e->offset = nla_get_u64(tb[DM_BLOCKJOB_ATTR_OFFSET]);
+	if (tb[DM_BLOCKJOB_ATTR_SPEED])
+		e->speed = nla_get_u64(tb[DM_BLOCKJOB_ATTR_SPEED]);
+	if (tb[DM_BLOCKJOB_ATTR_ERROR])
+		e->error = (int32_t)nla_get_u32(tb[DM_BLOCKJOB_ATTR_ERROR]);
+	if (tb[DM_BLOCKJOB_ATTR_ERROR_MSG])
+		nla_strlcpy(e->error_msg, tb[DM_BLOCKJOB_ATTR_ERROR_MSG], sizeof(e->error_msg));
 	if (e->event == 0) {
 		bj_seterr(err, "event number 0");
 		return -EBADMSG;
@@ -256,14 +257,14 @@ int bj_events_open(struct bj_events **evp, char *err)
 	}
 	/* Best effort: a burst of events should not overrun the socket. */
 	nl_socket_set_buffer_size(ev->sk, BJ_EVENTS_RCVBUF, 0);
-	if (setsockopt(ev->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &ev->group,
-		       sizeof(ev->group))) {
-		r = -errno;
-		if (r == -EPERM || r == -EACCES) {
+	r = nl_socket_add_membership(ev->sk, ev->group);
+	if (r < 0) {
+		if (r == -NLE_PERM || r == -NLE_NOACCESS) {
 			bj_seterr(err, "permission denied: receiving dm-blockjob events needs CAP_SYS_ADMIN (run as root)");
 			r = -EPERM;
 		} else {
-			bj_seterr(err, "cannot join the dm-blockjob events group: %s", strerror(-r));
+			bj_seterr(err, "cannot join the dm-blockjob events group: %s", nl_geterror(r));
+			r = -EIO;
 		}
 		goto fail;
 	}
@@ -501,58 +502,72 @@ const char *bj_event_action(const struct bj_event *e, const char *features)
 
 /* Output ---------------------------------------------------------------- */
 
-static void json_figures(FILE *f, const struct bj_event *e)
+static bool json_figures(struct json_object *d, const struct bj_event *e)
 {
-	fprintf(f, ", \"type\": ");
-	bj_json_str(f, bj_event_type_name(e->type));
-	fprintf(f, ", \"len\": %" PRIu64 ", \"offset\": %" PRIu64 ", \"speed\": %" PRIu64,
-		e->len, e->offset, e->speed);
+	return bj_json_add_str(d, "type", bj_event_type_name(e->type)) &&
+	       bj_json_add_u64(d, "len", e->len) && bj_json_add_u64(d, "offset", e->offset) &&
+	       bj_json_add_u64(d, "speed", e->speed);
 }
 
-void bj_event_print_json(FILE *f, const struct bj_event *e, const char *action)
+/* QEMU's "data" of event @e. */
+static bool json_data(struct json_object *d, const struct bj_event *e, const char *action)
 {
-	fprintf(f, "{\"event\": ");
-	bj_json_str(f, bj_event_name(e->event));
-	fprintf(f, ", \"timestamp\": {\"seconds\": %lld, \"microseconds\": %ld}, \"data\": {",
-		(long long)e->ts.tv_sec, (long)e->ts.tv_usec);
+	const char *status = bj_event_state_name(e->state);
+	bool ok;
+
 	switch (e->event) {
 	case DM_BLOCKJOB_EVENT_STATUS_CHANGE:
-		fprintf(f, "\"id\": ");
-		bj_json_str(f, e->device);
-		fprintf(f, ", \"status\": ");
-		bj_json_str(f, bj_event_state_name(e->state));
-		fprintf(f, ", \"device\": ");
-		bj_json_str(f, e->device);
-		fprintf(f, ", \"type\": ");
-		bj_json_str(f, bj_event_type_name(e->type));
+		ok = bj_json_add_str(d, "id", e->device) && bj_json_add_str(d, "status", status) &&
+		     bj_json_add_str(d, "device", e->device) &&
+		     bj_json_add_str(d, "type", bj_event_type_name(e->type));
 		break;
 	case DM_BLOCKJOB_EVENT_ERROR:
-		fprintf(f, "\"device\": ");
-		bj_json_str(f, e->device);
-		fprintf(f, ", \"operation\": ");
-		bj_json_str(f, bj_event_operation(e));
-		fprintf(f, ", \"action\": ");
-		bj_json_str(f, action ? action : bj_event_action(e, NULL));
-		fprintf(f, ", \"status\": ");
-		bj_json_str(f, bj_event_state_name(e->state));
+		ok = bj_json_add_str(d, "device", e->device) &&
+		     bj_json_add_str(d, "operation", bj_event_operation(e)) &&
+		     bj_json_add_str(d, "action", action ? action : bj_event_action(e, NULL)) &&
+		     bj_json_add_str(d, "status", status);
 		break;
 	default:
-		fprintf(f, "\"device\": ");
-		bj_json_str(f, e->device);
-		json_figures(f, e);
-		fprintf(f, ", \"status\": ");
-		bj_json_str(f, bj_event_state_name(e->state));
+		ok = bj_json_add_str(d, "device", e->device) && json_figures(d, e) &&
+		     bj_json_add_str(d, "status", status);
 		break;
 	}
-	if (e->error) {
-		fprintf(f, ", \"error\": ");
-		bj_json_str(f, strerror(-e->error));
-		if (e->error_msg[0]) {
-			fprintf(f, ", \"error-location\": ");
-			bj_json_str(f, e->error_msg);
-		}
+	if (ok && e->error) {
+		ok = bj_json_add_str(d, "error", strerror(-e->error));
+		if (ok && e->error_msg[0])
+			ok = bj_json_add_str(d, "error-location", e->error_msg);
 	}
-	fprintf(f, "}}\n");
+	return ok;
+}
+
+struct json_object *bj_event_json(const struct bj_event *e, const char *action)
+{
+	struct json_object *o = json_object_new_object(), *ts = json_object_new_object();
+	struct json_object *d = json_object_new_object();
+
+	if (!o || !ts || !d)
+		goto fail;
+	if (!bj_json_add_str(o, "event", bj_event_name(e->event)))
+		goto fail;
+	if (!bj_json_add_u64(ts, "seconds", (unsigned long long)e->ts.tv_sec) ||
+	    !bj_json_add_u64(ts, "microseconds", (unsigned long long)e->ts.tv_usec))
+		goto fail;
+	if (!bj_json_add(o, "timestamp", ts)) {
+		ts = NULL;
+		goto fail;
+	}
+	ts = NULL;
+	if (!json_data(d, e, action))
+		goto fail;
+	if (!bj_json_add(o, "data", d))
+		d = NULL;
+	else
+		return o;
+fail:
+	json_object_put(d);
+	json_object_put(ts);
+	json_object_put(o);
+	return NULL;
 }
 
 /* Waiting ---------------------------------------------------------------- */

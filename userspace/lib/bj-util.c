@@ -108,23 +108,3 @@ const char *bj_human_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%.*f %s", v < 10 ? 1 : 0, v, units[u]);
 	return buf;
 }
-
-void bj_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}

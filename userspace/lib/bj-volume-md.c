@@ -13,6 +13,8 @@
 #include "bj-job.h"
 #include "bj-volume-md.h"
 
+_Static_assert(BJ_MD_UUID_LEN == BJ_DM_ID_LEN, "a volume's DM UUID is its metadata uuid");
+
 /* The identity of the device "major:minor" @dev. */
 static int id_of(const char *dev, char *id, char *err)
 {
@@ -101,10 +103,10 @@ int bj_volume_record_job(const char *name, enum bj_record_job job, const char *d
 }
 
 int bj_volume_create(const char *name, const char *dev, uint64_t off, uint64_t sectors,
-		     const char *mdev, const char *committed, char *err)
+		     const char *mdev, const uint8_t *md_uuid, const char *committed, char *err)
 {
 	struct bj_vtable vt = { .metadata = "" };
-	char params[BJ_TABLE_MAX], e[BJ_ERRLEN], text[BJ_MD_RECORD_LEN];
+	char params[BJ_TABLE_MAX], e[BJ_ERRLEN], text[BJ_MD_RECORD_LEN], uuid[64];
 	int r;
 
 	if (mdev)
@@ -115,7 +117,11 @@ int bj_volume_create(const char *name, const char *dev, uint64_t off, uint64_t s
 		bj_seterr(err, "the table line of %s does not fit", name);
 		return r;
 	}
-	r = bj_dm_create(name, params, sectors, err);
+	/* the volume's identity: its metadata's uuid, the same after every activation */
+	r = bj_dm_new_uuid(BJ_DM_UUID_VOLUME, md_uuid, uuid, sizeof(uuid), err);
+	if (r)
+		return r;
+	r = bj_dm_create(name, uuid, 0, params, sectors, err);
 	if (r || !vt.metadata[0])
 		return r;
 	/* A reopen where the record already says so commits nothing. */

@@ -182,33 +182,22 @@ static int create_plan(const char *name, const struct bj_qplan *p, const dev_t *
 	char uuid[160];
 
 	snprintf(uuid, sizeof(uuid), BJ_QCOW2_UUID_PREFIX "%s", name);
-	return bj_dm_create_table(name, uuid, ro, p->nsegs, plan_target, &pd, err);
-}
-
-struct volume_target {
-	unsigned int major, minor;
-	uint64_t sectors;
-};
-
-static int volume_target(void *opaque, size_t i, uint64_t *start, uint64_t *len,
-			 const char **type, char *params, size_t plen)
-{
-	const struct volume_target *v = opaque;
-
-	*start = 0;
-	*len = v->sectors;
-	*type = BJ_TARGET;
-	snprintf(params, plen, "passthrough %u:%u 0", v->major, v->minor);
-	return 0;
+	return bj_dm_create_table(name, uuid, ro ? BJ_DM_READ_ONLY : 0, p->nsegs, plan_target, &pd,
+				  err);
 }
 
 /* The blockjob passthrough volume @name over @major:@minor. */
 static int create_volume(const char *name, unsigned int major, unsigned int minor,
 			 uint64_t sectors, bool ro, char *err)
 {
-	struct volume_target v = { major, minor, sectors };
+	char params[64], uuid[64];
+	int r;
 
-	return bj_dm_create_table(name, NULL, ro, 1, volume_target, &v, err);
+	r = bj_dm_new_uuid(BJ_DM_UUID_VOLUME, NULL, uuid, sizeof(uuid), err);
+	if (r)
+		return r;
+	snprintf(params, sizeof(params), "passthrough %u:%u 0", major, minor);
+	return bj_dm_create(name, uuid, ro ? BJ_DM_READ_ONLY : 0, params, sectors, err);
 }
 
 bool bj_qcow2_is_ours(const struct bj_dm_info *d)

@@ -49,7 +49,46 @@ struct bj_status {
  */
 int bj_dm_name(const char *arg, const char **name, char *err);
 
-int bj_dm_create(const char *name, const char *params, uint64_t sectors, char *err);
+/* bj_dm_create() and bj_dm_create_table() flags */
+#define BJ_DM_READ_ONLY		0x1
+/*
+ * A private device (a backup's view): udev's disk and other rules skip it,
+ * so that it gets no /dev/disk/by-uuid, by-label or by-id link and never
+ * takes over those of the volume whose file system it shows.
+ */
+#define BJ_DM_PRIVATE		0x2
+
+/*
+ * Every device the project creates has a DM UUID with this prefix:
+ * BLOCKJOB-VOL-<uuid> (volumes: their metadata device's uuid, as 'blockjob
+ * metadata dump' shows it, else a random one), BLOCKJOB-VIEW-<uuid> (views,
+ * random), BLOCKJOB-QCOW2-<name> (qcow2-table.h).
+ */
+#define BJ_DM_UUID_PREFIX	"BLOCKJOB-"
+#define BJ_DM_UUID_VOLUME	"VOL"
+#define BJ_DM_UUID_VIEW		"VIEW"
+#define BJ_DM_ID_LEN		16
+/* the longest parameter string of one target */
+#define BJ_DM_PARAMS_MAX	1024
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" of @id, into @buf. */
+#define BJ_UUID_STR_LEN		37
+const char *bj_uuid_str(const uint8_t id[BJ_DM_ID_LEN], char buf[BJ_UUID_STR_LEN]);
+/*
+ * A DM UUID "BLOCKJOB-<kind>-<bj_uuid_str(@id)>" into @uuid (@len bytes);
+ * @id NULL: random bytes.
+ */
+int bj_dm_new_uuid(const char *kind, const uint8_t id[BJ_DM_ID_LEN], char *uuid, size_t len,
+		   char *err);
+
+/*
+ * Create @name, one blockjob target of @sectors with @params, DM UUID
+ * @uuid (NULL: none), @flags BJ_DM_*. Like every create, remove and resume
+ * here, it returns once udev has made (or removed) the nodes and links,
+ * where udev runs; elsewhere libdevmapper makes the nodes itself.
+ */
+int bj_dm_create(const char *name, const char *uuid, unsigned int flags, const char *params,
+		 uint64_t sectors, char *err);
 int bj_dm_remove(const char *name, char *err);
 bool bj_dm_exists(const char *name);
 /* True if the device's live table is read-only. */
@@ -105,10 +144,10 @@ typedef int (*bj_dm_target_fn)(void *opaque, size_t i, uint64_t *start, uint64_t
 			       const char **type, char *params, size_t plen);
 /*
  * Create @name with @n targets from @target, dm UUID @uuid (NULL: none),
- * read-only when @ro. The kernel's refusal of a large table (ENOMEM,
- * E2BIG) is said with the number of targets.
+ * @flags BJ_DM_*. The kernel's refusal of a large table (ENOMEM, E2BIG)
+ * is said with the number of targets.
  */
-int bj_dm_create_table(const char *name, const char *uuid, bool ro, size_t n,
+int bj_dm_create_table(const char *name, const char *uuid, unsigned int flags, size_t n,
 		       bj_dm_target_fn target, void *opaque, char *err);
 /* The devices the linear targets of @name map onto, each once (*@devs malloc'ed). */
 int bj_dm_linear_devs(const char *name, dev_t **devs, size_t *n);

@@ -101,12 +101,14 @@ const char *bj_event_operation(const struct bj_event *e);
  */
 const char *bj_event_action(const struct bj_event *e, const char *features);
 
+struct json_object;
 /*
- * One event as one line of JSON, QEMU's event shape:
- * {"event": NAME, "timestamp": {"seconds": S, "microseconds": US}, "data": {...}}
- * @action is BLOCK_JOB_ERROR's "action" (NULL: judged from the state).
+ * One event as a JSON object (json-c; NULL if out of memory), QEMU's event
+ * shape: {"event": NAME, "timestamp": {"seconds": S, "microseconds": US},
+ * "data": {...}}; bj_json_text() gives its text. @action is
+ * BLOCK_JOB_ERROR's "action" (NULL: judged from the state).
  */
-void bj_event_print_json(FILE *f, const struct bj_event *e, const char *action);
+struct json_object *bj_event_json(const struct bj_event *e, const char *action);
 
 /* Waiting for a job ------------------------------------------------------ */
 

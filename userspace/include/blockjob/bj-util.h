@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Small helpers shared by libblockjob and the CLI: size and rate parsing,
- * sizes for people, JSON string output.
+ * sizes for people (JSON: bj-json.h).
  */
 #ifndef BJ_UTIL_H
 #define BJ_UTIL_H
@@ -25,9 +25,6 @@ int bj_parse_seconds(const char *s, unsigned int max_s, int64_t *ms);
 
 /* Print @bytes as "64 KiB", "1.5 GiB" into @buf. */
 const char *bj_human_size(uint64_t bytes, char *buf, size_t len);
-
-/* Write @s as a JSON string literal (with quotes) to @f. */
-void bj_json_str(FILE *f, const char *s);
 
 /* True if this process has CAP_SYS_ADMIN in its effective set (dm ioctls, events). */
 bool bj_have_cap_sys_admin(void);

@@ -35,13 +35,15 @@ int bj_volume_record_job(const char *name, enum bj_record_job job, const char *d
 /*
  * Create volume @name of @sectors in passthrough on @dev ("major:minor")
  * at @off sectors, with its metadata on @mdev ("major:minor"; "" or NULL
- * for none); with a metadata device, then send its record (home = @dev),
+ * for none) whose superblock uuid is @md_uuid (BJ_MD_UUID_LEN bytes; the
+ * volume's DM UUID is then BLOCKJOB-VOL-<its hex>, the same at every
+ * activation; NULL: a random one); with a metadata device, then send its record (home = @dev),
  * unless @committed (the record the metadata device holds, not pivoted;
  * NULL if unknown) already says exactly that: reopening a volume where it
  * lives commits nothing. If the record cannot be sent the volume is removed
  * again (the metadata stays valid) and @err says so.
  */
 int bj_volume_create(const char *name, const char *dev, uint64_t off, uint64_t sectors,
-		     const char *mdev, const char *committed, char *err);
+		     const char *mdev, const uint8_t *md_uuid, const char *committed, char *err);
 
 #endif

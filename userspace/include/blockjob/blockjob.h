@@ -26,6 +26,8 @@
 #include "bj-devid.h"		/* stable device identities */
 #include "bj-volume-md.h"	/* volumes with a metadata device */
 #include "bj-volumes.h"		/* /etc/blockjob/volumes */
+#include "bj-json.h"		/* JSON documents (json-c), UTF-8 strings */
+#include "bj-status-json.h"	/* a job as QEMU's query-block-jobs shows it */
 #include "qcow2.h"		/* the qcow2 reader */
 #include "qcow2-table.h"	/* qcow2 attach/detach, qcow2 job destinations */
 
