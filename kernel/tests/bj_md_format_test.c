@@ -245,7 +245,8 @@ static void bj_md_sb_inconsistent_test(struct kunit *test)
 	bad->bitmaps[3].flags |= BJ_MD_BM_SYNC;
 	bj_md_sb_encode(bad, b);
 	KUNIT_EXPECT_EQ(test, bj_md_sb_decode(b, out, &why), 0);
-	KUNIT_EXPECT_EQ(test, out->bitmaps[3].flags, BJ_MD_BM_USED | BJ_MD_BM_ENABLED | BJ_MD_BM_SYNC);
+	KUNIT_EXPECT_EQ(test, out->bitmaps[3].flags,
+			BJ_MD_BM_USED | BJ_MD_BM_ENABLED | BJ_MD_BM_SYNC);
 	/* All zeroes: not formatted; another magic: foreign. */
 	memset(b, 0, BJ_MD_BLOCK_SIZE);
 	KUNIT_EXPECT_EQ(test, bj_md_sb_decode(b, out, &why), -ENODATA);
