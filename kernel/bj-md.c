@@ -283,6 +283,26 @@ static void bitmap_destroy(struct bj_named_bitmap *b)
 	kfree(b);
 }
 
+/*
+ * A persistent bitmap or sync map, entry @i of the committed superblock, as
+ * on disk: its area read, torn blocks taken as all set (counted in
+ * *@torn). An ERR_PTR when it cannot be allocated (-ENOMEM) or read.
+ */
+static struct bj_named_bitmap *bitmap_load(struct bj_md *md, u32 i, unsigned int *torn)
+{
+	struct bj_named_bitmap *b = bitmap_new(&md->sb.bitmaps[i], i);
+	int r;
+
+	if (!b)
+		return ERR_PTR(-ENOMEM);
+	r = load_area(md, b, &b->area, &b->bm, torn);
+	if (r) {
+		bitmap_destroy(b);
+		return ERR_PTR(r);
+	}
+	return b;
+}
+
 static int read_sb(struct bj_md *md, char **error)
 {
 	struct bj_md_sb *copies = &md->next;	/* scratch for copy 1 */
@@ -353,15 +373,11 @@ static int load_bitmaps(struct bj_md *md, struct bj_volume *vol, char **error)
 		 */
 		e->flags &= ~BJ_MD_BM_SUCCESSOR;
 		e->successor_epoch = 0;
-		b = bitmap_new(e, i);
-		if (!b) {
-			*error = "Cannot allocate the persistent bitmaps";
-			return -ENOMEM;
-		}
-		r = load_area(md, b, &b->area, &b->bm, &torn);
-		if (r) {
-			bitmap_destroy(b);
-			*error = "Cannot read a persistent bitmap from the metadata device";
+		b = bitmap_load(md, i, &torn);
+		if (IS_ERR(b)) {
+			r = PTR_ERR(b);
+			*error = r == -ENOMEM ? "Cannot allocate the persistent bitmaps" :
+				 "Cannot read a persistent bitmap from the metadata device";
 			return r;
 		}
 		if (torn)
@@ -997,15 +1013,11 @@ static int sync_load(struct bj_md *md, sector_t granule, struct bj_bitmap *bits,
 		*error = "resume: region size differs from the interrupted mirror's";
 		return -EINVAL;
 	}
-	b = bitmap_new(&md->sb.bitmaps[i], i);
-	if (!b) {
-		*error = "Cannot allocate the mirror's sync map";
-		return -ENOMEM;
-	}
-	r = load_area(md, b, &b->area, &b->bm, &torn);
-	if (r) {
-		bitmap_destroy(b);
-		*error = "Cannot read the mirror's sync map from the metadata device";
+	b = bitmap_load(md, i, &torn);
+	if (IS_ERR(b)) {
+		r = PTR_ERR(b);
+		*error = r == -ENOMEM ? "Cannot allocate the mirror's sync map" :
+			 "Cannot read the mirror's sync map from the metadata device";
 		return r;
 	}
 	if (torn)
