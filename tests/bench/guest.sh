@@ -61,7 +61,7 @@ dm_clean() {
 			$(dmsetup ls 2>/dev/null | awk '{print $1}'); do
 			timeout "$DMT" dmsetup remove --retry "$n" >/dev/null 2>&1
 		done
-		dmsetup ls 2>/dev/null | grep -qv 'No devices found' || return 0
+		dmsetup ls 2>/dev/null | grep -v 'No devices found' >/dev/null || return 0
 		timeout "$DMT" dmsetup remove_all --force >/dev/null 2>&1
 	done
 	log "warning: dm devices left: $(dmsetup ls | tr '\n' ' ')"

@@ -25,7 +25,7 @@ ev_pid=$!
 for _ in 1 2 3; do sleep 1; blockjob status vol; done
 say "blockjob wait vol --for ready"
 blockjob wait vol --for ready --timeout 300 2>/dev/null ||
-	until dmsetup status vol | grep -q " ready "; do sleep 0.2; done
+	until dmsetup status vol | grep " ready " >/dev/null; do sleep 0.2; done
 blockjob status vol
 say "blockjob complete vol   (pivot onto /dev/vdc while fio is still writing)"
 kill -0 $fio_pid && echo "(fio still running: pid $fio_pid)"
@@ -50,7 +50,7 @@ if blockjob backup --help >/dev/null 2>&1; then
 		--output=/dev/null >/dev/null 2>&1
 	wait $bpid
 	blockjob wait vol --for concluded --timeout 300 2>/dev/null ||
-		until dmsetup status vol | grep -q concluded; do sleep 0.2; done
+		until dmsetup status vol | grep concluded >/dev/null; do sleep 0.2; done
 	blockjob status vol
 	blockjob cancel vol >/dev/null 2>&1
 	got=$(dev_sha /dev/vdd $(blockdev --getsize64 /dev/mapper/vol))

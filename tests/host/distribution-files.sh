@@ -181,21 +181,21 @@ for v in $verbs; do
 done
 expect_eq "$missing" "" "each command's section has its usage, its sub-commands and every option of its table"
 missing=
-for c in $codes; do sh_text "EXIT STATUS" | grep -qE "^       $c( |$)" || missing+=" $c"; done
+for c in $codes; do sh_text "EXIT STATUS" | grep -E "^       $c( |$)" >/dev/null || missing+=" $c"; done
 expect_eq "$missing" "" "EXIT STATUS explains each status of blockjob --help ($codes)"
 missing=
-for e in $envvars; do sh_text ENVIRONMENT | grep -qE "^       $e( |$)" || missing+=" $e"; done
+for e in $envvars; do sh_text ENVIRONMENT | grep -E "^       $e( |$)" >/dev/null || missing+=" $e"; done
 expect_eq "$missing" "" "ENVIRONMENT explains each variable the CLI reads (getenv: $(words <<<"$envvars"))"
 volfile=$(sed -n 's/^#define BJ_VOLUMES_FILE "\(.*\)"/\1/p' "$TOP/userspace/include/blockjob/bj-volumes.h")
 missing=
 for f in "$volfile" blockjob-activate.service /run/lock/blockjob/ dm-blockjob.ko; do
-	sh_text FILES | grep -q -- "^       [^ ]*$f" || missing+=" $f"
+	sh_text FILES | grep -- "^       [^ ]*$f" >/dev/null || missing+=" $f"
 done
 expect_eq "$missing" "" "FILES: $volfile, the unit, the lock directory, the module"
 missing=
 for x in "blockjob mirror" "blockjob complete" "blockjob backup" "blockjob bitmap add" \
 	"--bitmap " "blockjob activate" "systemctl enable blockjob-activate.service"; do
-	sh_text EXAMPLES | grep -q -- "$x" || missing+=" '$x'"
+	sh_text EXAMPLES | grep -- "$x" >/dev/null || missing+=" '$x'"
 done
 expect_eq "$missing" "" "EXAMPLES: mirror and complete, backup, incremental backup with a bitmap, activation at boot"
 
@@ -246,7 +246,7 @@ for v in $verbs; do
 	for s in "$@"; do
 		got=$(comp_opts "blockjob $v $s --")
 		[ "$got" = "$(usage_opts "$v" "$s")" ] || bad+=" [$v $s: got '$got', usage '$(usage_opts "$v" "$s")']"
-		comp "blockjob $v $s --" | grep -qw -- --help || bad+=" [$v $s: no --help]"
+		comp "blockjob $v $s --" | grep -w -- --help >/dev/null || bad+=" [$v $s: no --help]"
 		all+=" $got"
 	done
 	all=$(tr ' ' '\n' <<<"$all" | sort -u | words)

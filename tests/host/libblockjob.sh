@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# check: alone (builds in the checkout itself: make check runs it before
+# the host tests that run side by side)
 # libblockjob as a shared library (issue 19; Documentation/libblockjob.rst).
 #
 # The build tree's lib/libblockjob.so.0: its soname; the symbols it exports

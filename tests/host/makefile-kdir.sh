@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# check: alone (builds in the checkout itself: make check runs it before
+# the host tests that run side by side)
 # The Makefile looks up the kernel build tree when the module is built, after
 # `deps` has installed the headers, not when make parses the Makefile (a
 # fresh machine has no headers at that point: issue 15). Runs `make module`

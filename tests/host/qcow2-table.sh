@@ -259,15 +259,15 @@ n=$(printf '%s\n' "$out" | grep -vc '^#')
 n=$(printf '%s\n' "$("$BLOCKJOB" qcow2 table frag.qcow2)" | grep -c ' linear ')
 [ "$n" = 128 ] && ok "fragmented image: 128 linear segments" || not_ok "fragmented image: $n linear segments (want 128)"
 # --read-only forces the decision
-"$BLOCKJOB" qcow2 table --read-only prealloc-full.qcow2 | head -n1 | grep -q ', read-only$' &&
+"$BLOCKJOB" qcow2 table --read-only prealloc-full.qcow2 | sed -n 1p | grep ', read-only$' >/dev/null &&
 	ok "--read-only: read-only" || not_ok "--read-only not honoured"
 # the read-only reasons, one line each
-"$BLOCKJOB" qcow2 table snap.qcow2 | head -n1 | grep -q 'has 1 internal snapshot' &&
+"$BLOCKJOB" qcow2 table snap.qcow2 | sed -n 1p | grep 'has 1 internal snapshot' >/dev/null &&
 	ok "snapshot: read-only because of the snapshot" || not_ok "snapshot reason"
-"$BLOCKJOB" qcow2 table prealloc-zero.qcow2 | head -n1 | grep -q 'are zero clusters (writes would need qcow2 allocation)' &&
+"$BLOCKJOB" qcow2 table prealloc-zero.qcow2 | sed -n 1p | grep 'are zero clusters (writes would need qcow2 allocation)' >/dev/null &&
 	ok "zero clusters: read-only, says so" || not_ok "zero cluster reason: $("$BLOCKJOB" qcow2 table prealloc-zero.qcow2 | head -n1)"
 # an external data file: read-only unless --allow-data-file (the image names the file written)
-"$BLOCKJOB" qcow2 table ext.qcow2 | head -n1 | grep -q "read-only: ext.qcow2 names an external data file, ext.raw (writes would go there; pass --allow-data-file if you trust the image)$" &&
+"$BLOCKJOB" qcow2 table ext.qcow2 | sed -n 1p | grep "read-only: ext.qcow2 names an external data file, ext.raw (writes would go there; pass --allow-data-file if you trust the image)$" >/dev/null &&
 	ok "external data file: read-only without --allow-data-file, says so" ||
 	not_ok "external data file reason: $("$BLOCKJOB" qcow2 table ext.qcow2 | head -n1)"
 # usage errors

@@ -10,7 +10,7 @@ for t in busybox bash dmsetup dd losetup blockdev blkdiscard setpriv fio \
 	sha256sum cmp timeout modprobe insmod rmmod lsmod modinfo depmod tar awk; do
 	check command -v "$t"
 done
-check_eq "$(dd --version | head -n1 | grep -c coreutils)" 1 "dd is GNU coreutils"
+check_eq "$(dd --version | sed -n 1p | grep -c coreutils)" 1 "dd is GNU coreutils"
 check_eq "$(readlink -f "$(command -v losetup)")" /usr/sbin/losetup "losetup is util-linux"
 check_eq "$(readlink -f "$(command -v modprobe)")" /usr/bin/kmod "modprobe is kmod"
 check fio --version

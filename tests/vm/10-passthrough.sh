@@ -59,7 +59,7 @@ check blockjob create vol /dev/vdc
 check test -b /dev/mapper/vol
 check_eq "$(blockdev --getsize64 /dev/mapper/vol)" "$(blockdev --getsize64 /dev/vdc)" "volume covers the whole device"
 check_eq "$(blockjob status vol)" "vol: passthrough, no job, 64 MiB" "status (human)"
-blockjob status vol --json | grep -q '"device": "vol", "type": "none", "status": "idle"' && ok "status --json" || not_ok "status --json: $(blockjob status vol --json)"
+blockjob status vol --json | grep '"device": "vol", "type": "none", "status": "idle"' >/dev/null && ok "status --json" || not_ok "status --json: $(blockjob status vol --json)"
 out=$(blockjob create vol /dev/vdd 2>&1) && not_ok "create over an existing name" || ok "create over an existing name refused: $out"
 check blockjob remove vol
 check_eq "$(dmsetup info vol 2>&1 | grep -c 'State')" 0 "volume removed"
@@ -70,6 +70,6 @@ out=$(blockjob frob 2>&1); [ $? -eq 2 ] && ok "unknown command: $out" || not_ok 
 check blockjob --version
 check blockjob --help
 for c in create remove status mirror complete; do
-	blockjob $c --help | grep -q "^Usage: blockjob $c" && ok "$c --help" || not_ok "$c --help"
+	blockjob $c --help | grep "^Usage: blockjob $c" >/dev/null && ok "$c --help" || not_ok "$c --help"
 done
 finish

@@ -18,7 +18,7 @@ bad_line() {
 		not_ok "left a device behind: $line"
 		dmsetup remove bad
 	fi
-	if dmesg | tail -n 5 | grep -qF -- "$want"; then
+	if dmesg | tail -n 5 | grep -F -- "$want" >/dev/null; then
 		ok "refused \"$line\": $want"
 	else
 		not_ok "refused \"$line\" without \"$want\" (dmesg: $(dmesg | tail -n 2 | tr '\n' ' '))"
@@ -62,7 +62,7 @@ bad_line "passthrough $SRC $((40 << 11))" "Source device too small"
 # A target longer than the device.
 if dmsetup create bad --table "0 $((65 << 11)) blockjob passthrough $SRC 0" 2>/dev/null; then
 	not_ok "accepted a target longer than the device"; dmsetup remove bad
-elif dmesg | tail -n 5 | grep -q "Source device too small"; then
+elif dmesg | tail -n 5 | grep "Source device too small" >/dev/null; then
 	ok "refused a target longer than the device"
 else
 	not_ok "refused a target longer than the device without a clear error"
@@ -75,7 +75,7 @@ on_exit "dmsetup remove vol 2>/dev/null"
 bad_msg() {
 	if dmsetup message vol 0 "$@" 2>/dev/null; then
 		not_ok "message accepted: $*"
-	elif dmesg | tail -n 3 | grep -q "message \"$1\" rejected"; then
+	elif dmesg | tail -n 3 | grep "message \"$1\" rejected" >/dev/null; then
 		ok "message refused with a log line: $*"
 	else
 		not_ok "message refused silently: $*"
@@ -106,7 +106,7 @@ cli_refuses() {
 	local what=$1 out rc
 	shift
 	out=$("$@" 2>&1); rc=$?
-	if [ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && printf '%s' "$out" | grep -q "^blockjob: "; then
+	if [ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && printf '%s' "$out" | grep "^blockjob: " >/dev/null; then
 		ok "CLI refuses $what: $out"
 	else
 		not_ok "CLI $what: rc=$rc out=$out"

@@ -28,7 +28,7 @@ table_mode() {
 dm_flags() {
 	local s i
 	s=$(dmsetup info -c --noheadings -o suspended vol)
-	if dmsetup info vol | grep -q 'Tables present:.*INACTIVE'; then i=yes; else i=no; fi
+	if dmsetup info vol | grep 'Tables present:.*INACTIVE' >/dev/null; then i=yes; else i=no; fi
 	[ "$s" = Suspended ] && echo "yes $i" || echo "no $i"
 }
 

@@ -28,7 +28,7 @@ start_events() {	# OUT ARGS...
 	blockjob events "$@" >"$out" 2>"$out.err" &
 	EV_PID=$!
 	for i in $(seq 50); do
-		ls -l /proc/$EV_PID/fd 2>/dev/null | grep -q 'socket:' && break
+		ls -l /proc/$EV_PID/fd 2>/dev/null | grep 'socket:' >/dev/null && break
 		sleep 0.1
 	done
 	sleep 1

@@ -54,7 +54,7 @@ if ! on_debug_kernel; then
 	blockjob backup vol /dev/vdc --wait >/tmp/bk.out 2>&1 &
 	bpid=$!
 	for ((i = 0; i < 300; i++)); do
-		dmsetup table vol | grep -q " backup " && break
+		dmsetup table vol | grep " backup " >/dev/null && break
 		sleep 0.05
 	done
 	bk_writer vol 600 11

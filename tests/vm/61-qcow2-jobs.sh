@@ -49,7 +49,7 @@ check dd if=/dev/mapper/part of=$X/bdst.src.raw bs=1M status=none
 blockjob backup vol $X/bdst.qcow2 --reuse --speed 4M --wait >/tmp/backup.out 2>&1 &
 BK=$!
 for i in $(seq 100); do
-	dmsetup status vol 2>/dev/null | grep -q ' backup ' && break
+	dmsetup status vol 2>/dev/null | grep ' backup ' >/dev/null && break
 	sleep 0.1
 done
 load /dev/mapper/vol 5

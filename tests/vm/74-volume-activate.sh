@@ -31,7 +31,7 @@ S=/dev/vdb D=/dev/vdc MD=/dev/mapper/md
 SNUM=$(dev_num $S) DNUM=$(dev_num $D)
 md_save() { dd if=$MD of="/tmp/md.$1" bs=1M count=1 iflag=direct status=none; }
 md_put() { dd if="/tmp/md.$1" of=$MD bs=1M count=1 oflag=direct conv=fsync status=none; }
-record() { blockjob metadata dump $MD | sed -n 's/^ *record:* *//p' | head -n 1; }
+record() { blockjob metadata dump $MD | sed -n 's/^ *record:* *//p' | sed -n 1p; }
 
 # --- create: the record and /etc/blockjob/volumes ----------------------------
 check mk_pattern "$S" 3

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --boots 3 --disks 3 --disk-size 16M --disk-cache none --timeout 150
+# vm-kernel: stock (three boots; its kernel paths run on the debug kernel in
+# 71, the sync map's marks, clear pass and failure, and 74, the resume)
 # A mirror interrupted by a power cut resumes where it stood (issue 18).
 #
 # The volume lives on /dev/vdb with its metadata on a slice of /dev/vdd and
