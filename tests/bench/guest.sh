@@ -243,6 +243,13 @@ wait
 dm_clean
 
 BJ_MIRROR="blockjob mirror $SRC 0 $DST 0 128"
+# shellcheck source=tests/bench/qmp.sh
+. "$BJ_TESTS/bench/qmp.sh"
+if v=$(qsd_version); then
+	info qemu "$v"
+else
+	info qemu "n/a: $(cat "$X/qsd.na" 2>/dev/null || echo "no qemu-storage-daemon")"
+fi
 
 # ---------------------------------------------------------------------------
 # 1. Bulk copy, idle guest
@@ -263,6 +270,17 @@ s1_run() {	# SYSTEM RUN
 		mk bv "0 $SECT blockjob passthrough $SRC 0" &&
 			reload bv "0 $SECT $mirror" st_ready &&
 			wait_until bv st_ready "$COPY_LIMIT" || return 1
+		;;
+	fio-limit)	# the copy's physical limit: the source read and the destination written at once
+		T0=$(now_us)
+		timeout "$COPY_LIMIT" fio --ioengine=libaio --direct=1 --bs=1M --iodepth=16 --size=$VOL_BYTES \
+			--name=read --filename=$SRC --rw=read --name=write --filename=$DST --rw=write --end_fsync=1 \
+			--output-format=json --output="$FIOD/s1-fio-limit-$r.json" >/dev/null 2>&1 ||
+			{ WHY="fio failed"; return 1; }
+		ELAPSED=$(secs $(($(now_us) - T0)))
+		;;
+	qemu-mirror | qemu-mirror-wb | qemu-backup)
+		qemu_copy $sys "$r" || return 1
 		;;
 	dd-1M)	# diagnostics: dd in the copier's I/O size (1 MiB runs), one at a time
 		T0=$(now_us)
@@ -294,7 +312,8 @@ s1_run() {	# SYSTEM RUN
 }
 if has 1; then
 	log "scenario 1: bulk copy of $VOL_MB MiB, idle guest"
-	S1_SYS="dd bj-mirror bj-backup-full dm-raid1 dm-clone dm-clone-t16 dd-1M bj-mirror-1M"
+	S1_SYS="dd fio-limit bj-mirror qemu-mirror bj-backup-full qemu-backup qemu-mirror-wb dm-raid1 dm-clone"
+	S1_SYS+=" dm-clone-t16 dd-1M bj-mirror-1M"
 	for r in $(seq 1 "$RUNS"); do
 		for sys in $S1_SYS; do
 			settle
