@@ -86,10 +86,12 @@ dd if=/dev/zero of="$T/d39/vdb.img" bs=4096 seek="${lost:-0}" count=1 conv=notru
 "$VMRUN" "${last39[@]}" --disk-dir "$T/d39" "$T39" >"$T/lost.out" 2>&1 &
 lostjob=$!
 
-# --- a delayed cut: the guest goes on until the kill; exit 100 ---
+# --- a delayed cut: the guest goes on until the kill; exit 100; asked for
+# after a console line left open (the request is a line of its own) ---
 cat >"$T/tick.sh" <<'EOF'
 #!/bin/bash
 . "$BJ_TESTS/vm/lib.sh"
+printf 'a progress line the script left open'	# (fio's, as in tests/vm/73)
 power_cut 300ms
 for i in $(seq 3000); do echo "tick $i"; sleep 0.01; done
 echo "ticks-finished"

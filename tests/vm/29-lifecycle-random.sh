@@ -241,6 +241,12 @@ fio_job() {
 # write_start N: a background fio writing a new generation to N random ranges
 write_start() {
 	local i r
+	# The running writer's ranges would be forgotten: their new generation
+	# then fails the next verify as stale data. Every step settles first.
+	if [ -n "$WPID" ]; then
+		fail "test bug: a new writer while writer $WPID runs (settle first)"
+		settle may_fail
+	fi
 	WR=() WG=() WB=() FJ=()
 	for ((i = 0; i < $1; i++)); do
 		rnd $NR
@@ -472,6 +478,7 @@ st_pause() {
 		rnd 2
 		if [ $R -eq 0 ]; then
 			TRACE+="+write"
+			settle	# a background writer's ranges first (write_start forgets them)
 			write_fg 1
 		fi
 		if ! run blockjob resume vol; then

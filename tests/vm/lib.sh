@@ -247,7 +247,9 @@ fio_verify_check() {
 power_cut() {
 	local d=${1:-}
 	[[ -z $d || $d =~ ^[0-9]+(ms|s)$ ]] || die "power_cut: a delay is e.g. 150ms or 2s, not '$d'"
-	echo "BJ-POWER-CUT${d:+ $d}" >/dev/console
+	# on a line of its own: a program writing to the console may have left
+	# a line open (fio's progress ends in a carriage return, not a newline)
+	printf '\nBJ-POWER-CUT%s\n' "${d:+ $d}" >/dev/console
 	[ -n "$d" ] || await_power_cut
 }
 
