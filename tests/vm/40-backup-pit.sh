@@ -33,7 +33,16 @@ for chunk in $CHUNKS; do
 		[ -n "$waits" ] || break
 	done
 	if [ "${waits:-0}" -gt 0 ]; then ok "chunk $chunk: $waits writes waited for copy-before-write"; else not_ok "chunk $chunk: no write waited while the job ran ($st)"; fi
-	check blockjob set-speed vol 8M
+	# (with 1M chunks the writer may have had every chunk saved by
+	# copy-before-write already: then the job completed, and that is fine)
+	if out=$(blockjob set-speed vol 8M 2>&1); then
+		ok "blockjob set-speed vol 8M"
+	else
+		case $(dmsetup status vol) in
+		*" concluded completed "*) ok "chunk $chunk: copy-before-write saved every chunk before set-speed ($out)" ;;
+		*) not_ok "blockjob set-speed vol 8M: $out" ;;
+		esac
+	fi
 	res=$(bk_wait vol 400)
 	st=$(dmsetup status vol)
 	bk_stop_writer
