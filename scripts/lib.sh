@@ -10,6 +10,12 @@ BJ_KERNEL_ROOT=${BJ_KERNEL_ROOT:-}
 bj_die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 bj_log() { echo "[$(basename "$0")] $*" >&2; }
 
+# bj_header FILE TAG: the value of the first "# TAG: value" line among the
+# first 20 of FILE (a test's header: vm-run, vm-run-by, vm-kernel, check).
+bj_header() {
+	sed -n "1,20s/^#[[:space:]]*$2:[[:space:]]*//p" "$1" | sed -n 1p
+}
+
 # Newest installed Debian kernel version with both an image and headers.
 bj_stock_kver() {
 	local v best=""
