@@ -89,10 +89,9 @@ qsd_stop() {
 # event_us LINE: QEMU's timestamp of an event line, in microseconds
 event_us() {
 	local s u
-	s=$(echo "$1" | sed -n 's/.*"timestamp": *{"seconds": *\([0-9]*\), *"microseconds": *\([0-9]*\)}.*/\1/p')
-	u=$(echo "$1" | sed -n 's/.*"timestamp": *{"seconds": *\([0-9]*\), *"microseconds": *\([0-9]*\)}.*/\2/p')
+	read -r s u < <(sed -n 's/.*"timestamp": *{"seconds": *\([0-9]*\), *"microseconds": *\([0-9]*\)}.*/\1 \2/p' <<<"$1")
 	[ -n "$s" ] && [ -n "$u" ] || return 1
-	echo $((s * 1000000 + u))
+	echo $((s * 1000000 + 10#$u))
 }
 
 qmp_event() {	# NAME LIMIT_S
@@ -123,9 +122,8 @@ qmp_event() {	# NAME LIMIT_S
 
 qemu_nodes() {
 	local n dev
-	for n in src dst; do
-		dev=$SRC
-		[ $n = dst ] && dev=$DST
+	for n in src:$SRC dst:$DST; do
+		dev=${n#*:} n=${n%%:*}
 		qmp "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"host_device\", \"node-name\": \"$n-dev\", \"filename\": \"$dev\", \"cache\": {\"direct\": true}, \"aio\": \"native\"}}" &&
 			qmp "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"raw\", \"node-name\": \"$n\", \"file\": \"$n-dev\", \"offset\": 0, \"size\": $VOL_BYTES}}" ||
 			return 1
@@ -133,18 +131,19 @@ qemu_nodes() {
 }
 
 qemu_copy() {	# SYSTEM RUN
-	local sys=$1 r=$2 cmd ev rc why
+	local sys=$1 r=$2 job ev extra="" rc why
+	case $sys in
+	qemu-mirror) job=blockdev-mirror ev=BLOCK_JOB_READY ;;
+	qemu-mirror-wb) job=blockdev-mirror ev=BLOCK_JOB_READY extra=', "copy-mode": "write-blocking"' ;;
+	qemu-backup) job=blockdev-backup ev=BLOCK_JOB_COMPLETED ;;
+	*) log "bug: qemu_copy $sys"; exit 1 ;;
+	esac
 	mkdir -p "$X/qmp"
 	qsd_start "$X/qmp/s1-$sys-$r.log" || return 1
 	qemu_nodes || { qsd_stop; return 1; }
-	case $sys in
-	qemu-mirror) cmd='"execute": "blockdev-mirror", "arguments": {"job-id": "job", "device": "src", "target": "dst", "sync": "full"}' ev=BLOCK_JOB_READY ;;
-	qemu-mirror-wb) cmd='"execute": "blockdev-mirror", "arguments": {"job-id": "job", "device": "src", "target": "dst", "sync": "full", "copy-mode": "write-blocking"}' ev=BLOCK_JOB_READY ;;
-	qemu-backup) cmd='"execute": "blockdev-backup", "arguments": {"job-id": "job", "device": "src", "target": "dst", "sync": "full"}' ev=BLOCK_JOB_COMPLETED ;;
-	*) log "bug: qemu_copy $sys"; exit 1 ;;
-	esac
 	T0=$(now_us)
-	qmp "{$cmd}" || { qsd_stop; return 1; }
+	qmp "{\"execute\": \"$job\", \"arguments\": {\"job-id\": \"job\", \"device\": \"src\", \"target\": \"dst\", \"sync\": \"full\"$extra}}" ||
+		{ qsd_stop; return 1; }
 	qmp_event $ev "$COPY_LIMIT"
 	rc=$?
 	# shellcheck disable=SC2034 # ELAPSED: for the caller
