@@ -30,5 +30,6 @@
 #include "bj-status-json.h"	/* a job as QEMU's query-block-jobs shows it */
 #include "qcow2.h"		/* the qcow2 reader */
 #include "qcow2-table.h"	/* qcow2 attach/detach, qcow2 job destinations */
+#include "bj-nbd.h"		/* NBD destinations: the kernel's NBD client */
 
 #endif
