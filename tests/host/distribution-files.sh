@@ -258,7 +258,7 @@ for v in $verbs; do
 done
 expect_eq "$bad" "" "blockjob VERB [SUB] --<TAB>: the options of its usage lines and --help; over the sub-commands, its option table"
 expect_eq "$(comp 'blockjob mirror --')" \
-	"--granularity --help --max-copies --mode --on-source-error --on-target-error --reuse --speed --sync --wait" \
+	"--granularity --help --max-copies --mode --nbd-timeout --on-source-error --on-target-error --reuse --speed --sync --wait" \
 	"blockjob mirror --<TAB>: mirror's options"
 # option values: every "--OPT a|b|c" of a command's --help
 bad=

@@ -32,6 +32,11 @@
 #   await_power_cut [SECS]   wait for the delayed power cut; die after SECS
 #                            (default 60) if it does not come
 #                            (two boots: Documentation/testing.rst, "Power cuts")
+#   net_hosts                a second host for the NBD tests (header: vm-run
+#                            --net): network namespace bjb, joined to the
+#                            guest's own (host A, 192.0.2.1 on bja0) by a veth
+#                            pair (bjb0, 192.0.2.2); nbd and veth loaded;
+#                            removed at exit. "on_b CMD..." runs CMD on host B.
 
 set -o pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -258,4 +263,27 @@ power_cut() {
 await_power_cut() {
 	sleep "${1:-60}"
 	die "no power cut ${1:-60}s after asking for it (run under scripts/vm-run?)"
+}
+
+# Host A is the guest's own network namespace, not a second one: the kernel's
+# NBD client is configured over generic netlink, which its family answers in
+# the initial namespace only.
+BJ_NET_A=192.0.2.1
+BJ_NET_B=192.0.2.2
+net_hosts() {
+	if ! ip -V 2>&1 | grep iproute2 >/dev/null || [ ! -x /usr/bin/qemu-nbd ]; then
+		echo "# no ip or qemu-nbd in the guest: the test's header needs vm-run --net"
+		return 1
+	fi
+	modprobe veth && modprobe nbd || return 1
+	ip netns add bjb || return 1
+	on_exit "ip netns del bjb"
+	ip link add bja0 type veth peer name bjb0 netns bjb &&
+		ip addr add $BJ_NET_A/24 dev bja0 &&
+		ip -n bjb addr add $BJ_NET_B/24 dev bjb0 &&
+		ip link set lo up && ip link set bja0 up &&
+		ip -n bjb link set lo up && ip -n bjb link set bjb0 up
+}
+on_b() {
+	ip netns exec bjb "$@"
 }

@@ -277,6 +277,8 @@ int cmd_cancel(int argc, char **argv)
 	if (bj_cli_lock(name, &lk, true))
 		goto out;
 	r = bj_job_finish(name, err);
+	if (!r)
+		bj_cli_nbd_release(name);	/* a hand-over: the NBD target goes */
 	bj_volume_unlock(&lk);
 	if (r) {
 		bj_err("%s", err);
@@ -318,6 +320,7 @@ int bj_auto_dismiss(const char *name, struct bj_vtable *vt)
 	}
 	fprintf(stderr, "%s: %s: dismissed the concluded %s job (%s)\n", bj_progname, name,
 		st.mode, st.result);
+	bj_cli_nbd_release(name);
 	if (bj_vtable_get(name, vt, err)) {
 		bj_err("%s", err);
 		return 1;
@@ -348,6 +351,8 @@ int cmd_dismiss(int argc, char **argv)
 	if (bj_cli_lock(name, &lk, true))
 		return 1;
 	r = bj_job_dismiss(name, NULL, err);
+	if (r >= 0)
+		bj_cli_nbd_release(name);
 	bj_volume_unlock(&lk);
 	if (r < 0) {
 		bj_err("%s", err);

@@ -23,7 +23,8 @@ void usage_mirror(FILE *f)
 		"                       [--mode background|write-blocking] [--sync full|none|top]\n"
 		"                       [--on-source-error report|stop|ignore]\n"
 		"                       [--on-target-error report|stop|ignore]\n"
-		"                       [--max-copies N] [--reuse] [--wait]\n\n"
+		"                       [--max-copies N] [--reuse] [--nbd-timeout SECONDS]\n"
+		"                       [--wait]\n\n"
 		"Start copying volume NAME to the block device TARGET while it stays in use.\n"
 		"New writes are kept in step. When every region is copied the job is ready:\n"
 		"'blockjob complete NAME' then switches NAME over to TARGET, 'blockjob cancel\n"
@@ -43,7 +44,17 @@ void usage_mirror(FILE *f)
 		"  --wait               wait until the job is ready\n"
 		"  --reuse              TARGET is a qcow2 image that exists already\n\n"
 		"TARGET may be a qcow2 image (a name ending in .qcow2, or a qcow2 file): it is\n"
-		"created preallocated (qemu-img) unless --reuse, and attached as NAME-qcow2[-N].\n");
+		"created preallocated (qemu-img) unless --reuse, and attached as NAME-qcow2[-N].\n\n"
+		"TARGET may be an NBD export on another host, nbd://HOST[:PORT]/EXPORT (port\n"
+		"10809 by default; 'blockjob export' serves one): the kernel's NBD client is\n"
+		"connected to it (modprobe nbd) and the mirror copies into /dev/nbdN. After\n"
+		"'complete' the volume lives on the remote export; 'cancel' after ready leaves\n"
+		"the export equal to the volume as of the cancel (a hand-over) and\n"
+		"disconnects. The NBD device is disconnected when no table uses it any more.\n"
+		"No TLS: use a trusted or tunnelled network.\n"
+		"  --nbd-timeout S      seconds the NBD client waits for a request, and for a\n"
+		"                       dead connection to come back, before failing I/O\n"
+		"                       (default 60)\n");
 }
 
 static int check_policy(const char *v)
@@ -80,12 +91,14 @@ int cmd_mirror(int argc, char **argv)
 		{ "max-copies", required_argument, NULL, 'n' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "reuse", no_argument, NULL, 'r' },	/* qcow2 */
+		{ "nbd-timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bj_qtop top = { 0 };	/* qcow2: regions of sync top */
+	struct bj_nbd_url url;
 	bool reuse = false;
 	const char *mode = "background", *sync = "full", *on_src = "report", *on_tgt = "report";
-	uint64_t granularity = 64 << 10, speed = 0, max_copies = 16;
+	uint64_t granularity = 64 << 10, speed = 0, max_copies = 16, nbd_timeout = 0;
 	unsigned int tmaj, tmin;
 	char err[BJ_ERRLEN], head[128], feat[384], params[BJ_TABLE_MAX], dest[32];
 	char tid[BJ_ID_LEN];
@@ -93,7 +106,7 @@ int cmd_mirror(int argc, char **argv)
 	struct bj_vtable vt;
 	const char *name, *target;
 	struct bj_lock lk;
-	bool wait = false;
+	bool wait = false, nbd;
 	char *end;
 	int c, r;
 
@@ -141,6 +154,11 @@ int cmd_mirror(int argc, char **argv)
 		case 'r':
 			reuse = true;
 			break;
+		case 't':
+			nbd_timeout = strtoull(optarg, &end, 10);
+			if (*end || !nbd_timeout || nbd_timeout > 86400)
+				return bj_usage_error("mirror", "--nbd-timeout takes 1 to 86400 seconds");
+			break;
 		default:
 			return bj_option_error("mirror", c, argv);
 		}
@@ -151,6 +169,11 @@ int cmd_mirror(int argc, char **argv)
 	if (r)
 		return r;
 	target = argv[optind + 1];
+	nbd = bj_nbd_is_url(target);
+	if (nbd && bj_nbd_parse_url(target, &url, err))
+		return bj_usage_error("mirror", "%s", err);
+	if (nbd && reuse)
+		return bj_usage_error("mirror", "--reuse goes with a qcow2 TARGET, not an NBD export");
 
 	/* Held from the checks to the started job: no other command interleaves. */
 	if (bj_cli_lock(name, &lk, true))
@@ -161,10 +184,17 @@ int cmd_mirror(int argc, char **argv)
 	}
 	if (bj_auto_dismiss(name, &vt))
 		goto fail;
-	/* qcow2: the regions of sync top; a qcow2 TARGET is attached as a dm device */
+	/* NBD devices an earlier job of this volume left connected */
+	bj_cli_nbd_release(name);
+	/*
+	 * qcow2: the regions of sync top; a qcow2 TARGET is attached as a dm
+	 * device; an NBD TARGET connected
+	 */
 	if ((!strcmp(sync, "top") && bj_qcow2_top_prepare(vt.src, granularity, &top, err)) ||
-	    (bj_qcow2_is_target(target) &&
-	     bj_cli_qcow2_target(name, &target, vt.sectors * 512, reuse, err))) {
+	    (!nbd && bj_qcow2_is_target(target) &&
+	     bj_cli_qcow2_target(name, &target, vt.sectors * 512, reuse, err)) ||
+	    (nbd &&
+	     bj_cli_nbd_target(name, &target, vt.sectors * 512, nbd_timeout, err))) {
 		bj_err("%s", err);
 		goto fail;
 	}
@@ -215,6 +245,7 @@ int cmd_mirror(int argc, char **argv)
 		goto fail;
 	}
 	bj_cli_qcow2_target_keep();
+	bj_cli_nbd_target_keep();
 	bj_volume_unlock(&lk);
 	if (wait) {
 		r = wait_ready(ev, name);
@@ -301,6 +332,8 @@ int cmd_complete(int argc, char **argv)
 		bj_err("%s", err);
 		goto out;
 	}
+	/* the volume left an NBD device it had migrated onto before */
+	bj_cli_nbd_release(name);
 	/* the volume lives on the destination now: its record says so (clears PIVOTED) */
 	if (bj_volume_record(name, BJ_RECORD_NO_JOB, NULL, 0, err)) {
 		bj_err("%s (the pivot is done: %s is on the destination)", err, name);

@@ -184,6 +184,8 @@ int cmd_remove(int argc, char **argv)
 	if (bj_cli_lock(name, &lk, false))
 		return 1;
 	r = bj_dm_remove(name, err);
+	if (!r)
+		bj_cli_nbd_release(name);	/* the volume lived on an NBD export */
 	bj_volume_unlock(&lk);
 	if (r) {
 		bj_err("%s (still open? close its users first)", err);

@@ -72,6 +72,24 @@ int bj_cli_qcow2_target(const char *name, const char **target, uint64_t bytes, b
 			char *err);
 void bj_cli_qcow2_target_keep(void);
 
+/*
+ * An NBD URL TARGET of mirror (cli/nbd-target.c): the kernel's NBD client
+ * connected to it for volume @name (request and dead-connection timeout
+ * @timeout seconds, 0: the library's default), *@target replaced by
+ * /dev/nbdN; refused (and disconnected) if the export has fewer than @bytes.
+ * Disconnected at exit unless bj_cli_nbd_target_keep() is called once the
+ * job runs on it.
+ */
+int bj_cli_nbd_target(const char *name, const char **target, uint64_t bytes,
+		      unsigned int timeout, char *err);
+void bj_cli_nbd_target_keep(void);
+/*
+ * Disconnect the NBD devices blockjob connected for volume @name that no
+ * table uses any more (a note on stderr if that fails; never fails the
+ * command): after cancel, dismiss, complete, remove, and before a job starts.
+ */
+void bj_cli_nbd_release(const char *name);
+
 /* Exit status of wait when its --timeout expires (as timeout(1)). */
 #define BJ_EXIT_TIMEOUT 124
 
@@ -166,5 +184,6 @@ BJ_DECLARE_COMMAND(complete);
 BJ_DECLARE_COMMAND(backup);
 BJ_DECLARE_COMMAND(bitmap);
 BJ_DECLARE_COMMAND(metadata);
+BJ_DECLARE_COMMAND(export);
 
 #endif

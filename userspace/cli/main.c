@@ -38,6 +38,8 @@ const struct bj_command bj_commands[] = {
 	{ "wait", "wait for a job to become ready or conclude", cmd_wait, usage_wait },
 	{ "events", "stream job events (QEMU's names, --json)", cmd_events, usage_events },
 	{ "qcow2", "inspect and attach qcow2 images", cmd_qcow2, usage_qcow2 },
+	{ "export", "serve a device over NBD for a migration (qemu-nbd)", cmd_export,
+	  usage_export },
 	{ NULL, NULL, NULL, NULL },
 };
 
