@@ -7,7 +7,8 @@
 # nbd://192.0.2.2:PORT/EXPORT through the kernel's NBD client.
 # - Migration under fio (crc32c verify): ready, pivot with fio writing; fio's
 #   verify passes; vol then maps the NBD device, B's
-#   disk equals vol; remove disconnects the NBD device.
+#   disk equals vol; remove disconnects the NBD device; create over the
+#   URL brings vol back on B's disk (host A after a reboot).
 # - Hand-over: ready, cancel: B's disk equals the volume as of the cancel,
 #   the NBD device is disconnected, later writes to vol stay on A.
 # - Bad input: a host that does not answer, a closed port, no such export,
@@ -70,6 +71,13 @@ check_eq $rc 0 "fio (writes across the pivot, then verify of what it wrote) pass
 check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha_at /dev/vdc 0 "$(dev_size vol)")" "B's disk equals the volume"
 check blockjob remove vol
 await_nbd_connected 0 "remove disconnected the NBD device"
+# host A after a reboot: the volume comes back on the remote export
+ref=$(dev_sha_at /dev/vdc 0 "$(dev_size vdc)")
+check blockjob create vol "$url"
+check_eq "$(vol_major vol)" $NBD_MAJOR "create over an NBD URL maps the NBD device"
+check_eq "$(dev_sha /dev/mapper/vol)" "$ref" "...and reads B's disk"
+check blockjob remove vol
+await_nbd_connected 0 "remove disconnected it"
 check blockjob export --stop $BJ_NET_B:10809
 
 # --- hand-over: ready, cancel -------------------------------------------

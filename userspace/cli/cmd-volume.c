@@ -32,7 +32,12 @@ void usage_create(FILE *f)
 		   "                   WWID, a serial, or a partition of such a disk); the\n"
 		   "                   volume is added to " BJ_VOLUMES_FILE " for\n"
 		   "                   'blockjob activate --all'.\n"
-		   "  --format         format MDEV whatever it holds (its bitmaps are lost)\n");
+		   "  --format         format MDEV whatever it holds (its bitmaps are lost)\n\n"
+		   "DEVICE may be an NBD export, nbd://HOST[:PORT]/EXPORT (e.g. where a volume\n"
+		   "lives after a migration to another host): the kernel's NBD client is\n"
+		   "connected to it (modprobe nbd) and NAME created over /dev/nbdN; 'blockjob\n"
+		   "remove NAME' disconnects it. Not with --metadata (an NBD device has no\n"
+		   "stable identity).\n");
 }
 
 /* create --metadata: MDEV (@mdev_path, @mdevnum) for volume @name over @device (@dev, @bytes). */
@@ -118,8 +123,22 @@ int cmd_create(int argc, char **argv)
 	if (r)
 		return r;
 	device = argv[optind + 1];
+	if (bj_nbd_is_url(device)) {
+		struct bj_nbd_url url;
+
+		if (bj_nbd_parse_url(device, &url, err))
+			return bj_usage_error("create", "%s", err);
+		if (mdev)
+			return bj_usage_error("create",
+					      "--metadata needs a DEVICE with a stable identity; an NBD export has none");
+	}
 	if (bj_dm_exists(name)) {
 		bj_err("a device named %s exists already; pick another NAME", name);
+		return 1;
+	}
+	/* an NBD DEVICE: connected now, disconnected at exit unless NAME is created */
+	if (bj_nbd_is_url(device) && bj_cli_nbd_target(name, &device, 512, 0, err)) {
+		bj_err("%s", err);
 		return 1;
 	}
 	r = bj_blockdev_info(device, &bytes, &major, &minor, err);
@@ -150,6 +169,7 @@ int cmd_create(int argc, char **argv)
 		bj_err("%s%s", err, r == -EBUSY ? " (is the device in use?)" : "");
 		return 1;
 	}
+	bj_cli_nbd_target_keep();
 	return 0;
 }
 
