@@ -25,7 +25,7 @@ X=${1:-/xfer}
 # shellcheck source=/dev/null
 . "$X/config"
 : "${VOL_MB:=512}" "${RUNS:=3}" "${FIO_T:=15}" "${CONV_T:=60}" "${PIVOT_T:=10}"
-: "${COPY_LIMIT:=300}" "${SCENARIOS:=1 2 3 4 5 6 7}" "${S7_QD1_IOS:=2048}" "${MEM_TIB:=2}" "${MEM_EXC:=16384}"
+: "${COPY_LIMIT:=300}" "${SCENARIOS:=1 2 3 4 5 6 7 8}" "${S7_QD1_IOS:=2048}" "${MEM_TIB:=2}" "${MEM_EXC:=16384}"
 : "${S3_SYSTEMS:=dm-linear bj-backup-none bj-backup-full dm-snap-P dm-snap-N}" "${S3_CHUNKS:=4 64}"
 OUT=$X/results.txt
 FIOD=$X/fio
@@ -748,6 +748,100 @@ if has 7; then
 		done
 	done
 	info mem_tib "$MEM_TIB"
+fi
+
+# ---------------------------------------------------------------------------
+# 8. Migration to another host over NBD (issue 20): host B is network
+# namespace bjb (192.0.2.2, a veth pair from the guest's own namespace,
+# 192.0.2.1); it serves DST with 'blockjob export' (qemu-nbd). The volume is
+# the first VOL_MB of SRC. dd-nbd: dd 4 MiB O_DIRECT from SRC into the NBD
+# device (connected by 'blockjob create' over the URL); bj-mirror-nbd:
+# blockjob mirror into the export, from the command to ready. IOPS: fio as
+# in scenario 2 on the volume with no job (bj-volume) and during a mirror
+# into the export (bj-mirror-nbd, during the copy).
+S8_URL=nbd://192.0.2.2:10809/s8
+s8_net() {
+	if ! ip -V 2>&1 | grep iproute2 >/dev/null || [ ! -x /usr/bin/qemu-nbd ]; then
+		WHY="no ip (iproute2) or qemu-nbd in the guest (vm-run --net)"
+		return 1
+	fi
+	modprobe veth && modprobe nbd || { WHY="no nbd or veth module"; return 1; }
+	ip netns add bjb && ip link add bja0 type veth peer name bjb0 netns bjb &&
+		ip addr add 192.0.2.1/24 dev bja0 && ip -n bjb addr add 192.0.2.2/24 dev bjb0 &&
+		ip link set lo up && ip link set bja0 up &&
+		ip -n bjb link set lo up && ip -n bjb link set bjb0 up ||
+		{ WHY="network namespace setup failed"; return 1; }
+	ip netns exec bjb blockjob export $DST --listen 192.0.2.2:10809 --name s8 >/dev/null 2>"$X/s8.err" ||
+		{ WHY="blockjob export: $(cat "$X/s8.err")"; return 1; }
+	info nbd_server "qemu-nbd $(qemu-nbd --version | awk 'NR == 1 { print $2 }')"
+}
+s8_volume() {
+	mk s8src "0 $SECT linear $SRC 0" &&
+		blockjob create bv /dev/mapper/s8src 2>"$X/s8.err" ||
+		{ WHY="create: $(cat "$X/s8.err")"; return 1; }
+}
+s8_run() {	# SYSTEM RUN
+	local sys=$1 r=$2 nbd t
+	WHY="" ELAPSED=""
+	case $sys in
+	dd-nbd)
+		blockjob create bn "$S8_URL" 2>"$X/s8.err" || { WHY="create over NBD: $(cat "$X/s8.err")"; return 1; }
+		nbd=/dev/nbd$(dmsetup deps bn | sed -n 's/.*(43, \([0-9]*\)).*/\1/p')
+		T0=$(now_us)
+		timeout "$COPY_LIMIT" dd if=$SRC of="$nbd" bs=4M count=$((VOL_MB / 4)) iflag=direct \
+			oflag=direct conv=fsync status=none || WHY="dd to $nbd failed"
+		ELAPSED=$(secs $(($(now_us) - T0)))
+		blockjob remove bn
+		[ -z "$WHY" ] || return 1
+		;;
+	bj-mirror-nbd)
+		s8_volume || return 1
+		T0=$(now_us)
+		blockjob mirror bv "$S8_URL" 2>"$X/s8.err" || { WHY="mirror: $(cat "$X/s8.err")"; return 1; }
+		wait_until bv st_ready "$COPY_LIMIT" || return 1
+		blockjob cancel bv
+		;;
+	esac
+	rec 8 "$sys" copy_s "$r" "$ELAPSED"
+	t=${ELAPSED%.*}${ELAPSED#*.}
+	rec 8 "$sys" rate_mbs "$r" $((VOL_MB * 1000000 / 10#$t))
+}
+s8_iops() {	# SYSTEM RUN
+	local sys=$1 r=$2
+	WHY=""
+	s8_volume || return 1
+	if [ "$sys" = bj-mirror-nbd ]; then
+		blockjob mirror bv "$S8_URL" 2>"$X/s8.err" || { WHY="mirror: $(cat "$X/s8.err")"; return 1; }
+	fi
+	fio_rw "s8-$sys-$r" /dev/mapper/bv "$FIO_T" || { WHY="fio failed: $(tail -c 200 "$FIOD/s8-$sys-$r.err")"; return 1; }
+	echo "F 8 $sys-load $r s8-$sys-$r" >>"$OUT"
+	[ "$sys" = bj-mirror-nbd ] && blockjob cancel bv
+	return 0
+}
+if has 8; then
+	log "scenario 8: mirror of $VOL_MB MiB to another host over NBD (veth), against dd to the same NBD device"
+	if s8_net; then
+		for r in $(seq 1 "$RUNS"); do
+			for sys in dd-nbd bj-mirror-nbd; do
+				settle
+				if s8_run $sys "$r"; then
+					log "  $sys run $r: ${ELAPSED}s"
+				else
+					na 8 $sys copy_s "run $r: $WHY"
+				fi
+				dm_clean
+			done
+			for sys in bj-volume bj-mirror-nbd; do
+				settle
+				s8_iops $sys "$r" || na 8 "$sys-load" iops "run $r: $WHY"
+				dm_clean
+			done
+		done
+		blockjob export --stop 192.0.2.2:10809
+	else
+		na 8 dd-nbd copy_s "$WHY"
+		na 8 bj-mirror-nbd copy_s "$WHY"
+	fi
 fi
 
 dm_clean

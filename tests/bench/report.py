@@ -63,7 +63,7 @@ with open(os.path.join(RAW, "host.txt")) as f:
         k, _, v = line.rstrip("\n").partition(" ")
         host[k] = v
 # the scenarios asked for (--scenarios); the table leaves the others out
-ALL_SCEN = {1, 2, 3, 4, 5, 6, 7}
+ALL_SCEN = {1, 2, 3, 4, 5, 6, 7, 8}
 ran = set(ALL_SCEN)
 if os.path.exists(os.path.join(RAW, "config")):
     with open(os.path.join(RAW, "config")) as f:
@@ -389,6 +389,19 @@ if tib > 1 or nums("7", "bj-persistent-mem", "msg_bitmaps_b@1"):
             fmt="{:.2f}", higher_better=False, baseline=("bj-memory-mem", "slabvm_mib_per_tib"))
 
 
+# scenario 8: migration to another host over NBD (veth between namespaces)
+srv = info.get("nbd_server", "an NBD server")
+for s, label in (("dd-nbd", f"dd 4M O_DIRECT into the NBD device ({srv})"),
+                 ("bj-mirror-nbd", "blockjob mirror into the NBD export (to ready)")):
+    row("8", s, "rate_mbs", "MB/s", label, baseline=("dd-nbd", "rate_mbs"))
+    row("8", s, "copy_s", "s", label + ": time", fmt="{:.2f}", higher_better=False,
+        baseline=("dd-nbd", "copy_s"))
+for s, label in (("bj-volume-load", "fio 4K randwrite qd16, volume with no job"),
+                 ("bj-mirror-nbd-load", "fio 4K randwrite qd16, during a mirror into the NBD export")):
+    row("8", s, "iops", "IOPS", label, baseline=("bj-volume-load", "iops"))
+    row("8", s, "p99_ms", "ms", label + ": p99", fmt="{:.1f}", higher_better=False,
+        baseline=("bj-volume-load", "p99_ms"))
+
 # ---- targets -------------------------------------------------------------
 def med(scen, system, metric):
     s = stat(scen, system, metric)
@@ -428,6 +441,8 @@ ratio_target("write_blocking mirror IOPS (during the copy) >= dm-raid1 in sync",
              ("bj-write_blocking", "iops"), ("dm-raid1-insync", "iops"), 1.0, "IOPS")
 ratio_target("write_blocking mirror IOPS (ready) >= dm-raid1 in sync", "2",
              ("bj-write_blocking-insync", "iops"), ("dm-raid1-insync", "iops"), 1.0, "IOPS")
+ratio_target("mirror to an NBD export >= 0.9x dd to it", "8", ("bj-mirror-nbd", "rate_mbs"),
+             ("dd-nbd", "rate_mbs"), 0.9, "MB/s")
 for ck in ("4k", "64k"):
     for snap in ("dm-snap-P", "dm-snap-N"):
         ratio_target(f"backup CBW first writes IOPS >= {snap} ({ck.upper()} chunks)", "3",
@@ -495,7 +510,8 @@ target("persistent bitmap memory <= 2.5 MiB per TiB (64K)", (s["max"] <= 2.5) if
 # ---- output ----------------------------------------------------------------
 SCEN_NAME = {1: "bulk copy, idle guest", 2: "guest writes during a mirror",
              3: "guest writes during a backup", 4: "convergence under load",
-             5: "pivot cost", 6: "memory", 7: "persistent bitmap"}
+             5: "pivot cost", 6: "memory", 7: "persistent bitmap",
+             8: "migration to another host over NBD"}
 
 
 def fmt_row(r):
