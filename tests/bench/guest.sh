@@ -786,7 +786,8 @@ s8_run() {	# SYSTEM RUN
 	case $sys in
 	dd-nbd)
 		blockjob create bn "$S8_URL" 2>"$X/s8.err" || { WHY="create over NBD: $(cat "$X/s8.err")"; return 1; }
-		nbd=/dev/nbd$(dmsetup deps bn | sed -n 's/.*(43, \([0-9]*\)).*/\1/p')
+		# the NBD device the volume maps (its minor is not its index)
+		nbd=/dev/$(basename "$(readlink "/sys/dev/block/$(dmsetup deps bn | sed -n 's/.*(\([0-9]*\), \([0-9]*\)).*/\1:\2/p')")")
 		T0=$(now_us)
 		timeout "$COPY_LIMIT" dd if=$SRC of="$nbd" bs=4M count=$((VOL_MB / 4)) iflag=direct \
 			oflag=direct conv=fsync status=none || WHY="dd to $nbd failed"
