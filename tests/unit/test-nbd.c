@@ -15,8 +15,12 @@
  * handshake the test checks that the client read exactly what the server
  * sent. bj_nbd_connect() only as far as it goes without the kernel: bad
  * input, a closed port on 127.0.0.1.
+ * Dropped connections: the URL in a backend identifier, NBD_CMD_LINK_DEAD
+ * as the kernel multicasts it (and malformed ones), the retry bound;
+ * bj_nbd_reconnect(), the watch and bj_nbd_keep() on bad input.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -28,6 +32,10 @@
 #include <sys/wait.h>
 #include <poll.h>
 #include <unistd.h>
+
+#include <linux/genetlink.h>
+#include <linux/nbd-netlink.h>
+#include <linux/netlink.h>
 
 #include "bj-nbd.h"
 #include "bj-nbd-proto.h"
@@ -1036,6 +1044,137 @@ static void test_connect(void)
 	CHECK(!r && !n, "release_unused: nothing of a volume that has no device");
 }
 
+/* Dropped connections ----------------------------------------------------- */
+
+/* A generic netlink message of @family: command @cmd, then @alen bytes of attributes. */
+static size_t genl_msg(uint8_t *buf, int family, uint8_t cmd, const void *attrs, size_t alen)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	struct genlmsghdr *gh = (struct genlmsghdr *)(buf + NLMSG_HDRLEN);
+
+	memset(buf, 0, NLMSG_HDRLEN + GENL_HDRLEN);
+	nlh->nlmsg_len = NLMSG_HDRLEN + GENL_HDRLEN + alen;
+	nlh->nlmsg_type = family;
+	gh->cmd = cmd;
+	gh->version = NBD_GENL_VERSION;
+	memcpy(buf + NLMSG_HDRLEN + GENL_HDRLEN, attrs, alen);
+	return nlh->nlmsg_len;
+}
+
+/* An attribute @type with @len bytes of @v at @p: its aligned length. */
+static size_t attr(uint8_t *p, uint16_t type, const void *v, uint16_t len)
+{
+	struct nlattr a = { .nla_len = NLA_HDRLEN + len, .nla_type = type };
+
+	memcpy(p, &a, sizeof(a));
+	memcpy(p + NLA_HDRLEN, v, len);
+	memset(p + NLA_HDRLEN + len, 0, NLA_ALIGN(a.nla_len) - a.nla_len);
+	return NLA_ALIGN(a.nla_len);
+}
+
+static void test_link_dead(void)
+{
+	uint8_t buf[256], at[64];
+	uint32_t idx = 7, other = 9;
+	uint64_t big = 7;
+	unsigned int index = 0;
+	size_t n, a;
+
+	a = attr(at, NBD_ATTR_INDEX, &idx, 4);
+	n = genl_msg(buf, 31, NBD_CMD_LINK_DEAD, at, a);
+	CHECK(bj_nbd_parse_link_dead(buf, n, 31, &index) == 1 && index == 7,
+	      "NBD_CMD_LINK_DEAD with NBD_ATTR_INDEX 7: device 7");
+	CHECK(bj_nbd_parse_link_dead(buf, n, 32, &index) == 0,
+	      "...of another family: not ours to judge");
+	n = genl_msg(buf, 31, NBD_CMD_STATUS, at, a);
+	CHECK(bj_nbd_parse_link_dead(buf, n, 31, &index) == 0, "another command of the family: skipped");
+	/* an unknown attribute first, the index last without its padding */
+	a = attr(at, NBD_ATTR_SIZE_BYTES, &big, 8);
+	a += attr(at + a, NBD_ATTR_INDEX, &other, 4);
+	n = genl_msg(buf, 31, NBD_CMD_LINK_DEAD, at, a);
+	CHECK(bj_nbd_parse_link_dead(buf, n, 31, &index) == 1 && index == 9,
+	      "another attribute before the index: device 9");
+	n = genl_msg(buf, 31, NBD_CMD_LINK_DEAD, at, 0);
+	CHECK(bj_nbd_parse_link_dead(buf, n, 31, &index) == -EBADMSG, "LINK_DEAD without an index: malformed");
+	a = attr(at, NBD_ATTR_INDEX, &big, 8);
+	n = genl_msg(buf, 31, NBD_CMD_LINK_DEAD, at, a);
+	CHECK(bj_nbd_parse_link_dead(buf, n, 31, &index) == -EBADMSG, "an 8-byte index: malformed");
+	a = attr(at, NBD_ATTR_INDEX, &idx, 4);
+	a += attr(at + a, NBD_ATTR_INDEX, &other, 4);
+	n = genl_msg(buf, 31, NBD_CMD_LINK_DEAD, at, a);
+	CHECK(bj_nbd_parse_link_dead(buf, n, 31, &index) == -EBADMSG, "two indexes: malformed");
+	a = attr(at, NBD_ATTR_INDEX, &idx, 4);
+	((struct nlattr *)at)->nla_len = 40;	/* beyond the message */
+	n = genl_msg(buf, 31, NBD_CMD_LINK_DEAD, at, a);
+	CHECK(bj_nbd_parse_link_dead(buf, n, 31, &index) == -EBADMSG, "an attribute longer than the message: malformed");
+	a = attr(at, NBD_ATTR_INDEX, &idx, 4);
+	n = genl_msg(buf, 31, NBD_CMD_LINK_DEAD, at, a);
+	CHECK(bj_nbd_parse_link_dead(buf, n - 1, 31, &index) == -EBADMSG &&
+	      bj_nbd_parse_link_dead(buf, NLMSG_HDRLEN - 1, 31, &index) == -EBADMSG,
+	      "a message longer than what was received, a header cut short: malformed");
+	n = genl_msg(buf, 31, NBD_CMD_LINK_DEAD, at, 0);
+	((struct nlmsghdr *)buf)->nlmsg_len = NLMSG_HDRLEN + 2;
+	CHECK(bj_nbd_parse_link_dead(buf, n, 31, &index) == -EBADMSG, "no room for the genetlink header: malformed");
+
+	CHECK(bj_nbd_retry_bound(60) == 120 && bj_nbd_retry_bound(2) == BJ_NBD_KEEP_MIN_RETRY &&
+	      bj_nbd_retry_bound(15) == 30 && bj_nbd_retry_bound(16) == 32 &&
+	      bj_nbd_retry_bound(0) == 30 && bj_nbd_retry_bound(UINT32_MAX) == UINT32_MAX,
+	      "retry bound max(2 x timeout, 30 s): 60 -> 120, 2 -> 30, 16 -> 32, no overflow");
+}
+
+static void test_id_url(void)
+{
+	size_t n = 0;
+	const char *u;
+
+	u = bj_nbd_id_url("blockjob:vol0:nbd://h:10809/x", &n);
+	CHECK(u && !strcmp(u, "nbd://h:10809/x") && n == 4, "the URL in blockjob:vol0:nbd://...");
+	u = bj_nbd_id_url("blockjob:a:b:nbd://[fe80::1]:1/y", &n);
+	CHECK(u && !strcmp(u, "nbd://[fe80::1]:1/y") && n == 3, "...of a volume a:b");
+	u = bj_nbd_id_url("blockjob:a:nbd://h:1/nbd://x", &n);
+	CHECK(u && !strcmp(u, "nbd://h:1/nbd://x") && n == 1, "...the first nbd:// ends the volume");
+	CHECK(!bj_nbd_id_url("other:a:nbd://h:1/x", NULL) && !bj_nbd_id_url("blockjob:a", NULL) &&
+	      !bj_nbd_id_url("blockjob::nbd://h:1/x", NULL) &&
+	      !bj_nbd_id_url("blockjob:a\tb:nbd://h:1/x", NULL) &&
+	      !bj_nbd_id_url("blockjob:a/b:nbd://h:1/x", NULL) && !bj_nbd_id_url(NULL, NULL),
+	      "not blockjob's: another prefix, no URL, no volume, a volume name no volume has");
+}
+
+static void test_keep_input(void)
+{
+	struct bj_nbd_watch *w = NULL;
+	char err[BJ_ERRLEN] = "";
+	int fds[2], r;
+
+	r = bj_nbd_reconnect("/dev/sda", 1, -1, err);
+	CHECK(r == -EINVAL && strstr(err, "not an NBD device"), "reconnect /dev/sda: %s", err);
+	r = bj_nbd_reconnect("/dev/nbd1048575", 1, -1, err);
+	CHECK(r == -ENODEV && strstr(err, "no such NBD device"), "reconnect an absent device: %s",
+	      err);
+	r = bj_nbd_keep(NULL, "/dev/nbd0", NULL, -1, NULL, NULL, err);
+	CHECK(r == -EINVAL && strstr(err, "no watch"), "keep without a watch: %s", err);
+	if (pipe(fds)) {
+		CHECK(0, "pipe: %s", strerror(errno));
+		return;
+	}
+	close(fds[1]);
+	r = bj_nbd_watch_adopt(fds[0], &w, err);
+	CHECK(r == -EBADF && !w && strstr(err, "not a generic netlink socket") &&
+	      fcntl(fds[0], F_GETFD) < 0 && errno == EBADF,
+	      "adopt a pipe: refused, and closed: %s", err);
+	r = bj_nbd_watch_open(&w, err);
+	if (r) {
+		/* the host's kernel need not have the NBD client (the VM tests do) */
+		CHECK(r == -ENOENT && !w && strstr(err, "modprobe nbd"),
+		      "watch without the nbd module: %s", err);
+		return;
+	}
+	CHECK(w && bj_nbd_watch_fd(w) >= 0, "watch: opened");
+	r = bj_nbd_keep(w, "/dev/nbd1048575", NULL, -1, NULL, NULL, err);
+	CHECK(r == -ENODEV, "keep an absent device: %s", err);
+	bj_nbd_watch_close(w);
+}
+
 int main(void)
 {
 	size_t i;
@@ -1047,6 +1186,9 @@ int main(void)
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		run(&scenarios[i]);
 	test_connect();
+	test_link_dead();
+	test_id_url();
+	test_keep_input();
 	printf("%s\n", failed ? "FAILED" : "all passed");
 	return failed != 0;
 }

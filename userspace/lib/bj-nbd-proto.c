@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The pure half of NBD destinations (bj-nbd.h, bj-nbd-proto.h): NBD URLs,
- * backend identifiers, and the handshake's requests and replies as bytes.
- * No I/O: lib/bj-nbd.c does that.
+ * backend identifiers, the handshake's requests and replies as bytes, and
+ * the kernel client's NBD_CMD_LINK_DEAD notification. No I/O: lib/bj-nbd.c
+ * and lib/bj-nbd-keep.c do that.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <linux/genetlink.h>
+#include <linux/nbd-netlink.h>
+#include <linux/netlink.h>
 
 #include "bj-nbd-proto.h"
 
@@ -344,6 +350,79 @@ bool bj_nbd_id_matches(const char *id, const char *volume)
 		return false;
 	n = strlen(volume);
 	return !strncmp(id + 9, volume, n) && !strncmp(id + 9 + n, ":nbd://", 7);
+}
+
+const char *bj_nbd_id_url(const char *id, size_t *vlen)
+{
+	const char *url;
+	char volume[VOLUME_MAX + 1];
+	size_t n;
+
+	if (!id || strncmp(id, "blockjob:", 9))
+		return NULL;
+	/* a volume name has no '/': the first ":nbd://" ends it */
+	url = strstr(id + 9, ":nbd://");
+	if (!url)
+		return NULL;
+	n = (size_t)(url - (id + 9));
+	if (n > VOLUME_MAX)
+		return NULL;
+	memcpy(volume, id + 9, n);
+	volume[n] = 0;
+	if (!bj_nbd_volume_ok(volume))
+		return NULL;
+	if (vlen)
+		*vlen = n;
+	return url + 1;
+}
+
+int bj_nbd_parse_link_dead(const void *msg, size_t len, int family, unsigned int *index)
+{
+	const struct nlmsghdr *nlh = msg;
+	const struct genlmsghdr *gh;
+	const struct nlattr *a;
+	const uint8_t *p, *end;
+	uint32_t v;
+	bool found = false;
+
+	if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_len > len)
+		return -EBADMSG;
+	if (nlh->nlmsg_type != family)
+		return 0;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
+		return -EBADMSG;
+	gh = (const struct genlmsghdr *)((const uint8_t *)msg + NLMSG_HDRLEN);
+	if (gh->cmd != NBD_CMD_LINK_DEAD)
+		return 0;
+	p = (const uint8_t *)gh + GENL_HDRLEN;
+	end = (const uint8_t *)msg + nlh->nlmsg_len;
+	while (p < end) {
+		a = (const struct nlattr *)p;
+		if ((size_t)(end - p) < NLA_HDRLEN || a->nla_len < NLA_HDRLEN ||
+		    a->nla_len > (size_t)(end - p))
+			return -EBADMSG;
+		if ((a->nla_type & NLA_TYPE_MASK) == NBD_ATTR_INDEX) {
+			if (a->nla_len != NLA_HDRLEN + 4 || found)
+				return -EBADMSG;
+			memcpy(&v, p + NLA_HDRLEN, 4);
+			found = true;
+		}
+		/* the last attribute may lack its padding */
+		if ((size_t)(end - p) <= (size_t)NLA_ALIGN(a->nla_len))
+			break;
+		p += NLA_ALIGN(a->nla_len);
+	}
+	if (!found)
+		return -EBADMSG;
+	*index = v;
+	return 1;
+}
+
+unsigned int bj_nbd_retry_bound(unsigned int timeout)
+{
+	if (timeout > UINT_MAX / 2)
+		return UINT_MAX;
+	return 2 * timeout > BJ_NBD_KEEP_MIN_RETRY ? 2 * timeout : BJ_NBD_KEEP_MIN_RETRY;
 }
 
 struct sbuf {

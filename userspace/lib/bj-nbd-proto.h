@@ -171,4 +171,30 @@ bool bj_nbd_volume_ok(const char *volume);
 /* True when backend identifier @id is one blockjob gave a device for @volume. */
 bool bj_nbd_id_matches(const char *id, const char *volume);
 
+/*
+ * The URL in backend identifier @id when blockjob gave it
+ * ("blockjob:VOLUME:nbd://..."): a pointer into @id, and the length of
+ * VOLUME in *@vlen (may be NULL); NULL when @id is not one (no volume
+ * name a volume can have, no URL).
+ */
+const char *bj_nbd_id_url(const char *id, size_t *vlen);
+
+/*
+ * One message received on the kernel NBD client's multicast group
+ * (@len bytes at @msg, from its struct nlmsghdr; @family the "nbd"
+ * family's id): 1 with the device's index in *@index when it is
+ * NBD_CMD_LINK_DEAD, 0 when it is something else (another family or
+ * command: not ours to judge), -EBADMSG when it is malformed (a header
+ * or attribute that does not fit, a LINK_DEAD without a 4-byte
+ * NBD_ATTR_INDEX).
+ */
+int bj_nbd_parse_link_dead(const void *msg, size_t len, int family, unsigned int *index);
+
+/*
+ * How long bj_nbd_keep() retries after a dropped connection, by default,
+ * for a device whose request timeout is @timeout seconds:
+ * max(2 x @timeout, BJ_NBD_KEEP_MIN_RETRY) seconds.
+ */
+unsigned int bj_nbd_retry_bound(unsigned int timeout);
+
 #endif

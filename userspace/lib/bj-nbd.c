@@ -3,7 +3,9 @@
  * NBD destinations, the plumbing (bj-nbd.h): the TCP connection, the
  * handshake's I/O (its bytes are bj-nbd-proto.c's), the kernel's "nbd"
  * generic netlink family (linux/nbd-netlink.h: NBD_CMD_CONNECT answers
- * with NBD_ATTR_INDEX), and sysfs (/sys/block/nbdN/{backend,dev,holders}).
+ * with NBD_ATTR_INDEX; NBD_CMD_RECONFIGURE reconnects), and sysfs
+ * (/sys/block/nbdN/{backend,dev,holders,pid,size}). The watch and the keep
+ * loop are lib/bj-nbd-keep.c's.
  *
  * The handshake runs on a non-blocking socket, each read and write waiting
  * in poll() for what is left of one deadline: no SO_RCVTIMEO, which the
@@ -12,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -36,6 +39,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
+#include "bj-nbd-int.h"
 #include "bj-nbd-proto.h"
 
 #define DEFAULT_TIMEOUT		60	/* s, the kernel's request and dead-link timeouts */
@@ -43,7 +47,7 @@
 #define NODE_WAIT_MS		2000	/* for /dev/nbdN after the connect */
 #define DEV_LEN			sizeof("/dev/nbd1048575")
 
-static int64_t now_ms(void)
+int64_t bj_nbd_now_ms(void)
 {
 	struct timespec ts;
 
@@ -51,18 +55,25 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait until @fd is ready for @events, at most until @deadline: 1, 0 (timed out) or -errno. */
-static int wait_fd(int fd, short events, int64_t deadline)
+/*
+ * Wait until @fd is ready for @events, at most until @deadline: 1, 0 (timed
+ * out), -ECANCELED (@cancel_fd, if not -1, became readable) or -errno.
+ */
+static int wait_fd(int fd, short events, int64_t deadline, int cancel_fd)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = events }, { .fd = cancel_fd, .events = POLLIN },
+	};
 	int64_t left;
 	int r;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - bj_nbd_now_ms();
 		if (left <= 0)
 			return 0;
-		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		r = poll(pfd, cancel_fd >= 0 ? 2 : 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r > 0 && cancel_fd >= 0 && pfd[1].revents)
+			return -ECANCELED;
 		if (r > 0)
 			return 1;
 		if (r < 0 && errno != EINTR)
@@ -74,6 +85,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 struct hs {
 	int fd;
+	int cancel_fd;			/* -1: none */
 	int64_t deadline;
 	unsigned int timeout_s;		/* for messages */
 };
@@ -114,7 +126,11 @@ static int xfer(struct hs *h, bool out, void *buf, size_t n, const char *what, c
 			bj_seterr(err, "the handshake failed (%s): %s", what, strerror(-r));
 			return r;
 		}
-		r = wait_fd(h->fd, out ? POLLOUT : POLLIN, h->deadline);
+		r = wait_fd(h->fd, out ? POLLOUT : POLLIN, h->deadline, h->cancel_fd);
+		if (r == -ECANCELED) {
+			bj_seterr(err, "cancelled in the NBD handshake (%s)", what);
+			return r;
+		}
 		if (r < 0) {
 			bj_seterr(err, "the handshake failed (%s): poll: %s", what, strerror(-r));
 			return r;
@@ -228,7 +244,7 @@ out:
 int bj_nbd_handshake(int fd, const char *export_name, unsigned int timeout_s, uint64_t *size,
 		     uint16_t *tflags, char *err)
 {
-	struct hs h = { .fd = fd };
+	struct hs h = { .fd = fd, .cancel_fd = -1 };
 	uint64_t sz = 0;
 	uint16_t tf = 0;
 	int r;
@@ -238,7 +254,7 @@ int bj_nbd_handshake(int fd, const char *export_name, unsigned int timeout_s, ui
 		return -EINVAL;
 	}
 	h.timeout_s = timeout_s ? timeout_s : DEFAULT_CONNECT_TIMEOUT;
-	h.deadline = now_ms() + (int64_t)h.timeout_s * 1000;
+	h.deadline = bj_nbd_now_ms() + (int64_t)h.timeout_s * 1000;
 	r = handshake(&h, export_name, &sz, &tf, err);
 	if (r)
 		return r;
@@ -271,9 +287,12 @@ static void host_port(const struct bj_nbd_url *u, char *buf, size_t len)
 		snprintf(buf, len, "%s:%u", u->host, u->port);
 }
 
-/* Connect to @u's host, each address in turn, until @deadline: the socket or -errno. */
+/*
+ * Connect to @u's host, each address in turn, until @deadline: the socket
+ * or -errno (-ECANCELED when @cancel_fd became readable).
+ */
 static int tcp_connect(const struct bj_nbd_url *u, const char *where, int64_t deadline,
-		       unsigned int timeout_s, char *err)
+		       unsigned int timeout_s, int cancel_fd, char *err)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP,
@@ -313,7 +332,13 @@ static int tcp_connect(const struct bj_nbd_url *u, const char *where, int64_t de
 			break;
 		e = errno;
 		if (e == EINPROGRESS || e == EINTR) {
-			r = wait_fd(fd, POLLOUT, deadline);
+			r = wait_fd(fd, POLLOUT, deadline, cancel_fd);
+			if (r == -ECANCELED) {
+				close(fd);
+				freeaddrinfo(res);
+				bj_seterr(err, "cancelled while connecting to %s", where);
+				return r;
+			}
 			if (r < 0) {
 				e = -r;
 			} else if (!r) {
@@ -328,7 +353,7 @@ static int tcp_connect(const struct bj_nbd_url *u, const char *where, int64_t de
 		}
 		close(fd);
 		fd = -1;
-		if (e == ETIMEDOUT && now_ms() >= deadline)
+		if (e == ETIMEDOUT && bj_nbd_now_ms() >= deadline)
 			break;
 	}
 	freeaddrinfo(res);
@@ -353,8 +378,7 @@ static int tcp_connect(const struct bj_nbd_url *u, const char *where, int64_t de
 
 /* sysfs ------------------------------------------------------------------ */
 
-/* /sys/block/nbdN/@attr into @buf (@len bytes), trailing newline dropped: its length or -errno. */
-static int read_sys(unsigned int index, const char *attr, char *buf, size_t len)
+int bj_nbd_read_sys(unsigned int index, const char *attr, char *buf, size_t len)
 {
 	char path[96];
 	size_t n = 0;
@@ -402,7 +426,7 @@ static bool is_node_of(const struct stat *st, unsigned int index)
 	unsigned int ma, mi;
 	char buf[32];
 
-	if (!S_ISBLK(st->st_mode) || read_sys(index, "dev", buf, sizeof(buf)) <= 0 ||
+	if (!S_ISBLK(st->st_mode) || bj_nbd_read_sys(index, "dev", buf, sizeof(buf)) <= 0 ||
 	    sscanf(buf, "%u:%u", &ma, &mi) != 2)
 		return false;
 	return st->st_rdev == makedev(ma, mi);
@@ -601,8 +625,9 @@ static int find_ours(const char *id, unsigned int *index)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
-		if (bj_nbd_dev_index(de->d_name, &i) || read_sys(i, "backend", got, sizeof(got)) <= 0 ||
-		    strcmp(got, id) || read_sys(i, "pid", pid, sizeof(pid)) <= 0)
+		if (bj_nbd_dev_index(de->d_name, &i) ||
+		    bj_nbd_read_sys(i, "backend", got, sizeof(got)) <= 0 || strcmp(got, id) ||
+		    bj_nbd_read_sys(i, "pid", pid, sizeof(pid)) <= 0)
 			continue;
 		p = strtol(pid, NULL, 10);
 		if (p == (long)getpid() || p == (long)gettid()) {
@@ -674,13 +699,13 @@ static int kernel_connect(int fd, const char *id, uint64_t size, uint16_t tflags
 static int wait_node(const char *dev, unsigned int index)
 {
 	struct timespec pause = { 0, 20 * 1000000 };
-	int64_t end = now_ms() + NODE_WAIT_MS;
+	int64_t end = bj_nbd_now_ms() + NODE_WAIT_MS;
 	struct stat st;
 
 	for (;;) {
 		if (!stat(dev, &st) && is_node_of(&st, index))
 			return 0;
-		if (now_ms() >= end)
+		if (bj_nbd_now_ms() >= end)
 			return -ENODEV;
 		nanosleep(&pause, NULL);
 	}
@@ -712,8 +737,9 @@ int bj_nbd_connect(const char *volume, const char *url, const struct bj_nbd_opts
 	}
 	host_port(&u, where, sizeof(where));
 	h.timeout_s = ctimeout;
-	h.deadline = now_ms() + (int64_t)ctimeout * 1000;
-	fd = tcp_connect(&u, where, h.deadline, ctimeout, err);
+	h.cancel_fd = -1;
+	h.deadline = bj_nbd_now_ms() + (int64_t)ctimeout * 1000;
+	fd = tcp_connect(&u, where, h.deadline, ctimeout, -1, err);
 	if (fd < 0)
 		return fd;
 	h.fd = fd;
@@ -750,9 +776,141 @@ int bj_nbd_connect(const char *volume, const char *url, const struct bj_nbd_opts
 	return 0;
 }
 
+/* Reconnecting ------------------------------------------------------------ */
+
+/*
+ * NBD_CMD_RECONFIGURE of nbd@index with socket @fd and backend identifier
+ * @id: 0 (the kernel took the socket, or had no dead connection to put it
+ * in: it answers both alike) or -errno with a line.
+ */
+static int kernel_reconfigure(unsigned int index, int fd, const char *id, char *err)
+{
+	struct nbd_nl c = { NULL, 0 };
+	struct nlattr *socks, *item;
+	struct nl_answer a;
+	struct nl_msg *msg;
+	int r;
+
+	r = nbd_nl_open(&c, err);
+	if (r)
+		return r;
+	msg = nbd_msg(&c, NBD_CMD_RECONFIGURE, BJ_NBD_ID_MAX + 1024);
+	if (!msg || nla_put_u32(msg, NBD_ATTR_INDEX, index) < 0 ||
+	    !(socks = nla_nest_start(msg, NBD_ATTR_SOCKETS)) ||
+	    !(item = nla_nest_start(msg, NBD_SOCK_ITEM)) ||
+	    nla_put_u32(msg, NBD_SOCK_FD, (uint32_t)fd) < 0 ||
+	    nla_nest_end(msg, item) < 0 || nla_nest_end(msg, socks) < 0 ||
+	    nla_put_string(msg, NBD_ATTR_BACKEND_IDENTIFIER, id) < 0) {
+		nlmsg_free(msg);
+		nbd_nl_close(&c);
+		bj_seterr(err, "out of memory");
+		return -ENOMEM;
+	}
+	r = nbd_nl_call(&c, msg, &a, "NBD_CMD_RECONFIGURE", err);
+	nlmsg_free(msg);
+	nbd_nl_close(&c);
+	if (r)
+		return r;
+	if (a.error == -EPERM)
+		bj_seterr(err, "permission denied: reconnecting an NBD device needs CAP_SYS_ADMIN (run as root)");
+	else if (a.error)
+		bj_seterr(err, "the kernel refused to reconnect /dev/nbd%u (NBD_CMD_RECONFIGURE): %s (the kernel log says more)",
+			  index, strerror(-a.error));
+	return a.error;
+}
+
+/* True when the kernel holds socket @fd: it set the send timeout it gives its sockets. */
+static bool kernel_took(int fd)
+{
+	struct timeval tv = { 0, 0 };
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len))
+		return false;
+	return tv.tv_sec || tv.tv_usec;
+}
+
+int bj_nbd_reconnect(const char *dev, unsigned int connect_timeout, int cancel_fd, char *err)
+{
+	unsigned int ctimeout = connect_timeout ? connect_timeout : DEFAULT_CONNECT_TIMEOUT;
+	char id[BJ_NBD_ID_MAX + 2], where[300], herr[BJ_ERRLEN], buf[32], q[80];
+	uint64_t size, sectors;
+	struct bj_nbd_url u;
+	unsigned int index;
+	const char *url;
+	uint8_t last[BJ_NBD_REQUEST_LEN];
+	uint16_t tflags;
+	struct hs h;
+	int fd, r;
+
+	r = bj_nbd_dev_arg(dev, &index, err);
+	if (r)
+		return r;
+	r = bj_nbd_read_sys(index, "backend", id, sizeof(id));
+	if (r <= 0 || bj_nbd_read_sys(index, "size", buf, sizeof(buf)) <= 0) {
+		bj_seterr(err, "/dev/nbd%u is not connected (any more)", index);
+		return -ENOENT;
+	}
+	url = bj_nbd_id_url(id, NULL);
+	if (!url) {
+		bj_seterr(err, "/dev/nbd%u was not connected by blockjob (backend '%s'); not reconnecting it",
+			  index, bj_nbd_sanitize((const uint8_t *)id, strlen(id), q, sizeof(q)));
+		return -EINVAL;
+	}
+	sectors = strtoull(buf, NULL, 10);
+	r = bj_nbd_parse_url(url, &u, err);
+	if (r)
+		return r;
+	host_port(&u, where, sizeof(where));
+	h.timeout_s = ctimeout;
+	h.cancel_fd = cancel_fd;
+	h.deadline = bj_nbd_now_ms() + (int64_t)ctimeout * 1000;
+	fd = tcp_connect(&u, where, h.deadline, ctimeout, cancel_fd, err);
+	if (fd < 0)
+		return fd;
+	h.fd = fd;
+	r = handshake(&h, u.export_name, &size, &tflags, herr);
+	if (r) {
+		bj_seterr(err, "%s: %s", where, herr);
+		close(fd);
+		return r;
+	}
+	if (size / BJ_NBD_BLOCK_SIZE != sectors) {
+		bj_seterr(err, "%s: the export '%s' has %" PRIu64 " bytes now, /dev/nbd%u %" PRIu64 ": not the export it was connected to; not reconnecting",
+			  where, bj_nbd_sanitize((const uint8_t *)u.export_name,
+						 strlen(u.export_name), q, sizeof(q)),
+			  size, index, sectors * BJ_NBD_BLOCK_SIZE);
+		say(&h, last, bj_nbd_build_disc(last, sizeof(last)));
+		close(fd);
+		return -EMEDIUMTYPE;
+	}
+	/* the kernel's client reads and writes it blocking */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		r = -errno;
+		bj_seterr(err, "fcntl: %s", strerror(errno));
+		close(fd);
+		return r;
+	}
+	r = kernel_reconfigure(index, fd, id, err);
+	if (r == -EINVAL && (bj_nbd_read_sys(index, "backend", herr, sizeof(herr)) <= 0 ||
+			     strcmp(herr, id))) {
+		bj_seterr(err, "/dev/nbd%u was disconnected while it was being reconnected", index);
+		r = -ENOENT;
+	}
+	if (!r && !kernel_took(fd)) {
+		bj_seterr(err, "/dev/nbd%u has no dead connection to replace (reconnected already?); the new connection to %s is closed",
+			  index, where);
+		say(&h, last, bj_nbd_build_disc(last, sizeof(last)));
+		r = -EALREADY;
+	}
+	/* the kernel holds the socket now, or refused it */
+	close(fd);
+	return r;
+}
+
 /* Disconnecting, finding ------------------------------------------------- */
 
-static int dev_arg(const char *dev, unsigned int *index, char *err)
+int bj_nbd_dev_arg(const char *dev, unsigned int *index, char *err)
 {
 	char q[80];
 
@@ -775,7 +933,7 @@ int bj_nbd_disconnect(const char *dev, char *err)
 	unsigned int index;
 	int r;
 
-	r = dev_arg(dev, &index, err);
+	r = bj_nbd_dev_arg(dev, &index, err);
 	if (r)
 		return r;
 	r = disconnect_index(&c, index, err);
@@ -788,14 +946,14 @@ int bj_nbd_backend(const char *dev, char *id, size_t idlen, char *err)
 	unsigned int index;
 	int r;
 
-	r = dev_arg(dev, &index, err);
+	r = bj_nbd_dev_arg(dev, &index, err);
 	if (r)
 		return r;
 	if (!idlen) {
 		bj_seterr(err, "no room for the backend identifier");
 		return -ENAMETOOLONG;
 	}
-	r = read_sys(index, "backend", id, idlen);
+	r = bj_nbd_read_sys(index, "backend", id, idlen);
 	if (r > 0)
 		return 0;
 	id[0] = 0;
@@ -875,7 +1033,7 @@ int bj_nbd_release_unused(const char *volume, unsigned int *released, char *err)
 	}
 	while ((de = readdir(d))) {
 		if (bj_nbd_dev_index(de->d_name, &index) ||
-		    read_sys(index, "backend", id, sizeof(id)) <= 0 || !bj_nbd_id_matches(id, volume))
+		    bj_nbd_read_sys(index, "backend", id, sizeof(id)) <= 0 || !bj_nbd_id_matches(id, volume))
 			continue;
 		r = in_use(index, e);
 		if (!r)

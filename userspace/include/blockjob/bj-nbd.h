@@ -150,4 +150,122 @@ int bj_nbd_backend(const char *dev, char *id, size_t idlen, char *err);
  */
 int bj_nbd_release_unused(const char *volume, unsigned int *released, char *err);
 
+/* Dropped connections ------------------------------------------------------ */
+
+/*
+ * When the kernel's client finds its connection to the server dead (a
+ * request timed out, the socket failed or was closed), it holds the
+ * device's requests for the dead-connection timeout, waiting for a new
+ * connection, and multicasts NBD_CMD_LINK_DEAD with the device's index to
+ * the "nbd_mc_group" group of the "nbd" family. After that timeout it
+ * fails them, and every later one at once, until a new connection comes.
+ * bj_nbd_reconnect() gives it one; bj_nbd_keep() waits for the
+ * notification and retries, within a bound.
+ */
+
+/*
+ * Reconnect /dev/nbdN (@dev, or "nbdN"), a device bj_nbd_connect()
+ * connected: a new TCP connection and handshake to the URL of its backend
+ * identifier, within @connect_timeout seconds (0: 10), then
+ * NBD_CMD_RECONFIGURE with the new socket and the same identifier, which
+ * the kernel puts in the place of the dead one. The export must have the
+ * device's size, else it is another one and is refused. The request and
+ * dead-connection timeouts stay those of the connect. @cancel_fd (-1:
+ * none) ends the attempt with -ECANCELED once it is readable (a signalfd,
+ * a pipe), whichever step it is in but the name lookup.
+ *
+ * 0: the kernel took the connection (requests held for it go on).
+ * -EALREADY: it did not take it, having no dead connection on the device
+ * (someone reconnected it already, or it never was dead); the new
+ * connection is closed (NBD_CMD_DISC first). The kernel answers both
+ * alike; the library tells them apart by the socket's send timeout, which
+ * the kernel sets to the device's request timeout when it takes a socket.
+ * Errors, with a line: those of bj_nbd_connect()'s TCP connect and
+ * handshake; -EMEDIUMTYPE (the export's size is not the device's);
+ * -ENOENT (not connected, or no longer: disconnected meanwhile); -EINVAL
+ * (@dev names no NBD device, or one blockjob did not connect: no backend
+ * identifier "blockjob:VOLUME:nbd://..."); -ENODEV (no such device);
+ * -EPERM; the kernel's errno for NBD_CMD_RECONFIGURE.
+ */
+int bj_nbd_reconnect(const char *dev, unsigned int connect_timeout, int cancel_fd, char *err);
+
+/*
+ * A subscription to the kernel NBD client's notifications (its multicast
+ * group): opened before the connect whose drops it should see, so that
+ * none is missed (reconnecting needs CAP_SYS_ADMIN).
+ */
+struct bj_nbd_watch;
+
+/* 0 with *@w, or -ENOENT (module nbd not loaded: no "nbd" family), -errno with a line. */
+int bj_nbd_watch_open(struct bj_nbd_watch **w, char *err);
+/*
+ * Adopt @fd, the socket of a watch another process opened
+ * (bj_nbd_watch_fd(), inherited across fork and exec without
+ * FD_CLOEXEC): what it received since it was opened is still there. The
+ * watch owns @fd from then on (close-on-exec again, non-blocking), also
+ * on failure (-EBADF: not a generic netlink socket; -ENOENT, -errno).
+ */
+int bj_nbd_watch_adopt(int fd, struct bj_nbd_watch **w, char *err);
+/* The watch's socket, readable when a notification is pending. */
+int bj_nbd_watch_fd(const struct bj_nbd_watch *w);
+void bj_nbd_watch_close(struct bj_nbd_watch *w);
+
+/* Without a connection for this long after a dead link, bj_nbd_keep() gives up (at the least). */
+#define BJ_NBD_KEEP_MIN_RETRY 30	/* seconds */
+
+/* What bj_nbd_keep() tells its callback. */
+enum bj_nbd_keep_event {
+	BJ_NBD_KEEP_DEAD,		/* the connection is dead: @msg says how long it retries */
+	BJ_NBD_KEEP_FAILED,		/* attempt @attempt failed: @msg says why */
+	BJ_NBD_KEEP_RECONNECTED,	/* attempt @attempt reconnected the device */
+	BJ_NBD_KEEP_ALIVE,		/* the device had no dead connection (any more): @msg */
+	BJ_NBD_KEEP_LOST,		/* notifications were lost (the watch overran): @msg */
+};
+
+/*
+ * Called by bj_nbd_keep() with @opaque: return 0 to go on, or a negative
+ * errno to end it (it returns that). @msg is one line or NULL.
+ */
+typedef int (*bj_nbd_keep_fn)(void *opaque, enum bj_nbd_keep_event what, unsigned int attempt,
+			      const char *msg);
+
+struct bj_nbd_keep_opts {
+	/*
+	 * Seconds to retry after a connection died before giving up; 0:
+	 * bj_nbd_retry_bound() of the device's request timeout (sysfs
+	 * queue/io_timeout), i.e. max(2 x timeout, BJ_NBD_KEEP_MIN_RETRY).
+	 */
+	unsigned int retry_for;
+	unsigned int connect_timeout;	/* seconds per attempt; 0: 10 (cut to what is left) */
+};
+
+/*
+ * Keep /dev/nbdN (@dev), a device bj_nbd_connect() connected, connected
+ * until it is disconnected: blocks. @w is a watch opened before that
+ * connect (bj_nbd_watch_open(), or adopted). Each NBD_CMD_LINK_DEAD for
+ * the device starts a retry loop: bj_nbd_reconnect() at once, then one
+ * attempt a second (each within @o->connect_timeout, cut to what is
+ * left), until one reconnects or @o->retry_for seconds have passed since
+ * the notification. Every second, and at each attempt, it checks that the
+ * device is still the one it keeps (sysfs: the same backend identifier
+ * and connecting pid), and ends when it is not. @o may be NULL (the
+ * defaults). @fn (may be NULL) hears of each step.
+ *
+ * If the watch overran (notifications lost), one attempt tells whether
+ * the device needed one (-EALREADY: it did not); a server that serves one
+ * client at a time leaves that attempt in its handshake, and the loop
+ * goes on as if the connection were alive.
+ *
+ * Returns 0 when the device was disconnected (the normal end: its job
+ * ended, the volume was removed); -ECANCELED when @cancel_fd (-1: none)
+ * became readable; -ETIMEDOUT when it gave up ("gave up reconnecting
+ * /dev/nbd0 to nbd://...: N attempts in S s; the last: ..."), leaving the
+ * device connected with its dead connection; -EMEDIUMTYPE at once when
+ * the server exports something else there now; -ENOENT if the device was
+ * not connected at the start; -EINVAL (not blockjob's device); a negative
+ * errno from @fn, or of the watch. Each with a line in @err.
+ */
+int bj_nbd_keep(struct bj_nbd_watch *w, const char *dev, const struct bj_nbd_keep_opts *o,
+		int cancel_fd, bj_nbd_keep_fn fn, void *opaque, char *err);
+
 #endif
