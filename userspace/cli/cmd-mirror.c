@@ -51,7 +51,9 @@ void usage_mirror(FILE *f)
 		"'complete' the volume lives on the remote export; 'cancel' after ready leaves\n"
 		"the export equal to the volume as of the cancel (a hand-over) and\n"
 		"disconnects. The NBD device is disconnected when no table uses it any more.\n"
-		"No TLS: use a trusted or tunnelled network.\n"
+		"A keeper process reconnects a dropped connection (for the larger of twice\n"
+		"--nbd-timeout and 30 s; it logs to syslog) and then resumes a job that\n"
+		"--on-target-error stop paused. No TLS: use a trusted or tunnelled network.\n"
 		"  --nbd-timeout S      seconds the NBD client waits for a request, and for a\n"
 		"                       dead connection to come back, before failing I/O\n"
 		"                       (default 60)\n");
@@ -247,6 +249,8 @@ int cmd_mirror(int argc, char **argv)
 	bj_cli_qcow2_target_keep();
 	bj_cli_nbd_target_keep();
 	bj_volume_unlock(&lk);
+	/* an NBD target's keeper: reconnects a dropped connection */
+	bj_cli_nbd_target_started(name);
 	if (wait) {
 		r = wait_ready(ev, name);
 		bj_events_close(ev);

@@ -84,6 +84,27 @@ int bj_cli_nbd_target(const char *name, const char **target, uint64_t bytes,
 		      unsigned int timeout, char *err);
 void bj_cli_nbd_target_keep(void);
 /*
+ * Once the job runs on it (after bj_cli_nbd_target_keep(), the volume's
+ * lock released): start the device's keeper (cli/nbd-keeper.c); a note on
+ * stderr if it cannot start, never fails the command. A no-op without an
+ * NBD target.
+ */
+void bj_cli_nbd_target_started(const char *name);
+
+/*
+ * The NBD keeper (cli/nbd-keeper.c): a detached process that keeps NBD
+ * device @dev of volume @name connected (bj_nbd_keep() on watch @w, opened
+ * before the connect) until it is disconnected, and resumes the volume's
+ * job when the dropped connection stopped it (policy stop). Its pid is in
+ * $BLOCKJOB_RUN_DIR/nbd-keeper/nbdN.pid (/run/blockjob/...), its messages
+ * go to syslog. Start: 0, or 1 after a note on stderr. The hidden command
+ * BJ_NBD_KEEPER_CMD (not in --help) is the process itself.
+ */
+#define BJ_NBD_KEEPER_CMD "nbd-keeper"
+struct bj_nbd_watch;
+int bj_cli_nbd_keeper_start(const char *name, const char *dev, struct bj_nbd_watch *w);
+int cmd_nbd_keeper(int argc, char **argv);
+/*
  * Disconnect the NBD devices blockjob connected for volume @name that no
  * table uses any more (a note on stderr if that fails; never fails the
  * command): after cancel, dismiss, complete, remove, and before a job starts.

@@ -153,6 +153,12 @@ int main(int argc, char **argv)
 		printf("blockjob %s\n", BJ_VERSION);
 		return 0;
 	}
+	/* hidden: the process 'blockjob mirror' starts for an NBD target */
+	if (!strcmp(argv[1], BJ_NBD_KEEPER_CMD)) {
+		optind = 0;
+		opterr = 0;
+		return cmd_nbd_keeper(argc - 1, argv + 1);
+	}
 	for (c = bj_commands; c->name; c++) {
 		if (strcmp(c->name, argv[1]))
 			continue;
