@@ -321,5 +321,5 @@ check_eq "$(dmsetup table vol3 | awk '{print $4, $5}')" "passthrough $(dev_num /
 	"vol3 back in passthrough on its own disk"
 await 5 "cancel: nothing left connected" no_nbd_connected
 check read_back vol3
-grep "blockjob\[.*($dev (volume vol3)" "$SYSLOG" | sed 's/^/#   /'
+grep "blockjob\[.*: $dev (volume vol3)" "$SYSLOG" | sed 's/^/#   /'
 finish
