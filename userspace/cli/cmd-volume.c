@@ -170,6 +170,8 @@ int cmd_create(int argc, char **argv)
 		return 1;
 	}
 	bj_cli_nbd_target_keep();
+	/* a volume on an NBD export: its keeper reconnects a dropped connection */
+	bj_cli_nbd_target_started(name);
 	return 0;
 }
 
