@@ -11,7 +11,10 @@ build_blockjob() {
 	shift 2 2>/dev/null || shift $#
 	for f in "$@"; do cli+=("$ROOT/userspace/cli/$f"); done
 	echo '#include <stdio.h>' >"$stubs"
-	for n in $(sed -n 's/^BJ_DECLARE_COMMAND(\([a-z0-9_]*\));/\1/p' "$ROOT/userspace/cli/commands.h"); do
+	# the commands of the table, and hidden ones main.c calls (nbd-keeper)
+	for n in $(sed -n 's/^BJ_DECLARE_COMMAND(\([a-z0-9_]*\));/\1/p
+			s/^int cmd_\([a-z0-9_]*\)(int argc, char \*\*argv);/\1/p' \
+			"$ROOT/userspace/cli/commands.h"); do
 		grep -q "^int cmd_$n(" "${cli[@]}" && continue
 		echo "int cmd_$n(int c, char **v) { (void)c; (void)v; return 1; }" >>"$stubs"
 		echo "void usage_$n(FILE *f) { (void)f; }" >>"$stubs"
