@@ -56,7 +56,7 @@ if ! [[ $SEED =~ ^[0-9]+$ && ${ITERS:-0} =~ ^[0-9]+$ ]]; then
 fi
 echo "# seed $SEED"
 . "$BJ_TESTS/vm/lib.sh"
-[ -n "$ITERS" ] || ITERS=$(scaled 32 6)
+[ -n "$ITERS" ] || ITERS=$(scaled 24 5)
 case $(uname -r) in
 *bjdebug*) TMO=180 ;;
 *) TMO=60 ;;

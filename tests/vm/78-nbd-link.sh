@@ -34,7 +34,7 @@ TIMEOUT=2			# --nbd-timeout
 # buffer after up to twice that: two sends of sk_sndtimeo each), then it
 # waits TIMEOUT for a reconnect; SLACK for the block layer's timer rounding
 # (a second) and the work queues.
-SLACK=5
+SLACK=8
 FAIL_BOUND=$((3 * TIMEOUT + SLACK))
 # the keeper's retry bound: max(2 x TIMEOUT, 30) s
 RETRY_BOUND=30
