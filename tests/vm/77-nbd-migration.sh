@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 4 --disk-size 32M --timeout 600 --net
+# vm-kernel: stock (its dm-blockjob paths are the mirror's, run on the debug kernel in 20, 21 and 26; the NBD client is the kernel's own. Runs there by name: run-vm-tests --kernel debug 77)
 # Live migration to another host over NBD (issue 20). Host B (network
 # namespace bjb, 192.0.2.2) serves a disk with 'blockjob export' (qemu-nbd);
 # host A (the guest's own namespace) mirrors volume vol into
