@@ -21,15 +21,6 @@ net_hosts || die "net_hosts"
 SIZE=$((24 << 20))
 NBD_MAJOR=43
 
-# nbd_connected: how many NBD devices have a connection (sysfs "pid")
-nbd_connected() {
-	local d n=0
-	for d in /sys/block/nbd*; do
-		[ -e "$d/pid" ] && n=$((n + 1))
-	done
-	echo $n
-}
-
 # await_nbd_connected N WHAT: within 10 s, N NBD devices are connected
 await_nbd_connected() {
 	local i

@@ -113,14 +113,6 @@ nbd_of() {
 	done
 }
 
-nbd_connected() {
-	local d n=0
-	for d in /sys/block/nbd*; do
-		[ -e "$d/pid" ] && n=$((n + 1))
-	done
-	echo $n
-}
-
 no_nbd_connected() {
 	[ "$(nbd_connected)" = 0 ]
 }

@@ -37,6 +37,7 @@
 #                            guest's own (host A, 192.0.2.1 on bja0) by a veth
 #                            pair (bjb0, 192.0.2.2); nbd and veth loaded;
 #                            removed at exit. "on_b CMD..." runs CMD on host B.
+#   nbd_connected            how many NBD devices have a connection
 
 set -o pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -286,4 +287,13 @@ net_hosts() {
 }
 on_b() {
 	ip netns exec bjb "$@"
+}
+
+# (sysfs has a device's "pid" while it is connected)
+nbd_connected() {
+	local d n=0
+	for d in /sys/block/nbd*; do
+		[ -e "$d/pid" ] && n=$((n + 1))
+	done
+	echo $n
 }
