@@ -575,6 +575,24 @@ static struct nl_msg *nbd_msg(struct nbd_nl *c, uint8_t cmd, size_t size)
 	return msg;
 }
 
+/*
+ * The socket and backend identifier of a connect or a reconfigure:
+ * NBD_ATTR_SOCKETS { NBD_SOCK_ITEM { NBD_SOCK_FD @fd } } and
+ * NBD_ATTR_BACKEND_IDENTIFIER @id. 0, or -1 when @msg is full.
+ */
+static int put_socket(struct nl_msg *msg, int fd, const char *id)
+{
+	struct nlattr *socks, *item;
+
+	if (!(socks = nla_nest_start(msg, NBD_ATTR_SOCKETS)) ||
+	    !(item = nla_nest_start(msg, NBD_SOCK_ITEM)) ||
+	    nla_put_u32(msg, NBD_SOCK_FD, (uint32_t)fd) < 0 ||
+	    nla_nest_end(msg, item) < 0 || nla_nest_end(msg, socks) < 0 ||
+	    nla_put_string(msg, NBD_ATTR_BACKEND_IDENTIFIER, id) < 0)
+		return -1;
+	return 0;
+}
+
 /* NBD_CMD_DISCONNECT of nbd@index on @c (opened here if it is not yet). */
 static int disconnect_index(struct nbd_nl *c, unsigned int index, char *err)
 {
@@ -645,7 +663,6 @@ static int kernel_connect(int fd, const char *id, uint64_t size, uint16_t tflags
 			  unsigned int timeout, unsigned int *index, char *err)
 {
 	struct nbd_nl c = { NULL, 0 };
-	struct nlattr *socks, *item;
 	char derr[BJ_ERRLEN];
 	struct nl_answer a;
 	struct nl_msg *msg;
@@ -661,11 +678,7 @@ static int kernel_connect(int fd, const char *id, uint64_t size, uint16_t tflags
 	    nla_put_u64(msg, NBD_ATTR_TIMEOUT, timeout) < 0 ||
 	    nla_put_u64(msg, NBD_ATTR_DEAD_CONN_TIMEOUT, timeout) < 0 ||
 	    nla_put_u64(msg, NBD_ATTR_CLIENT_FLAGS, NBD_CFLAG_DESTROY_ON_DISCONNECT) < 0 ||
-	    !(socks = nla_nest_start(msg, NBD_ATTR_SOCKETS)) ||
-	    !(item = nla_nest_start(msg, NBD_SOCK_ITEM)) ||
-	    nla_put_u32(msg, NBD_SOCK_FD, (uint32_t)fd) < 0 ||
-	    nla_nest_end(msg, item) < 0 || nla_nest_end(msg, socks) < 0 ||
-	    nla_put_string(msg, NBD_ATTR_BACKEND_IDENTIFIER, id) < 0) {
+	    put_socket(msg, fd, id)) {
 		nlmsg_free(msg);
 		nbd_nl_close(&c);
 		bj_seterr(err, "out of memory");
@@ -786,7 +799,6 @@ int bj_nbd_connect(const char *volume, const char *url, const struct bj_nbd_opts
 static int kernel_reconfigure(unsigned int index, int fd, const char *id, char *err)
 {
 	struct nbd_nl c = { NULL, 0 };
-	struct nlattr *socks, *item;
 	struct nl_answer a;
 	struct nl_msg *msg;
 	int r;
@@ -795,12 +807,7 @@ static int kernel_reconfigure(unsigned int index, int fd, const char *id, char *
 	if (r)
 		return r;
 	msg = nbd_msg(&c, NBD_CMD_RECONFIGURE, BJ_NBD_ID_MAX + 1024);
-	if (!msg || nla_put_u32(msg, NBD_ATTR_INDEX, index) < 0 ||
-	    !(socks = nla_nest_start(msg, NBD_ATTR_SOCKETS)) ||
-	    !(item = nla_nest_start(msg, NBD_SOCK_ITEM)) ||
-	    nla_put_u32(msg, NBD_SOCK_FD, (uint32_t)fd) < 0 ||
-	    nla_nest_end(msg, item) < 0 || nla_nest_end(msg, socks) < 0 ||
-	    nla_put_string(msg, NBD_ATTR_BACKEND_IDENTIFIER, id) < 0) {
+	if (!msg || nla_put_u32(msg, NBD_ATTR_INDEX, index) < 0 || put_socket(msg, fd, id)) {
 		nlmsg_free(msg);
 		nbd_nl_close(&c);
 		bj_seterr(err, "out of memory");
