@@ -245,6 +245,8 @@ dm_clean
 BJ_MIRROR="blockjob mirror $SRC 0 $DST 0 128"
 # shellcheck source=tests/bench/qmp.sh
 . "$BJ_TESTS/bench/qmp.sh"
+# shellcheck source=tests/bench/nbd-path.sh
+. "$BJ_TESTS/bench/nbd-path.sh"
 if v=$(qsd_version); then
 	info qemu "$v"
 else
@@ -332,6 +334,27 @@ if has 1; then
 	done
 fi
 
+# Scenarios 2 and 3 again through qemu-storage-daemon's NBD export, for
+# QEMU's jobs and blockjob alike (tests/bench/nbd-path.sh)
+NBDP=no
+if [ "${NBD_PATH:-yes}" = yes ] && { has 2 || has 3; }; then
+	if [ ! -x "$QSD_DIR/qemu-storage-daemon" ]; then
+		NBDP_WHY=$(cat "$X/qsd.na" 2>/dev/null || echo "no qemu-storage-daemon in the bench guest")
+	elif nbdp_ready; then
+		NBDP=ok
+	else
+		NBDP_WHY=$WHY
+	fi
+	if [ $NBDP != ok ]; then
+		for sys in nbd-linear bj-background-nbd qemu-mirror-nbd bj-write_blocking-nbd qemu-mirror-wb-nbd; do
+			has 2 && na 2 $sys iops "$NBDP_WHY"
+		done
+		for sys in nbd-linear bj-backup-none-nbd qemu-backup-none-nbd bj-backup-full-nbd qemu-backup-full-nbd; do
+			has 3 && na 3 "$sys-64k-first" iops "$NBDP_WHY"
+		done
+	fi
+fi
+
 # ---------------------------------------------------------------------------
 # 2. Guest writes during a mirror
 s2_run() {	# SYSTEM RUN
@@ -380,6 +403,13 @@ if has 2; then
 		for sys in dm-linear bj-background bj-write_blocking dm-raid1; do
 			settle
 			s2_run $sys "$r" || na 2 $sys iops "run $r: $WHY"
+			log "  $sys run $r done"
+			dm_clean
+		done
+		[ "$NBDP" = ok ] || continue
+		for sys in nbd-linear bj-background-nbd qemu-mirror-nbd bj-write_blocking-nbd qemu-mirror-wb-nbd; do
+			settle
+			s2n_run $sys "$r" || na 2 $sys iops "run $r: $WHY"
 			log "  $sys run $r done"
 			dm_clean
 		done
@@ -441,6 +471,13 @@ if has 3; then
 				log "  $sys ${ck}k run $r done"
 				dm_clean
 			done
+		done
+		[ "$NBDP" = ok ] || continue
+		for sys in nbd-linear bj-backup-none-nbd qemu-backup-none-nbd bj-backup-full-nbd qemu-backup-full-nbd; do
+			settle
+			s3n_run $sys "$r" || na 3 "$sys-64k-first" iops "run $r: $WHY"
+			log "  $sys 64k run $r done"
+			dm_clean
 		done
 	done
 fi

@@ -10,10 +10,15 @@
 #   qmp JSON          send a command and wait for its reply (events that
 #                     arrive meanwhile are kept for qmp_event); 1 and WHY on
 #                     an error reply or none within QMP_T seconds
+#   qmp_send JSON, qmp_wait
+#                     the same in two steps (a load starts in between)
 #   qmp_event NAME S  wait at most S seconds for event NAME; EVENT_US: its
 #                     timestamp (QEMU's, realtime, microseconds); 1 when
 #                     none came, 2 when the job ended otherwise (WHY)
 #   qsd_stop          quit the daemon and reap it
+#   qsd_node NAME DEV a raw node NAME over DEV
+#   qemu_job SYS SRC DST, qemu_job_end
+#                     send the command of QEMU's job SYS; cancel it
 #   qemu_copy SYS RUN scenario 1's copy by QEMU: SYS qemu-mirror (to
 #                     BLOCK_JOB_READY), qemu-mirror-wb (the same with
 #                     copy-mode write-blocking) or qemu-backup (sync full,
@@ -43,20 +48,28 @@ qmp_read() {	# LIMIT_S: the next line from the daemon into QMP_LINE
 	QMP_LINE=$line
 }
 
-qmp() {
+# qmp_send JSON: send a command, not waiting for its reply (qmp_wait)
+qmp_send() {
+	QMP_CMD=$1
 	[ -n "${QSD[1]:-}" ] && printf '%s\n' "$1" 1>&"${QSD[1]}" ||
 		{ WHY="qemu-storage-daemon is gone: $(head -c 200 "$QMP_LOG.err")"; return 1; }
 	echo "> $1" >>"$QMP_LOG"
+}
+
+# qmp_wait: the reply to the command qmp_send sent last
+qmp_wait() {
 	while qmp_read "$QMP_T"; do
 		case $QMP_LINE in
 		'{"return"'*) return 0 ;;
-		'{"error"'*) WHY="QMP: $1: $(echo "$QMP_LINE" | cut -c1-200)"; return 1 ;;
+		'{"error"'*) WHY="QMP: $QMP_CMD: $(echo "$QMP_LINE" | cut -c1-200)"; return 1 ;;
 		*'"event"'*) QMP_EVENTS+=("$QMP_LINE") ;;
 		esac
 	done
-	WHY="QMP: no reply to $1 within ${QMP_T}s"
+	WHY="QMP: no reply to $QMP_CMD within ${QMP_T}s"
 	return 1
 }
+
+qmp() { qmp_send "$1" && qmp_wait; }
 
 qsd_start() {	# LOG
 	QMP_LOG=$1 QMP_EVENTS=()
@@ -120,41 +133,53 @@ qmp_event() {	# NAME LIMIT_S
 	done
 }
 
-qemu_nodes() {
-	local n dev
-	for n in src:$SRC dst:$DST; do
-		dev=${n#*:} n=${n%%:*}
-		qmp "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"host_device\", \"node-name\": \"$n-dev\", \"filename\": \"$dev\", \"cache\": {\"direct\": true}, \"aio\": \"native\"}}" &&
-			qmp "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"raw\", \"node-name\": \"$n\", \"file\": \"$n-dev\", \"offset\": 0, \"size\": $VOL_BYTES}}" ||
-			return 1
-	done
+# qsd_node NAME DEV: a raw node NAME of VOL_BYTES at offset 0 over a
+# host_device node NAME-dev on DEV (O_DIRECT, aio=native)
+qsd_node() {
+	qmp "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"host_device\", \"node-name\": \"$1-dev\", \"filename\": \"$2\", \"cache\": {\"direct\": true}, \"aio\": \"native\"}}" &&
+		qmp "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"raw\", \"node-name\": \"$1\", \"file\": \"$1-dev\", \"offset\": 0, \"size\": $VOL_BYTES}}"
+}
+
+# qemu_job SYSTEM SRC_NODE DST_NODE: send the command of QEMU's job of
+# SYSTEM (qemu-mirror, qemu-mirror-wb, qemu-backup = sync full,
+# qemu-backup-none), id "job"; its reply is for qmp_wait. JOB_EV: the event
+# that ends its copy (READY for a mirror, COMPLETED for a backup). The reply
+# may come late: the daemon's monitor shares its main loop with the job,
+# and in the TCG guest a backup's whole copy of the volume has run before
+# the reply to blockdev-backup came, so a guest load is started before
+# waiting for it.
+qemu_job() {
+	local job sync=full extra=""
+	case $1 in
+	qemu-mirror) job=blockdev-mirror JOB_EV=BLOCK_JOB_READY ;;
+	qemu-mirror-wb) job=blockdev-mirror JOB_EV=BLOCK_JOB_READY extra=', "copy-mode": "write-blocking"' ;;
+	qemu-backup) job=blockdev-backup JOB_EV=BLOCK_JOB_COMPLETED ;;
+	qemu-backup-none) job=blockdev-backup JOB_EV=BLOCK_JOB_COMPLETED sync=none ;;
+	*) log "bug: qemu_job $1"; exit 1 ;;
+	esac
+	qmp_send "{\"execute\": \"$job\", \"arguments\": {\"job-id\": \"job\", \"device\": \"$2\", \"target\": \"$3\", \"sync\": \"$sync\"$extra}}"
+}
+
+# qemu_job_end: cancel the job (a ready mirror cancelled completes without
+# switching over) and wait for its end
+qemu_job_end() {
+	qmp '{"execute": "block-job-cancel", "arguments": {"device": "job"}}' || return 0
+	qmp_event BLOCK_JOB_COMPLETED 60 || [ $? = 2 ] || log "warning: $WHY"
 }
 
 qemu_copy() {	# SYSTEM RUN
-	local sys=$1 r=$2 job ev extra="" rc why
-	case $sys in
-	qemu-mirror) job=blockdev-mirror ev=BLOCK_JOB_READY ;;
-	qemu-mirror-wb) job=blockdev-mirror ev=BLOCK_JOB_READY extra=', "copy-mode": "write-blocking"' ;;
-	qemu-backup) job=blockdev-backup ev=BLOCK_JOB_COMPLETED ;;
-	*) log "bug: qemu_copy $sys"; exit 1 ;;
-	esac
+	local sys=$1 r=$2 rc why
 	mkdir -p "$X/qmp"
 	qsd_start "$X/qmp/s1-$sys-$r.log" || return 1
-	qemu_nodes || { qsd_stop; return 1; }
+	qsd_node src "$SRC" && qsd_node dst "$DST" || { qsd_stop; return 1; }
 	T0=$(now_us)
-	qmp "{\"execute\": \"$job\", \"arguments\": {\"job-id\": \"job\", \"device\": \"src\", \"target\": \"dst\", \"sync\": \"full\"$extra}}" ||
-		{ qsd_stop; return 1; }
-	qmp_event $ev "$COPY_LIMIT"
+	qemu_job "$sys" src dst && qmp_wait || { qsd_stop; return 1; }
+	qmp_event $JOB_EV "$COPY_LIMIT"
 	rc=$?
 	# shellcheck disable=SC2034 # ELAPSED: for the caller
 	[ $rc = 0 ] && ELAPSED=$(secs $((EVENT_US - T0)))
 	why=${WHY:-}
-	if [ $ev = BLOCK_JOB_READY ]; then
-		# a ready mirror cancelled completes without switching over
-		if qmp '{"execute": "block-job-cancel", "arguments": {"device": "job"}}'; then
-			qmp_event BLOCK_JOB_COMPLETED 60 || log "warning: $sys: $WHY"
-		fi
-	fi
+	[ $JOB_EV = BLOCK_JOB_READY ] && qemu_job_end
 	qsd_stop
 	WHY=$why
 	return $rc

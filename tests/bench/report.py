@@ -218,6 +218,19 @@ for s, label in S2:
         row("2", s, "ready_s", "s", label + ": time to ready", fmt="{:.2f}",
             higher_better=False, ratio_to=b["median"] if b else None)
 
+# scenario 2 through qemu-storage-daemon's NBD export (tests/bench/nbd-path.sh)
+S2N = [("nbd-linear", "NBD export, no job"),
+       ("bj-background-nbd", "via NBD, blockjob mirror background, during the copy"),
+       ("qemu-mirror-nbd", f"via NBD, {qemu} blockdev-mirror, during the copy"),
+       ("bj-write_blocking-nbd", "via NBD, blockjob mirror write_blocking, during the copy"),
+       ("qemu-mirror-wb-nbd", f"via NBD, {qemu} blockdev-mirror write-blocking, during the copy")]
+for s, label in S2N + [(s + "-insync", label.replace("during the copy", "ready")) for s, label in S2N[1:]]:
+    row("2", s, "iops", "IOPS", label, baseline=("nbd-linear", "iops"))
+    row("2", s, "p99_ms", "ms", label + ": p99", fmt="{:.1f}", higher_better=False,
+        baseline=("nbd-linear", "p99_ms"))
+    if s != "nbd-linear" and not s.endswith("-insync"):
+        row("2", s, "ready_s", "s", label + ": time to ready", fmt="{:.2f}", higher_better=False)
+
 nios = float(info.get("s3_writes", 0) or 0)
 # the rewrite pass replays the first writes several times over
 nios_re = float(info.get("s3_rewrites", 0) or 0) or nios
@@ -244,6 +257,26 @@ for ck in ("4k", "64k"):
                     fmt="{:.3f}", higher_better=False, note=note)
                 row("3", sysname, "wa", "x", lab + ": backup bytes per guest byte",
                     fmt="{:.2f}", higher_better=False, note=note)
+
+# scenario 3 through the NBD export, 64 KiB chunks
+S3N = [("nbd-linear", "NBD export, no backup"), ("bj-backup-none-nbd", "via NBD, blockjob backup sync none"),
+       ("qemu-backup-none-nbd", f"via NBD, {qemu} blockdev-backup sync none"),
+       ("bj-backup-full-nbd", "via NBD, blockjob backup sync full"),
+       ("qemu-backup-full-nbd", f"via NBD, {qemu} blockdev-backup sync full")]
+for p in ("first", "rewrite"):
+    for s, label in S3N:
+        sysname = f"{s}-64k-{p}"
+        lab = f"{label}, 64K chunks, {'first writes' if p == 'first' else 'rewrites'}"
+        row("3", sysname, "iops", "IOPS", lab, baseline=(f"nbd-linear-64k-{p}", "iops"))
+        row("3", sysname, "p99_ms", "ms", lab + ": p99", fmt="{:.1f}", higher_better=False,
+            baseline=(f"nbd-linear-64k-{p}", "p99_ms"))
+        if s != "nbd-linear" and nios:
+            n = nios if p == "first" else nios_re
+            for run, v in vals.get(("3", sysname, "aux_bytes"), []):
+                add("3", sysname, "chunks_per_write", run, v / (n * 65536))
+            row("3", sysname, "chunks_per_write", "chunks", lab + ": backup-device chunks per write",
+                fmt="{:.3f}", higher_better=False,
+                note="includes the background copy" if "full" in s else None)
 
 raw_iops = float(info.get("s4_raw_iops", 0) or 0)
 idle = stat("1", "bj-mirror", "copy_s")
@@ -443,6 +476,14 @@ ratio_target("write_blocking mirror IOPS (ready) >= dm-raid1 in sync", "2",
              ("bj-write_blocking-insync", "iops"), ("dm-raid1-insync", "iops"), 1.0, "IOPS")
 ratio_target("mirror to an NBD export >= 0.9x dd to it", "8", ("bj-mirror-nbd", "rate_mbs"),
              ("dd-nbd", "rate_mbs"), 0.9, "MB/s")
+for bj, q, what in (("bj-background-nbd", "qemu-mirror-nbd", "writes during a mirror"),
+                   ("bj-write_blocking-nbd", "qemu-mirror-wb-nbd", "writes during a write-blocking mirror")):
+    ratio_target(f"{what}, through NBD, >= 1.0x QEMU's", "2", (bj, "iops"), (q, "iops"), 1.0,
+                 "IOPS during the copy, fio through qemu-storage-daemon's NBD export")
+for sync in ("none", "full"):
+    ratio_target(f"writes during a backup sync {sync}, through NBD, >= 1.0x QEMU's", "3",
+                 (f"bj-backup-{sync}-nbd-64k-first", "iops"), (f"qemu-backup-{sync}-nbd-64k-first", "iops"),
+                 1.0, "IOPS, first writes to 64K chunks, through qemu-storage-daemon's NBD export")
 for ck in ("4k", "64k"):
     for snap in ("dm-snap-P", "dm-snap-N"):
         ratio_target(f"backup CBW first writes IOPS >= {snap} ({ck.upper()} chunks)", "3",
@@ -542,7 +583,8 @@ lines.append(f"guest: kernel {info.get('kernel', '?')}, {info.get('cpus', '?')} 
              f"volume {info.get('vol_mb', '?')} MiB; {host.get('args', '')}; git {host.get('git', '?')}")
 lines.append("figures: median [min-max] over the runs; ratio: median over the runs of (figure / the"
              " baseline's figure in the same run)")
-lines.append("baselines: 1 dd (then, second column, the fio limit); 2, 3 dm-linear (same chunk size and pass); 4 the idle mirror copy time"
+lines.append("baselines: 1 dd (then, second column, the fio limit); 2, 3 dm-linear (same chunk size and pass;"
+             " the NBD rows: the NBD export with no job); 4 the idle mirror copy time"
              " (median of 1); 5 dm-linear reload; 6 dm-raid1; 7 dm-era (first writes), the in-memory"
              " bitmap (rewrites, memory)")
 if not done:
