@@ -78,9 +78,9 @@ mk_timed() {
 	T0=$(now_us)
 	dm resume "$1" || { WHY="resume failed"; return 1; }
 }
-mk() {	# NAME TABLE: dmsetup create + node
+mk() {	# NAME TABLE [UUID]: dmsetup create + node
 	local err
-	err=$(dm create "$1" --table "$2" 2>&1) || { WHY="dmsetup create $1: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+	err=$(dm create "$1" --table "$2" ${3:+--uuid "$3"} 2>&1) || { WHY="dmsetup create $1: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
 	dmsetup mknodes "$1" >/dev/null 2>&1
 	return 0
 }
@@ -670,7 +670,7 @@ fi
 # ones, metadata I/O per write, memory
 S7_MD_SECT=$((64 * 2048))	# the metadata device: 64 MiB of META (4 TiB needs 34 MiB)
 mk_md7() {	# the metadata device m7, its first MiB zeroed (blockjob formats it, dm-era too)
-	mk m7 "0 $S7_MD_SECT linear $META 0" || return 1
+	mk m7 "0 $S7_MD_SECT linear $META 0" bench-m7 || return 1
 	dd if=/dev/zero of=/dev/mapper/m7 bs=1M count=1 oflag=direct status=none ||
 		{ WHY="zeroing the metadata device failed"; return 1; }
 }
@@ -679,7 +679,9 @@ mk_md7() {	# the metadata device m7, its first MiB zeroed (blockjob formats it, 
 # the metadata device and one 64 KiB bitmap, persistent or in memory.
 s7_setup() {
 	local sys=$1 err p=""
-	mk d7 "0 $SECT linear $SRC 0" && mk_md7 || return 1
+	# DM UUIDs: a volume with a metadata device records its devices by a
+	# stable identity, and blockjob refuses a device without one
+	mk d7 "0 $SECT linear $SRC 0" bench-d7 && mk_md7 || return 1
 	case $sys in
 	dm-era)
 		mk bv "0 $SECT era /dev/mapper/m7 /dev/mapper/d7 128" || return 1
@@ -728,7 +730,7 @@ s7_pass() {
 s7_mem() {
 	local sys=$1 r=$2 tib=$3 zs=$(($3 << 31)) b a err st cp bm p=""
 	WHY=""
-	mk zsrc "0 $zs zero" && mk_md7 || return 1
+	mk zsrc "0 $zs zero" bench-zsrc7 && mk_md7 || return 1
 	err=$(timeout 120 blockjob create bv /dev/mapper/zsrc --metadata /dev/mapper/m7 2>&1) ||
 		{ WHY="blockjob create: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
 	[ $sys = bj-persistent ] && p=--persistent
