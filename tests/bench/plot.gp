@@ -6,13 +6,13 @@ if (!exists("dir")) dir = "."
 p(f) = dir . "/plot/" . f
 title = system("cat '" . dir . "/plot/title.txt'")
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
-	set terminal pngcairo size 1600,2000 font "sans,10"
+	set terminal pngcairo size 1600,2500 font "sans,10"
 } else {
-	set terminal png size 1600,2000
+	set terminal png size 1600,2500
 }
 set output dir . "/bench.png"
 set termoption noenhanced
-set multiplot layout 4,2 title title font ",13"
+set multiplot layout 5,2 title title font ",13"
 set style data histograms
 set style histogram errorbars gap 1 lw 1.5
 set style fill solid 0.75 border -1
@@ -52,5 +52,9 @@ set title "7. 4k writes with a persistent 64 KiB bitmap vs dm-era (IOPS)"
 plot p("s7.dat") using 2:3:4:xtic(1) title "first writes qd1" lc rgb "#e15759", \
      "" using 5:6:7 title "first writes qd16" lc rgb "#f28e2b", \
      "" using 8:9:10 title "rewrites qd16" lc rgb "#59a14f"
+
+set title "2 and 3 through qemu-storage-daemon's NBD export: blockjob vs QEMU (IOPS; first pair: the export with no job in 2 / in 3)"
+plot p("nbd.dat") using 2:3:4:xtic(1) title "blockjob" lc rgb "#4e79a7", \
+     "" using 5:6:7 title "QEMU" lc rgb "#e15759"
 
 unset multiplot

@@ -661,6 +661,18 @@ dat("s5.dat", 1, [("dm-linear reload", [("5", "dm-linear-reload", "stall_ms", 1)
                   ("blockjob complete", [("5", "bj-complete", "stall_ms", 1)])])
 dat("s7.dat", 3, [(lab.split(", ")[0].replace("blockjob", "bj") + " " + lab.split(", ")[1].split()[0],
                   [("7", f"{s}-{p}", "iops", 1) for p, _ in S7_PASS]) for s, lab in S7])
+dat("nbd.dat", 2, [("export, no job (2 / 3)", [("2", "nbd-linear", "iops", 1), ("3", "nbd-linear-64k-first", "iops", 1)]),
+                   ("mirror, copy", [("2", "bj-background-nbd", "iops", 1), ("2", "qemu-mirror-nbd", "iops", 1)]),
+                   ("mirror, ready", [("2", "bj-background-nbd-insync", "iops", 1),
+                                      ("2", "qemu-mirror-nbd-insync", "iops", 1)]),
+                   ("write-blocking, copy", [("2", "bj-write_blocking-nbd", "iops", 1),
+                                             ("2", "qemu-mirror-wb-nbd", "iops", 1)]),
+                   ("write-blocking, ready", [("2", "bj-write_blocking-nbd-insync", "iops", 1),
+                                              ("2", "qemu-mirror-wb-nbd-insync", "iops", 1)]),
+                   ("backup none, first writes", [("3", "bj-backup-none-nbd-64k-first", "iops", 1),
+                                                  ("3", "qemu-backup-none-nbd-64k-first", "iops", 1)]),
+                   ("backup full, first writes", [("3", "bj-backup-full-nbd-64k-first", "iops", 1),
+                                                  ("3", "qemu-backup-full-nbd-64k-first", "iops", 1)])])
 dat("s6.dat", 1, [(s.replace("bj-", "blockjob "), [("6", s, "slabvm_mib_per_tib", 1)])
                   for s in ("bj-mirror", "bj-backup", "dm-raid1", "dm-snap-N")])
 with open(os.path.join(P, "title.txt"), "w") as f:
