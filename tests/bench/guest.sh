@@ -38,6 +38,11 @@ DMT=30			# timeout of a dmsetup command, seconds
 WHY=""
 
 log() { echo "bench: $*" >&2; }
+# nbd_dev_of NAME: the device node a volume over NBD maps (found by
+# major:minor: an NBD device's minor is not its index)
+nbd_dev_of() {
+	echo "/dev/$(basename "$(readlink "/sys/dev/block/$(dmsetup deps "$1" | sed -n 's/.*(\([0-9]*\), \([0-9]*\)).*/\1:\2/p')")")"
+}
 rec() { echo "R $*" >>"$OUT"; }
 na() {	# scenario system metric reason...
 	echo "NA $*" >>"$OUT"
@@ -418,8 +423,27 @@ fi
 
 # ---------------------------------------------------------------------------
 # 3. Guest writes during a backup (point-in-time copy)
+
+# s3_after_first SYSTEM TAG RUN W0 REWRITE_IOLOG [FIO ARG...]: once the
+# first writes (fio result TAG-first) are done: wait for the backup device
+# to settle, record the pass and the backup-device bytes since W0, then the
+# rewrite pass (REWRITES > 0) and its bytes. 1 and WHY if fio fails.
+s3_after_first() {
+	local sys=$1 tag=$2 r=$3 w0=$4 relog=$5 w1 w2
+	shift 5
+	quiesce $AUX
+	w1=$(sectors_written $AUX)
+	echo "F 3 $sys-first $r $tag-first" >>"$OUT"
+	rec 3 "$sys-first" aux_bytes "$r" $(((w1 - w0) * 512))
+	[ "$REWRITES" -gt 0 ] || return 0
+	fio_replay "$tag-rewrite" "$relog" "$@" || { WHY="fio (rewrites) failed: $(tail -c 200 "$FIOD/$tag-rewrite.err")"; return 1; }
+	w2=$(sectors_written $AUX)
+	echo "F 3 $sys-rewrite $r $tag-rewrite" >>"$OUT"
+	rec 3 "$sys-rewrite" aux_bytes "$r" $(((w2 - w1) * 512))
+}
+
 s3_run() {	# SYSTEM CHUNK_KB RUN
-	local sys=$1 ck=$2 r=$3 cs=$(($2 * 2)) w0 w1 w2 tag
+	local sys=$1 ck=$2 r=$3 cs=$(($2 * 2)) w0 tag
 	WHY=""
 	tag=s3-$sys-${ck}k-$r
 	dd if=/dev/zero of=$AUX bs=64k count=1 oflag=direct status=none
@@ -441,16 +465,7 @@ s3_run() {	# SYSTEM CHUNK_KB RUN
 	esac
 	w0=$(sectors_written $AUX)
 	fio_replay "$tag-first" "$X/iolog-${ck}k" || { WHY="fio (first writes) failed: $(tail -c 200 "$FIOD/$tag-first.err")"; return 1; }
-	quiesce $AUX
-	w1=$(sectors_written $AUX)
-	echo "F 3 $sys-${ck}k-first $r $tag-first" >>"$OUT"
-	rec 3 "$sys-${ck}k-first" aux_bytes "$r" $(((w1 - w0) * 512))
-	if [ "$REWRITES" -gt 0 ]; then
-		fio_replay "$tag-rewrite" "$X/iolog-${ck}k-rewrite" || { WHY="fio (rewrites) failed: $(tail -c 200 "$FIOD/$tag-rewrite.err")"; return 1; }
-		w2=$(sectors_written $AUX)
-		echo "F 3 $sys-${ck}k-rewrite $r $tag-rewrite" >>"$OUT"
-		rec 3 "$sys-${ck}k-rewrite" aux_bytes "$r" $(((w2 - w1) * 512))
-	fi
+	s3_after_first "$sys-${ck}k" "$tag" "$r" "$w0" "$X/iolog-${ck}k-rewrite" || return 1
 	case $sys in
 	bj-*) rec 3 "$sys-${ck}k-first" state "$r" "$(dmsetup status bv | awk '{print $5}')" ;;
 	dm-snap-*) rec 3 "$sys-${ck}k-first" snap_status "$r" "$(dmsetup status snap | awk '{print $4}')" ;;
@@ -826,7 +841,7 @@ s8_run() {	# SYSTEM RUN
 	dd-nbd)
 		blockjob create bn "$S8_URL" 2>"$X/s8.err" || { WHY="create over NBD: $(cat "$X/s8.err")"; return 1; }
 		# the NBD device the volume maps (its minor is not its index)
-		nbd=/dev/$(basename "$(readlink "/sys/dev/block/$(dmsetup deps bn | sed -n 's/.*(\([0-9]*\), \([0-9]*\)).*/\1:\2/p')")")
+		nbd=$(nbd_dev_of bn)
 		T0=$(now_us)
 		timeout "$COPY_LIMIT" dd if=$SRC of="$nbd" bs=4M count=$((VOL_MB / 4)) iflag=direct \
 			oflag=direct conv=fsync status=none || WHY="dd to $nbd failed"

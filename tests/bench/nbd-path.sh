@@ -46,8 +46,7 @@ nbdp_open() {	# SYSTEM LOG [TARGET_DEV]
 		qmp '{"execute": "block-export-add", "arguments": {"type": "nbd", "id": "e", "node-name": "v", "name": "v", "writable": true}}' ||
 		{ qsd_stop; return 1; }
 	err=$(blockjob create bn "$NBDP_URL" 2>&1) || { WHY="blockjob create over NBD: $err"; qsd_stop; return 1; }
-	# the NBD device the volume maps (its minor is not its index)
-	NBDP_DEV=/dev/$(basename "$(readlink "/sys/dev/block/$(dmsetup deps bn | sed -n 's/.*(\([0-9]*\), \([0-9]*\)).*/\1:\2/p')")")
+	NBDP_DEV=$(nbd_dev_of bn)
 	[ -b "$NBDP_DEV" ] || { WHY="no NBD device under bn ($NBDP_DEV)"; nbdp_close; return 1; }
 }
 
@@ -138,7 +137,7 @@ s2n_run() {
 # nbd-linear, bj-backup-none-nbd, bj-backup-full-nbd, qemu-backup-none-nbd
 # or qemu-backup-full-nbd
 s3n_run() {
-	local sys=$1 r=$2 tag w0 w1 w2 sync fpid
+	local sys=$1 r=$2 tag w0 sync fpid
 	WHY=""
 	tag=s3-$sys-64k-$r
 	dd if=/dev/zero of=$AUX bs=64k count=1 oflag=direct status=none
@@ -166,21 +165,11 @@ s3n_run() {
 		nbdp_close
 		return 1
 	fi
-	quiesce $AUX
-	w1=$(sectors_written $AUX)
 	# the job's progress into the QMP log
 	[ "${sys%%-*}" = qemu ] && qmp '{"execute": "query-block-jobs"}'
-	echo "F 3 $sys-64k-first $r $tag-first" >>"$OUT"
-	rec 3 "$sys-64k-first" aux_bytes "$r" $(((w1 - w0) * 512))
-	if [ "$REWRITES" -gt 0 ]; then
-		if ! fio_replay "$tag-rewrite" "$X/iolog-64k-rewrite" --replay_redirect="$NBDP_DEV"; then
-			WHY="fio (rewrites) failed: $(tail -c 200 "$FIOD/$tag-rewrite.err")"
-			nbdp_close
-			return 1
-		fi
-		w2=$(sectors_written $AUX)
-		echo "F 3 $sys-64k-rewrite $r $tag-rewrite" >>"$OUT"
-		rec 3 "$sys-64k-rewrite" aux_bytes "$r" $(((w2 - w1) * 512))
+	if ! s3_after_first "$sys-64k" "$tag" "$r" "$w0" "$X/iolog-64k-rewrite" --replay_redirect="$NBDP_DEV"; then
+		nbdp_close
+		return 1
 	fi
 	nbdp_close
 	return 0

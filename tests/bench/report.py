@@ -178,6 +178,27 @@ def row(scen, system, metric, unit, label, baseline=None, scale=1.0, fmt="{:.0f}
     return r
 
 
+def load_rows(scen, system, label, base):
+    """fio's IOPS and p99 of a write load, each against base's in the same run."""
+    row(scen, system, "iops", "IOPS", label, baseline=(base, "iops"))
+    row(scen, system, "p99_ms", "ms", label + ": p99", fmt="{:.1f}", higher_better=False,
+        baseline=(base, "p99_ms"))
+
+
+def backup_device_rows(sysname, lab, chunk, n, note, wa=True):
+    """Backup-device bytes of a scenario-3 pass (aux_bytes) per chunk and
+    (wa) per guest byte of its n 4 KiB writes."""
+    for run, v in vals.get(("3", sysname, "aux_bytes"), []):
+        add("3", sysname, "chunks_per_write", run, v / (n * chunk))
+        if wa:
+            add("3", sysname, "wa", run, v / (n * 4096))
+    row("3", sysname, "chunks_per_write", "chunks", lab + ": backup-device chunks per write",
+        fmt="{:.3f}", higher_better=False, note=note)
+    if wa:
+        row("3", sysname, "wa", "x", lab + ": backup bytes per guest byte",
+            fmt="{:.2f}", higher_better=False, note=note)
+
+
 vol_mb = float(info.get("vol_mb", 0) or 0)
 S1 = ["dd", "fio-limit", "bj-mirror", "qemu-mirror", "qemu-mirror-wb", "bj-backup-full",
       "qemu-backup", "dm-raid1", "dm-clone", "dm-clone-t16", "dd-1M", "bj-mirror-1M"]
@@ -209,9 +230,7 @@ S2 = [("dm-linear", "dm-linear, no job"),
       ("bj-write_blocking-insync", "blockjob mirror write_blocking, ready"),
       ("dm-raid1-insync", "dm-raid1, in sync")]
 for s, label in S2:
-    row("2", s, "iops", "IOPS", label, baseline=("dm-linear", "iops"))
-    row("2", s, "p99_ms", "ms", label + ": p99", fmt="{:.1f}", higher_better=False,
-        baseline=("dm-linear", "p99_ms"))
+    load_rows("2", s, label, "dm-linear")
     if s in ("bj-background", "bj-write_blocking", "dm-raid1"):
         idle = "bj-mirror" if s.startswith("bj") else "dm-raid1"
         b = stat("1", idle, "copy_s")
@@ -225,9 +244,7 @@ S2N = [("nbd-linear", "NBD export, no job"),
        ("bj-write_blocking-nbd", "via NBD, blockjob mirror write_blocking, during the copy"),
        ("qemu-mirror-wb-nbd", f"via NBD, {qemu} blockdev-mirror write-blocking, during the copy")]
 for s, label in S2N + [(s + "-insync", label.replace("during the copy", "ready")) for s, label in S2N[1:]]:
-    row("2", s, "iops", "IOPS", label, baseline=("nbd-linear", "iops"))
-    row("2", s, "p99_ms", "ms", label + ": p99", fmt="{:.1f}", higher_better=False,
-        baseline=("nbd-linear", "p99_ms"))
+    load_rows("2", s, label, "nbd-linear")
     if s != "nbd-linear" and not s.endswith("-insync"):
         row("2", s, "ready_s", "s", label + ": time to ready", fmt="{:.2f}", higher_better=False)
 
@@ -243,20 +260,10 @@ for ck in ("4k", "64k"):
             sysname = f"{s}-{ck}-{p}"
             lab = f"{label}, {ck.upper()} chunks, {'first writes' if p == 'first' else 'rewrites'}"
             lab = lab.replace("no snapshot, ", "")
-            row("3", sysname, "iops", "IOPS", lab, baseline=(f"dm-linear-{ck}-{p}", "iops"))
-            row("3", sysname, "p99_ms", "ms", lab + ": p99", fmt="{:.1f}", higher_better=False,
-                baseline=(f"dm-linear-{ck}-{p}", "p99_ms"))
+            load_rows("3", sysname, lab, f"dm-linear-{ck}-{p}")
             if s != "dm-linear" and nios:
-                chunk = int(ck[:-1]) * 1024
-                n = nios if p == "first" else nios_re
-                for run, v in vals.get(("3", sysname, "aux_bytes"), []):
-                    add("3", sysname, "chunks_per_write", run, v / (n * chunk))
-                    add("3", sysname, "wa", run, v / (n * 4096))
-                note = "includes the background copy" if s == "bj-backup-full" else None
-                row("3", sysname, "chunks_per_write", "chunks", lab + ": backup-device chunks per write",
-                    fmt="{:.3f}", higher_better=False, note=note)
-                row("3", sysname, "wa", "x", lab + ": backup bytes per guest byte",
-                    fmt="{:.2f}", higher_better=False, note=note)
+                backup_device_rows(sysname, lab, int(ck[:-1]) * 1024, nios if p == "first" else nios_re,
+                                   "includes the background copy" if s == "bj-backup-full" else None)
 
 # scenario 3 through the NBD export, 64 KiB chunks
 S3N = [("nbd-linear", "NBD export, no backup"), ("bj-backup-none-nbd", "via NBD, blockjob backup sync none"),
@@ -267,16 +274,10 @@ for p in ("first", "rewrite"):
     for s, label in S3N:
         sysname = f"{s}-64k-{p}"
         lab = f"{label}, 64K chunks, {'first writes' if p == 'first' else 'rewrites'}"
-        row("3", sysname, "iops", "IOPS", lab, baseline=(f"nbd-linear-64k-{p}", "iops"))
-        row("3", sysname, "p99_ms", "ms", lab + ": p99", fmt="{:.1f}", higher_better=False,
-            baseline=(f"nbd-linear-64k-{p}", "p99_ms"))
+        load_rows("3", sysname, lab, f"nbd-linear-64k-{p}")
         if s != "nbd-linear" and nios:
-            n = nios if p == "first" else nios_re
-            for run, v in vals.get(("3", sysname, "aux_bytes"), []):
-                add("3", sysname, "chunks_per_write", run, v / (n * 65536))
-            row("3", sysname, "chunks_per_write", "chunks", lab + ": backup-device chunks per write",
-                fmt="{:.3f}", higher_better=False,
-                note="includes the background copy" if "full" in s else None)
+            backup_device_rows(sysname, lab, 65536, nios if p == "first" else nios_re,
+                               "includes the background copy" if "full" in s else None, wa=False)
 
 raw_iops = float(info.get("s4_raw_iops", 0) or 0)
 idle = stat("1", "bj-mirror", "copy_s")
@@ -362,9 +363,7 @@ for p, plabel in S7_PASS:
     for s, label in S7:
         sysname = f"{s}-{p}"
         lab = f"{label}, {plabel}"
-        row("7", sysname, "iops", "IOPS", lab, baseline=(f"{base}-{p}", "iops"))
-        row("7", sysname, "p99_ms", "ms", lab + ": p99", fmt="{:.1f}", higher_better=False,
-            baseline=(f"{base}-{p}", "p99_ms"))
+        load_rows("7", sysname, lab, f"{base}-{p}")
         ios = dict(vals.get(("7", sysname, "ios"), []))
         for m, per, unit in (("md_writes", "md_writes_per_write", 1), ("md_flushes", "md_flushes_per_write", 1),
                              ("md_bytes", "md_blocks_per_write", 4096), ("md_held", "held_per_write", 1)):
@@ -431,9 +430,7 @@ for s, label in (("dd-nbd", f"dd 4M O_DIRECT into the NBD device ({srv})"),
         baseline=("dd-nbd", "copy_s"))
 for s, label in (("bj-volume-load", "fio 4K randwrite qd16, volume with no job"),
                  ("bj-mirror-nbd-load", "fio 4K randwrite qd16, during a mirror into the NBD export")):
-    row("8", s, "iops", "IOPS", label, baseline=("bj-volume-load", "iops"))
-    row("8", s, "p99_ms", "ms", label + ": p99", fmt="{:.1f}", higher_better=False,
-        baseline=("bj-volume-load", "p99_ms"))
+    load_rows("8", s, label, "bj-volume-load")
 
 # ---- targets -------------------------------------------------------------
 def med(scen, system, metric):
