@@ -3,7 +3,8 @@
 # qcow2 attach and qcow2 jobs in the VM, with host-side preparation and
 # verification (the guest has no qemu-img):
 #   60: images made here with qemu-img; the guest attaches them and checks
-#       the device's sha256 against "qemu-img convert -O raw" computed here;
+#       the device's digest (tests/vm/helpers/digest.c) against that of
+#       "qemu-img convert -O raw" computed here;
 #       after the guest wrote into a preallocated image, "qemu-img check"
 #       and "qemu-img compare" agree here.
 #   61: mirror and backup into qcow2 destinations under fio load, checked
@@ -35,7 +36,10 @@ D=$(mktemp -d "$BLOCKJOB_CACHE/tmp/qcow2-vm.XXXXXX")
 q() { qemu-img "$@" >/dev/null || not_ok "setup: qemu-img $*"; }
 io() { local img=$1; shift; local a=(); for c in "$@"; do a+=(-c "$c"); done
 	qemu-io "${a[@]}" "$img" >/dev/null || not_ok "setup: qemu-io $img $*"; }
-rawsha() { qemu-img convert -O raw "$1" "$D/conv.raw" && sha256sum <"$D/conv.raw" | cut -d' ' -f1; rm -f "$D/conv.raw"; }
+DIGEST=$ROOT/tests/vm/helpers/bin/digest	# the guest's dev_digest, built for both
+make -s -C "$ROOT/userspace" ../tests/vm/helpers/bin/digest >/dev/null ||
+	{ echo "not ok - make the digest helper"; echo "0 passed, 1 failed"; exit 1; }
+rawdigest() { qemu-img convert -O raw "$1" "$D/conv.raw" && "$DIGEST" "$D/conv.raw"; rm -f "$D/conv.raw"; }
 vm() {	# TEST: run tests/vm/TEST-*.sh with --xfer, count its result
 	local t log
 	t=$(ls "$ROOT"/tests/vm/"$1"-*.sh)
@@ -70,7 +74,7 @@ run60() {
 	head -c 2M /dev/urandom >pattern.raw
 	: >manifest
 	for s in d1.qcow2:1 d2.qcow2:1 d3.qcow2:1 zeros.qcow2:1 prealloc.qcow2:0; do
-		echo "${s%:*} $(rawsha "${s%:*}") ${s#*:}" >>manifest
+		echo "${s%:*} $(rawdigest "${s%:*}") ${s#*:}" >>manifest
 	done
 	cd "$ROOT" || return
 	vm 60

@@ -42,17 +42,17 @@ check test ! -e /dev/vdd
 
 # dm linear over vdb: pattern in, same data out, O_DIRECT both ways
 check mk_pattern vdb 1 $((64 << 20))
-want=$(dev_sha vdb $((64 << 20)))
+want=$(dev_digest vdb $((64 << 20)))
 check dm_create smoke "0 $((64 << 11)) linear /dev/vdb 0"
 check test -b /dev/mapper/smoke
-check_eq "$(dev_sha smoke)" "$want" "dm linear reads what vdb holds"
+check_eq "$(dev_digest smoke)" "$want" "dm linear reads what vdb holds"
 check dd if=/dev/mapper/smoke of=/dev/vdc bs=1M iflag=direct oflag=direct status=none
 check cmp -n $((64 << 20)) /dev/mapper/smoke /dev/vdc
 check fio_verify_write smoke --size=16M
 check fio_verify_check smoke --size=16M
 check dm_remove smoke
 check blkdiscard -o 0 -l $((1 << 20)) /dev/vdc
-check_eq "$(dev_sha vdc $((1 << 20)))" "$(head -c $((1 << 20)) /dev/zero | sha)" \
+check_eq "$(dev_digest vdc $((1 << 20)))" "$(head -c $((1 << 20)) /dev/zero | digest)" \
 	"discarded range reads zeroes"
 
 # loop

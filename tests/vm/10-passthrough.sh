@@ -12,8 +12,8 @@ LEN=$(( (48 << 20) / 512 ))   # 48 MiB volume
 
 dm_create pt "0 $LEN blockjob passthrough $DEV $OFF"
 mk_pattern /dev/mapper/pt 5
-check_eq "$(dev_sha /dev/mapper/pt)" \
-	"$(dev_sha_at $DEV $((OFF * 512)) $((LEN * 512)))" \
+check_eq "$(dev_digest /dev/mapper/pt)" \
+	"$(dev_digest_at $DEV $((OFF * 512)) $((LEN * 512)))" \
 	"whole volume equals the device at the offset"
 check_eq "$(dd if=$DEV bs=1M count=$((OFF * 512)) iflag=direct,count_bytes status=none | tr -d '\0' | wc -c)" 0 \
 	"nothing written before the offset"
@@ -23,12 +23,12 @@ check fio --name=fua --filename=/dev/mapper/pt --rw=randwrite --bs=4k --size=1M 
 	--ioengine=psync --fsync=1 --sync=1 --output=/dev/null
 # write-zeroes and discard pass through and land at the offset.
 check blkdiscard -z -o $((4 << 20)) -l $((1 << 20)) /dev/mapper/pt
-ZERO_MIB=$(dd if=/dev/zero bs=1M count=1 status=none | sha)
+ZERO_MIB=$(dd if=/dev/zero bs=1M count=1 status=none | digest)
 # volume offset 4 MiB = device offset 5 MiB
-check_eq "$(dd if=$DEV bs=1M skip=5 count=1 iflag=direct status=none | sha)" \
+check_eq "$(dd if=$DEV bs=1M skip=5 count=1 iflag=direct status=none | digest)" \
 	"$ZERO_MIB" "write-zeroes reached the device at the offset"
-check_eq "$(dd if=$DEV bs=1M skip=4 count=1 iflag=direct status=none | sha)" \
-	"$(dd if=/dev/mapper/pt bs=1M skip=3 count=1 iflag=direct status=none | sha)" \
+check_eq "$(dd if=$DEV bs=1M skip=4 count=1 iflag=direct status=none | digest)" \
+	"$(dd if=/dev/mapper/pt bs=1M skip=3 count=1 iflag=direct status=none | digest)" \
 	"data next to the zeroed range untouched"
 dmname=$(dmsetup info -c --noheadings -o blkdevname pt)
 if [ "$(cat /sys/block/$dmname/queue/discard_max_bytes)" -gt 0 ]; then
@@ -49,8 +49,8 @@ dmsetup remove pt
 dm_create pt "0 2048 blockjob passthrough $DEV 0"
 dmsetup load pt --table "0 2048 blockjob passthrough $DEV 4096"
 dmsetup resume pt
-check_eq "$(dev_sha /dev/mapper/pt)" \
-	"$(dev_sha_at $DEV $((4096 * 512)) $((1 << 20)))" \
+check_eq "$(dev_digest /dev/mapper/pt)" \
+	"$(dev_digest_at $DEV $((4096 * 512)) $((1 << 20)))" \
 	"reloaded table maps the new offset"
 dmsetup remove pt
 

@@ -67,7 +67,7 @@ fio_pid=$!
 check blockjob mirror vol $DST --wait
 wait $fio_pid
 case "$(dmsetup status vol)" in *" mirror ready "*) ok "ready with writes made during the copy" ;; *) not_ok "$(dmsetup status vol)" ;; esac
-ref=$(dev_sha /dev/mapper/vol)
+ref=$(dev_digest /dev/mapper/vol)
 check dmsetup message vol 0 cancel
 check fio --name=after --filename=/dev/mapper/vol --rw=randwrite --bs=4k --direct=1 \
 	--ioengine=libaio --iodepth=8 --time_based --runtime=2 --output=/dev/null
@@ -75,7 +75,7 @@ case "$(dmsetup status vol)" in *"concluded cancelled"*) ok "cancelled after rea
 check dmsetup suspend vol
 dmsetup load vol --table "0 $((SIZE / 512)) blockjob passthrough /dev/mapper/src 0"
 check dmsetup resume vol
-check_eq "$(dev_sha $DST $SIZE)" "$ref" "destination equals the volume as of the cancel"
+check_eq "$(dev_digest $DST $SIZE)" "$ref" "destination equals the volume as of the cancel"
 check_eq "$(dmsetup table vol | awk '{print $4}')" "passthrough" "volume back in passthrough mode on the source"
 blockjob remove vol
 dmsetup remove src

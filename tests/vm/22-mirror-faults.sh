@@ -15,8 +15,8 @@ SIZE=$((48 << 20)); SECT=$((SIZE / 512))
 guest_write_ok() {
 	dd if=/dev/urandom of=/tmp/w bs=64K count=4 status=none
 	if dd if=/tmp/w of=/dev/mapper/vol bs=64K seek=$1 oflag=direct conv=fsync status=none; then
-		check_eq "$(dd if=/dev/mapper/src bs=64K skip=$1 count=4 iflag=direct status=none | sha)" \
-			"$(sha </tmp/w)" "$2: guest write landed on the source"
+		check_eq "$(dd if=/dev/mapper/src bs=64K skip=$1 count=4 iflag=direct status=none | digest)" \
+			"$(digest </tmp/w)" "$2: guest write landed on the source"
 	else
 		not_ok "$2: guest write failed"
 	fi
@@ -64,7 +64,7 @@ for policy in $TARGET_POLICIES; do
 		check dmsetup message vol 0 set-speed 0
 		check dmsetup message vol 0 resume
 		ml_wait_state vol ready 120 && ok "stop: resumed job became ready" || not_ok "stop: $(dmsetup status vol)"
-		check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "stop: copy equals source after resume"
+		check_eq "$(dev_digest /dev/mapper/dst)" "$(dev_digest /dev/mapper/src)" "stop: copy equals source after resume"
 		;;
 	ignore)
 		sleep 2
@@ -73,7 +73,7 @@ for policy in $TARGET_POLICIES; do
 		ml_swap dst "0 $SECT linear $DST 0"
 		check dmsetup message vol 0 set-speed 0
 		ml_wait_state vol ready 120 && ok "ignore: job became ready once the target healed" || not_ok "ignore: $(dmsetup status vol)"
-		check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "ignore: copy equals source"
+		check_eq "$(dev_digest /dev/mapper/dst)" "$(dev_digest /dev/mapper/src)" "ignore: copy equals source"
 		;;
 	esac
 	teardown
@@ -88,15 +88,15 @@ case "$(dmsetup status vol)" in *" running "*) ok "a failed duplicate write left
 *) not_ok "status $(dmsetup status vol)" ;; esac
 ml_swap dst "0 $SECT linear $DST 0"
 ml_wait_state vol ready 60 && ok "ready again once the region was re-copied" || not_ok "$(dmsetup status vol)"
-check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "copy equals source"
+check_eq "$(dev_digest /dev/mapper/dst)" "$(dev_digest /dev/mapper/src)" "copy equals source"
 check blockjob complete vol
-check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "pivoted volume has every write"
+check_eq "$(dev_digest /dev/mapper/vol)" "$(dev_digest /dev/mapper/src)" "pivoted volume has every write"
 teardown
 
 # --- source read errors -----------------------------------------------------
 for policy in $SOURCE_POLICIES; do
 	setup 23
-	want=$(dev_sha /dev/mapper/src)
+	want=$(dev_digest /dev/mapper/src)
 	# 1 MiB in the middle of the source fails every I/O.
 	mid=$((SECT / 2))
 	ml_swap src "0 $mid linear $SRC 0
@@ -125,7 +125,7 @@ $((mid + 2048)) $((SECT - mid - 2048)) linear $SRC $((mid + 2048))"
 	if [ $policy != report ]; then
 		[ $policy = stop ] && check dmsetup message vol 0 resume
 		ml_wait_state vol ready 120 && ok "source error/$policy: ready once the source healed" || not_ok "$(dmsetup status vol)"
-		check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "source error/$policy: copy equals source"
+		check_eq "$(dev_digest /dev/mapper/dst)" "$(dev_digest /dev/mapper/src)" "source error/$policy: copy equals source"
 	fi
 	teardown
 done

@@ -52,7 +52,7 @@ check timeout 10 dmsetup wait vol "$ev"
 check dd if=/tmp/w of=/dev/mapper/vol bs=64K seek=400 oflag=direct status=none
 check dmsetup message vol 0 resume
 check_eq "$(state)" ready "resume from standby: ready"
-check_eq "$(dev_sha $DST)" "$(dev_sha $SRC)" "copy equals source (writes made while paused included)"
+check_eq "$(dev_digest $DST)" "$(dev_digest $SRC)" "copy equals source (writes made while paused included)"
 check blockjob complete vol
 check blockjob remove vol
 
@@ -69,7 +69,7 @@ i=0; until [ "$(state)" = ready ] || [ $i -gt 300 ]; do sleep 0.2; i=$((i + 1));
 check_eq "$(state)" ready "write_blocking: ready while one region is written non-stop"
 kill -0 $hpid 2>/dev/null && ok "the writer was still running" || not_ok "the writer stopped early"
 kill $hpid; wait $hpid 2>/dev/null
-check_eq "$(dev_sha $DST)" "$(dev_sha $SRC)" "copy equals source after the hammering"
+check_eq "$(dev_digest $DST)" "$(dev_digest $SRC)" "copy equals source after the hammering"
 check dmsetup message vol 0 cancel
 check dmsetup remove vol
 

@@ -35,7 +35,7 @@ ready_again() {
 	else
 		not_ok "$1: not ready again after 60 s ($(dmsetup status vol))"
 	fi
-	check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "$1: copy equals source"
+	check_eq "$(dev_digest /dev/mapper/dst)" "$(dev_digest /dev/mapper/src)" "$1: copy equals source"
 }
 
 # dirty_by_destination WHAT: one duplicated write fails on the destination
@@ -77,7 +77,7 @@ for how in "${HOWS[@]}"; do
 	ml_swap src "0 $SECT linear $SRC 0"
 	ready_again "$how, source"
 	check blockjob complete vol
-	check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "$how: pivoted volume equals the source"
+	check_eq "$(dev_digest /dev/mapper/vol)" "$(dev_digest /dev/mapper/src)" "$how: pivoted volume equals the source"
 	ml_teardown
 done
 

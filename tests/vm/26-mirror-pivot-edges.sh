@@ -46,9 +46,9 @@ pivot_keeps_write() {
 	fi
 	check blockjob complete vol
 	check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough $(ml_devnum dst)" "$1: pivoted to dst"
-	check_eq "$(dev_sha_at /dev/mapper/vol $((2 << 20)) $((256 << 10)))" "$(sha </tmp/w)" \
+	check_eq "$(dev_digest_at /dev/mapper/vol $((2 << 20)) $((256 << 10)))" "$(digest </tmp/w)" \
 		"$1: the pivoted volume holds the write the destination failed before"
-	check_eq "$(dev_sha /dev/mapper/dst)" "$(dev_sha /dev/mapper/src)" "$1: destination equals source"
+	check_eq "$(dev_digest /dev/mapper/dst)" "$(dev_digest /dev/mapper/src)" "$1: destination equals source"
 }
 
 # --- 3. a conclusion by a suspend that was not the pivot's ------------------
@@ -85,7 +85,7 @@ check dmsetup suspend vol
 check_eq "$(ml_state)" "concluded completed" "pivot: the suspend concluded the job"
 check dmsetup resume vol
 check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough $(ml_devnum dst)" "pivot: on dst"
-check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "pivot: the volume's data on dst"
+check_eq "$(dev_digest /dev/mapper/vol)" "$(dev_digest /dev/mapper/src)" "pivot: the volume's data on dst"
 ml_teardown
 
 # --- 4. a suspend undone by a signal ---------------------------------------
@@ -112,7 +112,7 @@ else
 	not_ok "not ready 60 s after the undone suspend ($(dmsetup status vol))"
 fi
 check blockjob complete vol
-check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "undone suspend: pivoted data"
+check_eq "$(dev_digest /dev/mapper/vol)" "$(dev_digest /dev/mapper/src)" "undone suspend: pivoted data"
 ml_teardown
 
 # --- 10 (kernel): a passthrough table on the destination of a mirror that
@@ -159,7 +159,7 @@ fi
 check ml_swap dst "0 $SECT linear $DST 0"
 check dmsetup load vol --table "0 $SECT blockjob passthrough /dev/mapper/src 0"
 check dmsetup resume vol
-check_eq "$(dev_sha_at /dev/mapper/vol $((2 << 20)) $((256 << 10)))" "$(sha </tmp/w)" \
+check_eq "$(dev_digest_at /dev/mapper/vol $((2 << 20)) $((256 << 10)))" "$(digest </tmp/w)" \
 	"back on the source, the volume holds the write"
 ml_teardown
 

@@ -45,12 +45,12 @@ on_exit "blockjob remove vol 2>/dev/null; dmsetup remove --retry src"
 check blockjob backup vol /dev/vdc
 check blockjob wait vol --for concluded
 check_eq "$(field status) $(field result)" "concluded completed" "status keeps the concluded backup"
-check_eq "$(dev_sha /dev/vdc $SIZE)" "$(dev_sha /dev/mapper/vol)" "first backup equals the volume"
+check_eq "$(dev_digest /dev/vdc $SIZE)" "$(dev_digest /dev/mapper/vol)" "first backup equals the volume"
 check dd if=/dev/urandom of=/dev/mapper/vol bs=64K count=8 seek=10 oflag=direct status=none
 run_err 0 blockjob backup vol /dev/vdd --wait
 check_eq "$ERR" "blockjob: vol: dismissed the concluded backup job (completed)" \
 	"the next backup says it dismissed the first"
-check_eq "$(dev_sha /dev/vdd $SIZE)" "$(dev_sha /dev/mapper/vol)" "second backup equals the volume"
+check_eq "$(dev_digest /dev/vdd $SIZE)" "$(dev_digest /dev/mapper/vol)" "second backup equals the volume"
 check_eq "$(table_mode)" "passthrough $(devnum src)" "back on the source"
 
 # --- a cancelled mirror, then a mirror ------------------------------------
@@ -79,7 +79,7 @@ check_eq "$ERR" "blockjob: vol is suspended and has a table loaded but not activ
 	"a completed mirror is not dismissed onto the source"
 check dmsetup resume vol
 check_eq "$(table_mode)" "passthrough $(devnum vdd)" "the pivot went on"
-check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "pivoted volume equals the source"
+check_eq "$(dev_digest /dev/mapper/vol)" "$(dev_digest /dev/mapper/src)" "pivoted volume equals the source"
 
 # --- dismiss alone: a cancelled backup with a view --------------------------
 check blockjob remove vol

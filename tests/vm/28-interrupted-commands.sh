@@ -37,7 +37,7 @@ on_exit ml_teardown
 # data_ok WHAT: the volume reads as the source (the pivot's destination
 # holds every write, the source too)
 data_ok() {
-	check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha /dev/mapper/src)" "$1: the volume's data"
+	check_eq "$(dev_digest /dev/mapper/vol)" "$(dev_digest /dev/mapper/src)" "$1: the volume's data"
 }
 
 # --- SIGINT and SIGTERM wait for the switch ----------------------------------

@@ -158,13 +158,13 @@ guard() {
 }
 on_exit guard
 
-# dsha DEV [SKIP COUNT]: sha256 of /dev/mapper/DEV (its first 4 MiB, or
+# dsha DEV [SKIP COUNT]: digest of /dev/mapper/DEV (its first 4 MiB, or
 # COUNT 64 KiB blocks from block SKIP) in H ("" if the read failed)
 dsha() {
-	local a=(bs=1M count=4) rc
-	[ $# -eq 3 ] && a=(bs=64K skip="$2" count="$3")
+	local a=(0 $((4 << 20))) rc
+	[ $# -eq 3 ] && a=($(($2 << 16)) $(($3 << 16)))
 	H=""
-	read -r -t "$TMO" H _ < <(dd if="/dev/mapper/$1" "${a[@]}" iflag=direct status=none | sha256sum)
+	read -r -t "$TMO" H _ < <("$DIGEST" "/dev/mapper/$1" "${a[@]}")
 	rc=$?
 	[ $rc -gt 128 ] && bail "reading $1 did not end within ${TMO}s"
 	wait $! || H=""

@@ -43,7 +43,7 @@ if kill -0 $fio_pid 2>/dev/null; then ok "the writers still run when ready"; els
 wait $fio_pid
 check_eq "$?" 0 "the writers ran to their end without an error"
 check_eq "$(dmsetup status vol | awk '{print $5}')" ready "still ready once the writers stopped"
-check_eq "$(dev_sha /dev/mapper/hdst)" "$(dev_sha /dev/mapper/vol)" "the copy equals the volume"
+check_eq "$(dev_digest /dev/mapper/hdst)" "$(dev_digest /dev/mapper/vol)" "the copy equals the volume"
 check blockjob cancel vol
 check blockjob remove vol
 check dmsetup remove hsrc
@@ -65,14 +65,14 @@ check_eq "$(cat /sys/block/$dmdev/queue/discard_max_bytes)" "$(per_region discar
 	"discards are cut per 64 KiB region"
 check_eq "$(cat /sys/block/$dmdev/queue/write_zeroes_max_bytes)" "$(per_region write_zeroes_max_bytes)" \
 	"write-zeroes are cut per 64 KiB region"
-zero_sha() {	# BYTES
-	head -c "$1" /dev/zero | sha
+zero_digest() {	# BYTES
+	"$DIGEST" /dev/zero 0 "$1"
 }
 SAMPLES="0 508 1016"	# MiB: 8 MiB at the start, the middle and the end
 sample_zero() {	# DEV WHAT: the samples read zeroes
 	local off
 	for off in $SAMPLES; do
-		check_eq "$(dev_sha_at "$1" $((off << 20)) $((8 << 20)))" "$(zero_sha $((8 << 20)))" "$2 at $off MiB"
+		check_eq "$(dev_digest_at "$1" $((off << 20)) $((8 << 20)))" "$(zero_digest $((8 << 20)))" "$2 at $off MiB"
 	done
 }
 fill_samples() {	# data in the samples of the volume (so on both devices)

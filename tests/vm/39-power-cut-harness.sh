@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --boots 2 --disks 2 --disk-size 64M --disk-cache none --timeout 120
 # vm-kernel: stock
+# vm-run-by: tests/host/vm-run-power-cut.sh (it runs the chain and checks the harness around it)
 # The power-cut harness itself (issue 17; Documentation/testing.rst, "Power
 # cuts"). Boot 1: a stream of 4 KiB writes to /dev/vdb, each acknowledged
 # (O_DIRECT, then fdatasync) before the next, with the count acknowledged

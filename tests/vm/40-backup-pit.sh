@@ -19,7 +19,7 @@ for chunk in $CHUNKS; do
 	check mk_pattern vdb "$RANDOM" $((49 << 20))
 	check mk_pattern vdc "$RANDOM" $((49 << 20))	# garbage destination
 	check bk_vol vol /dev/vdb $SEC
-	want=$(dev_sha vol)
+	want=$(dev_digest vol)
 	# Start slow (48 s for the volume) so that the writer, whose start may
 	# take seconds on a loaded debug kernel, meets chunks not saved yet;
 	# speed up once a write has waited for copy-before-write.
@@ -47,7 +47,7 @@ for chunk in $CHUNKS; do
 	st=$(dmsetup status vol)
 	bk_stop_writer
 	check_eq "$res" completed "chunk $chunk: job completed under writes ($st)"
-	check_eq "$(dev_sha_at /dev/vdc 0 $BYTES)" "$want" "chunk $chunk: backup equals the volume at the start"
+	check_eq "$(dev_digest_at /dev/vdc 0 $BYTES)" "$want" "chunk $chunk: backup equals the volume at the start"
 	check bk_finish vol
 	check_eq "$(dmsetup table vol | awk '{print $4}')" passthrough "chunk $chunk: volume back in passthrough"
 	check dmsetup remove vol
@@ -59,7 +59,7 @@ if ! on_debug_kernel; then
 	check mk_pattern vdb 7
 	check blockjob create vol /dev/vdb
 	on_exit "dmsetup remove --retry vol"
-	want=$(dev_sha vol)
+	want=$(dev_digest vol)
 	blockjob backup vol /dev/vdc --wait >/tmp/bk.out 2>&1 &
 	bpid=$!
 	for ((i = 0; i < 300; i++)); do
@@ -70,7 +70,7 @@ if ! on_debug_kernel; then
 	wait $bpid
 	check_eq "$?" 0 "blockjob backup --wait exits 0 ($(cat /tmp/bk.out))"
 	bk_stop_writer
-	check_eq "$(dev_sha vdc)" "$want" "whole 256M volume with --wait: backup equals the start"
+	check_eq "$(dev_digest vdc)" "$want" "whole 256M volume with --wait: backup equals the start"
 	check_eq "$(dmsetup table vol | awk '{print $4}')" passthrough "--wait switched back to passthrough"
 	check dmsetup remove vol
 fi

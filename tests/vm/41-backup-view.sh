@@ -18,7 +18,7 @@ dd if=/dev/zero of=/dev/vdc bs=1M count=33 status=none
 check bk_vol vol /dev/vdb $SEC
 # The start-time image, kept in RAM to compare chunk by chunk.
 check dd if=/dev/mapper/vol of=/tmp/pit.img bs=1M iflag=direct status=none
-want=$(sha </tmp/pit.img)
+want=$(digest </tmp/pit.img)
 
 check blockjob backup vol /dev/vdc --sync none --chunk-size 64K --view vw
 on_exit "dmsetup remove --retry vw"
@@ -29,7 +29,7 @@ check_eq "$(dmsetup table vw | awk '{print $3, $4}')" "blockjob view" "view tabl
 # The race first, on chunks nobody wrote yet: chunk i is read through the
 # view by three readers while one writer overwrites it on the volume.
 bad=0
-RACES=$(scaled 120 6)
+RACES=$(scaled 60 3)
 for ((i = 0; i < RACES; i++)); do
 	for r in 1 2 3; do
 		dd if=/dev/mapper/vw of=/tmp/r.$r bs=$CH skip=$i count=1 iflag=direct status=none &
@@ -47,7 +47,7 @@ done
 check_eq "$bad" 0 "$RACES chunks x 3 racing view readers: every read returned the old data"
 # Partial-chunk writes racing unaligned view reads across chunk boundaries.
 bad=0
-PARTIAL=$(scaled 80 6)
+PARTIAL=$(scaled 40 3)
 for ((i = 120; i < 120 + PARTIAL; i++)); do
 	dd if=/dev/mapper/vw of=/tmp/r.1 bs=512 skip=$((i * 128 - 3)) count=7 iflag=direct status=none &
 	dd if=/dev/urandom of=/dev/mapper/vol bs=512 seek=$((i * 128 + 1)) count=2 oflag=direct status=none &
@@ -60,10 +60,10 @@ check_eq "$bad" 0 "$PARTIAL partial writes vs unaligned view reads across chunk 
 # Whole view under a heavy writer.
 bk_writer vol 600 5 $((16 << 20))	# first half only: the job keeps chunks to save
 sleep 2
-check_eq "$(dev_sha vw)" "$want" "view reads the start-time image while writes go on"
-check_eq "$(dev_sha vw)" "$want" "and again"
+check_eq "$(dev_digest vw)" "$want" "view reads the start-time image while writes go on"
+check_eq "$(dev_digest vw)" "$want" "and again"
 bk_stop_writer
-check_eq "$(dev_sha vw)" "$want" "view still equals the start after the writer stopped"
+check_eq "$(dev_digest vw)" "$want" "view still equals the start after the writer stopped"
 st=$(dmsetup status vol)
 case $st in *" backup running "*" none "*) ok "sync none still running: $st" ;; *) not_ok "state: $st" ;; esac
 vst=$(dmsetup status vw)
@@ -85,7 +85,7 @@ fi
 vst=$(dmsetup status vw)
 case $vst in *" detached "*) ok "view detached: $vst" ;; *) not_ok "view status: $vst" ;; esac
 check dmsetup remove vw
-check_eq "$(dev_sha vol)" "$(dev_sha vdb $BYTES)" "volume still maps its source"
+check_eq "$(dev_digest vol)" "$(dev_digest vdb $BYTES)" "volume still maps its source"
 
 # A view needs a backup: refused on a passthrough volume, or for incremental.
 bk_view_refused vw2 vol "a view of a volume without a backup"
@@ -94,10 +94,10 @@ check_eq "$(dmsetup ls | grep -c vw2)" 0 "no device left behind"
 # The CLI path: the view of a full backup, and the view removed by --wait.
 check dmsetup remove vol
 check bk_vol vol /dev/vdb $SEC
-want=$(dev_sha vol)
+want=$(dev_digest vol)
 check blockjob backup vol /dev/vdc --view vw3 --speed 4M --wait
 check_eq "$(dmsetup ls | grep -c vw3)" 0 "--wait removed the view"
-check_eq "$(dev_sha_at /dev/vdc 0 $BYTES)" "$want" "full backup with a view: destination equals the start"
+check_eq "$(dev_digest_at /dev/vdc 0 $BYTES)" "$want" "full backup with a view: destination equals the start"
 check dmsetup remove vol
 check rmmod dm_blockjob
 finish

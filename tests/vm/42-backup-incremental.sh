@@ -44,7 +44,7 @@ for combo in "${COMBOS[@]}"; do
 	for off in 1 2 3 4; do
 		check bk_linear inc$off /dev/vdc $((off * 50 * 2048)) $SEC
 	done
-	want=$(dev_sha vol)
+	want=$(dev_digest vol)
 	# The bitmap and the full backup start at the same point (no writes between).
 	check blockjob bitmap add vol bm --granularity $gran
 	check blockjob backup vol /dev/mapper/full --chunk-size $chunk --speed 8M
@@ -52,12 +52,12 @@ for combo in "${COMBOS[@]}"; do
 	check_eq "$(bk_wait vol 300)" completed "$gran/$chunk: full backup completed"
 	bk_stop_writer
 	check bk_finish vol
-	check_eq "$(dev_sha full)" "$want" "$gran/$chunk: full backup equals the start"
+	check_eq "$(dev_digest full)" "$want" "$gran/$chunk: full backup equals the start"
 	check dd if=/dev/mapper/full of=$R bs=1M iflag=direct oflag=direct status=none
 
 	for round in 1 2 3; do
 		some_writes $((round * 7 + ${#gran}))
-		want=$(dev_sha vol)
+		want=$(dev_digest vol)
 		blockjob bitmap dump vol bm >/tmp/ranges
 		tgt=inc$round
 		if [ $round = 2 ]; then
@@ -84,7 +84,7 @@ for combo in "${COMBOS[@]}"; do
 		bk_stop_writer
 		check bk_finish vol
 		check apply /dev/mapper/$tgt
-		check_eq "$(dev_sha $R $BYTES)" "$want" "$gran/$chunk round $round: full + increments = volume at the start"
+		check_eq "$(dev_digest $R $BYTES)" "$want" "$gran/$chunk round $round: full + increments = volume at the start"
 		# no writes since the job ended: the bitmap holds exactly what the writer did
 		cnt=$(blockjob bitmap list vol --json | grep -o '"count": [0-9]*' | awk '{print $2}')
 		if [ "${cnt:-0}" -gt 0 ]; then ok "$gran/$chunk round $round: writes during the job stay recorded ($cnt bytes)"; else not_ok "$gran/$chunk: bitmap empty after a job with writes"; fi

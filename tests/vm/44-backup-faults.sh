@@ -17,7 +17,7 @@ LAST=$((SEC / 128 - 1))		# last 64K chunk: copied last by the background copier
 
 setup() {
 	bk_pit_setup $SEC
-	want=$(sha </tmp/pit.img)
+	want=$(digest </tmp/pit.img)
 }
 teardown() {
 	bk_finish vol
@@ -42,10 +42,10 @@ check_eq "$(bk_state vol)" "paused -" "the job goes on"
 case $(dmsetup status vol) in *"cbw-target-write"*) ok "error reported in status" ;; *) not_ok "no error in status: $(dmsetup status vol)" ;; esac
 check bk_relinear tgt /dev/vdc 0
 check dd if=/tmp/new of=/dev/mapper/vol bs=$CH seek=$LAST count=1 oflag=direct status=none
-check_eq "$(bk_chunk /dev/mapper/vol $LAST)" "$(sha </tmp/new)" "with the destination back, the write succeeds"
+check_eq "$(bk_chunk /dev/mapper/vol $LAST)" "$(digest </tmp/new)" "with the destination back, the write succeeds"
 check dmsetup message vol 0 resume
 check_eq "$(bk_wait vol 120)" completed "the backup completes"
-check_eq "$(dev_sha tgt)" "$want" "break-guest-write: the backup is the intact start-time image"
+check_eq "$(dev_digest tgt)" "$want" "break-guest-write: the backup is the intact start-time image"
 teardown
 
 echo "# break-snapshot"
@@ -58,9 +58,9 @@ ok "break-snapshot: the guest write succeeded"
 # The write may end before the copy's write fails (it goes once the copy
 # has read the old data): wait for the job's end.
 check_eq "$(bk_wait vol 60)" failed "the job failed"
-check_eq "$(bk_chunk /dev/mapper/vol $LAST)" "$(sha </tmp/new)" "the write reached the source"
+check_eq "$(bk_chunk /dev/mapper/vol $LAST)" "$(digest </tmp/new)" "the write reached the source"
 dd if=/tmp/new of=/tmp/pit.img bs=$CH seek=$LAST count=1 conv=notrunc status=none
-check_eq "$(dev_sha vol)" "$(sha </tmp/pit.img)" "the rest of the source is undamaged"
+check_eq "$(dev_digest vol)" "$(digest </tmp/pit.img)" "the rest of the source is undamaged"
 # after the failure writes flow freely
 check dd if=/dev/urandom of=/dev/mapper/vol bs=$CH seek=3 count=4 oflag=direct status=none
 teardown
@@ -72,7 +72,7 @@ for pol in break-snapshot break-guest-write; do
 	sleep 1
 	check bk_error tgt
 	check_eq "$(bk_wait vol 60)" failed "$pol: a failing destination fails the job"
-	check_eq "$(dev_sha vol)" "$want" "$pol: source undamaged"
+	check_eq "$(dev_digest vol)" "$want" "$pol: source undamaged"
 	teardown
 done
 

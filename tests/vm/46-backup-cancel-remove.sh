@@ -15,7 +15,7 @@ check mk_pattern vdb 5 $((SEC * 512))
 
 # cancel under writes
 check bk_vol vol /dev/vdb $SEC
-want=$(dev_sha vol)
+want=$(dev_digest vol)
 check blockjob backup vol /dev/vdc --speed 2M --chunk-size 4K
 # First half only: the throttled copy of the second half (8 s at 2M/s)
 # keeps the job running however fast copy-before-write saves the first.
@@ -29,12 +29,12 @@ sleep 1
 bk_stop_writer
 check bk_finish vol
 check_eq "$(dmsetup table vol | awk '{print $4}')" passthrough "back to passthrough"
-check_eq "$(dev_sha vol)" "$(dev_sha vdb $((SEC * 512)))" "volume maps its source"
+check_eq "$(dev_digest vol)" "$(dev_digest vdb $((SEC * 512)))" "volume maps its source"
 check dmsetup remove vol
 
 # pause / resume / set-speed, then let it complete
 check bk_vol vol /dev/vdb $SEC
-want=$(dev_sha vol)
+want=$(dev_digest vol)
 check blockjob backup vol /dev/vdc --speed 1M
 check dmsetup message vol 0 pause
 d1=$(dmsetup status vol | awk '{print $7}')
@@ -45,7 +45,7 @@ check_eq "$(bk_state vol)" "paused -" "paused"
 check dmsetup message vol 0 set-speed 0
 check dmsetup message vol 0 resume
 check_eq "$(bk_wait vol 120)" completed "completes after resume with no speed limit"
-check_eq "$(dev_sha_at /dev/vdc 0 $((SEC * 512)))" "$want" "backup equals the start"
+check_eq "$(dev_digest_at /dev/vdc 0 $((SEC * 512)))" "$want" "backup equals the start"
 if dmsetup message vol 0 pause 2>/dev/null; then not_ok "pause after conclusion accepted"; else ok "pause after conclusion refused"; fi
 check dd if=/dev/urandom of=/dev/mapper/vol bs=64k count=4 oflag=direct status=none
 check bk_finish vol
@@ -71,7 +71,7 @@ check dmsetup remove vol
 
 # suspend/resume of a running job's table (same table): the job goes on
 check bk_vol vol /dev/vdb $SEC
-want=$(dev_sha vol)
+want=$(dev_digest vol)
 check blockjob backup vol /dev/vdc --speed 4M
 bk_writer vol 600 3
 sleep 1
@@ -79,7 +79,7 @@ check dmsetup suspend vol
 check dmsetup resume vol
 check_eq "$(bk_wait vol 120)" completed "completes across a suspend/resume"
 bk_stop_writer
-check_eq "$(dev_sha_at /dev/vdc 0 $((SEC * 512)))" "$want" "backup equals the start"
+check_eq "$(dev_digest_at /dev/vdc 0 $((SEC * 512)))" "$want" "backup equals the start"
 check bk_finish vol
 check dmsetup remove vol
 

@@ -90,7 +90,7 @@ for run in "5 10" "20 200" "240 1"; do
 	set -- $run
 	dd if=/tmp/orig of=/tmp/want bs=$CH skip="$1" seek="$1" count="$2" conv=notrunc status=none
 done
-check_eq "$(dev_sha_at /dev/vdc 0 $((16 << 20)))" "$(sha </tmp/want)" \
+check_eq "$(dev_digest_at /dev/vdc 0 $((16 << 20)))" "$(digest </tmp/want)" \
 	"the destination holds exactly the set's chunks as of the start"
 check bk_finish vol
 check_eq "$(dmsetup table vol | awk '{print $4}')" passthrough "back in passthrough"

@@ -98,7 +98,7 @@ wait_ready vol
 check_eq "$?" 0 "mirror: ready ($(dmsetup status vol))"
 injected "mirror"
 inject 0
-check_eq "$(dev_sha_at /dev/vdc 0 $BYTES)" "$(dev_sha_at /dev/vdb 0 $BYTES)" \
+check_eq "$(dev_digest_at /dev/vdc 0 $BYTES)" "$(dev_digest_at /dev/vdb 0 $BYTES)" \
 	"mirror: destination equals source when ready"
 check blockjob complete vol
 check_eq "$(dmsetup table vol | awk '{print $4, $5}')" "passthrough 254:32" "mirror: pivoted"
@@ -117,7 +117,7 @@ for cs in $CHUNK_SECTORS; do
 	check mk_pattern vdb "$RANDOM" $BYTES
 	check bk_vol vol /dev/vdb $SEC
 	check bk_linear tgt /dev/vdc 0 $SEC
-	want=$(dev_sha vol)
+	want=$(dev_digest vol)
 	check dmsetup load vol --table "0 $SEC blockjob backup /dev/vdb 0 /dev/mapper/tgt 0 $cs 1 start_paused"
 	check dmsetup suspend vol
 	check dmsetup resume vol
@@ -129,7 +129,7 @@ for cs in $CHUNK_SECTORS; do
 	check_eq "$res" completed "backup $chunk: job completed ($(dmsetup status vol))"
 	injected "backup $chunk"
 	inject 0
-	check_eq "$(dev_sha_at /dev/mapper/tgt 0 $BYTES)" "$want" "backup $chunk: equals the volume at the start"
+	check_eq "$(dev_digest_at /dev/mapper/tgt 0 $BYTES)" "$want" "backup $chunk: equals the volume at the start"
 	check bk_finish vol
 	check fio_verify_check vol --size=$BYTES --rw=randwrite --bs=4k --iodepth=8
 	check dmsetup remove vol

@@ -77,14 +77,14 @@ dd if=/dev/urandom of=/tmp/new4k bs=4k count=1 status=none
 cp /tmp/new /tmp/both
 dd if=/tmp/new4k of=/tmp/both bs=4k seek=3 conv=notrunc status=none
 check dd if=/tmp/new4k of=/dev/mapper/vol bs=4k seek=$((5 * 16 + 3)) count=1 oflag=direct status=none
-check_eq "$(bk_chunk /dev/mapper/vol 5)" "$(sha </tmp/both)" "a second write to the released chunk completes too"
+check_eq "$(bk_chunk /dev/mapper/vol 5)" "$(digest </tmp/both)" "a second write to the released chunk completes too"
 view_read 5
 if still_waits $VPID; then ok "a view read of the chunk waits for the copy"; else not_ok "a view read of the chunk ended while its copy was held"; fi
 bounded dd if=/dev/mapper/vw bs=$CH skip=7 count=1 iflag=direct status=none
-check_eq "$(sha </tmp/out)" "$(bk_pit_chunk 7)" "a view read of an untouched chunk reads the source meanwhile"
+check_eq "$(digest </tmp/out)" "$(bk_pit_chunk 7)" "a view read of an untouched chunk reads the source meanwhile"
 check dmsetup resume tgt
 if wait $VPID; then ok "the held view read completes"; else not_ok "the held view read failed"; fi
-check_eq "$(sha </tmp/view.5)" "$(bk_pit_chunk 5)" "the view read the old data"
+check_eq "$(digest </tmp/view.5)" "$(bk_pit_chunk 5)" "the view read the old data"
 check_eq "$(bk_chunk /dev/mapper/tgt 5)" "$(bk_pit_chunk 5)" "the destination holds the old data"
 check_eq "$(bk_chunk /dev/mapper/vw 5)" "$(bk_pit_chunk 5)" "the view reads the old data from the destination"
 check_eq "$(bk_state vol)" "running -" "the job goes on"
@@ -100,10 +100,10 @@ WPID=$!
 PIDS+=($WPID)
 if still_waits $WPID; then ok "the write waits while the copy's write is held"; else not_ok "the write ended before the copy's write"; fi
 bounded dd if=/dev/mapper/vw bs=$CH skip=5 count=1 iflag=direct status=none
-check_eq "$(sha </tmp/out)" "$(bk_pit_chunk 5)" "a view read of the chunk reads the (unchanged) source"
+check_eq "$(digest </tmp/out)" "$(bk_pit_chunk 5)" "a view read of the chunk reads the (unchanged) source"
 check dmsetup resume tgt
 if wait $WPID; then ok "the write completes with the destination back"; else not_ok "the write failed"; fi
-check_eq "$(bk_chunk /dev/mapper/vol 5)" "$(sha </tmp/new)" "the write reached the source"
+check_eq "$(bk_chunk /dev/mapper/vol 5)" "$(digest </tmp/new)" "the write reached the source"
 check_eq "$(bk_chunk /dev/mapper/vw 5)" "$(bk_pit_chunk 5)" "the view reads the old data"
 check dmsetup message vol 0 cancel
 teardown
@@ -118,7 +118,7 @@ if still_waits $VPID; then ok "the view read waits"; else not_ok "the view read 
 check dmsetup load tgt --table "0 $SEC error"
 check dmsetup resume tgt
 if wait $VPID; then
-	not_ok "the view read of the lost chunk succeeded (new data: $([ "$(sha </tmp/view.5)" = "$(sha </tmp/new)" ] && echo yes || echo no))"
+	not_ok "the view read of the lost chunk succeeded (new data: $([ "$(digest </tmp/view.5)" = "$(digest </tmp/new)" ] && echo yes || echo no))"
 else
 	ok "the view read of the lost chunk fails (EIO)"
 fi
@@ -130,7 +130,7 @@ else
 	ok "the failed job's view answers EIO"
 fi
 dd if=/tmp/new of=/tmp/pit.img bs=$CH seek=5 count=1 conv=notrunc status=none
-check_eq "$(dev_sha vol)" "$(sha </tmp/pit.img)" "the source holds the write and nothing else changed"
+check_eq "$(dev_digest vol)" "$(digest </tmp/pit.img)" "the source holds the write and nothing else changed"
 teardown
 
 echo "# cancel with a released copy in flight"
@@ -146,7 +146,7 @@ else
 	ok "the cancelled job's view answers EIO for the unsaved chunk"
 fi
 check dmsetup resume tgt
-check_eq "$(bk_chunk /dev/mapper/vol 5)" "$(sha </tmp/new)" "the write is on the source"
+check_eq "$(bk_chunk /dev/mapper/vol 5)" "$(digest </tmp/new)" "the write is on the source"
 teardown
 check rmmod dm_blockjob
 check_eq "$(lsmod | grep -c dm_blockjob)" 0 "module unloaded"

@@ -20,7 +20,7 @@ done_bytes() {
 check mk_pattern vdb "$RANDOM" $BYTES
 check bk_vol vol /dev/vdb $SEC
 check bk_linear tgt /dev/vdc 0 $SEC
-want=$(dev_sha vol)
+want=$(dev_digest vol)
 check dmsetup load vol --table "0 $SEC blockjob backup /dev/vdb 0 /dev/mapper/tgt 0 128 1 start_paused"
 check dmsetup suspend vol
 check dmsetup resume vol
@@ -35,7 +35,7 @@ sleep 2
 check_eq "$(done_bytes)" 0 "nothing copied while the volume is suspended"
 check dmsetup resume vol
 check_eq "$(bk_wait vol 120)" completed "the backup completes once resumed"
-check_eq "$(dev_sha /dev/mapper/tgt)" "$want" "the backup equals the volume at its start"
+check_eq "$(dev_digest /dev/mapper/tgt)" "$want" "the backup equals the volume at its start"
 check bk_finish vol
 check dmsetup remove vol
 check dmsetup remove tgt

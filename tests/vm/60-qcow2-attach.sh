@@ -24,9 +24,9 @@ detach() {
 	check_eq "$(loops_bound)" 0 "$1: loop devices released"
 }
 
-# parity: IMAGE SHA256 RO(0|1)
+# parity: IMAGE DIGEST RO(0|1) (the host's digest of qemu-img convert -O raw)
 i=0
-while read -r img sha ro; do
+while read -r img digest ro; do
 	i=$((i + 1))
 	if blockjob qcow2 attach v$i "$X/$img" 2>/tmp/attach.err; then
 		ok "attach $img$( [ -s /tmp/attach.err ] && echo ": $(cat /tmp/attach.err)")"
@@ -35,7 +35,7 @@ while read -r img sha ro; do
 		continue
 	fi
 	dm_nodes
-	check_eq "$(dev_sha /dev/mapper/v$i)" "$sha" "$img: attached device reads what qemu-img convert gives"
+	check_eq "$(dev_digest /dev/mapper/v$i)" "$digest" "$img: attached device reads what qemu-img convert gives"
 	check_eq "$(blockdev --getro /dev/mapper/v$i)" "$ro" "$img: read-only=$ro"
 	check_eq "$(dmsetup status v$i | awk '{print $3, $4}')" "blockjob passthrough" "$img: v$i is a blockjob volume"
 	detach v$i
@@ -49,8 +49,8 @@ dm_nodes
 check_eq "$(blockdev --getro /dev/mapper/pw)" 0 "preallocated image: writable"
 check dd if=$X/pattern.raw of=/dev/mapper/pw bs=64k seek=16 oflag=direct conv=notrunc status=none
 check dd if=$X/pattern.raw of=/dev/mapper/pw bs=512 seek=7 count=3 oflag=direct conv=notrunc status=none
-check_eq "$(dd if=/dev/mapper/pw bs=64k skip=16 count=$(( $(stat -c %s $X/pattern.raw) / 65536 )) iflag=direct status=none | sha)" \
-	"$(sha <$X/pattern.raw)" "writes read back through the attached device"
+check_eq "$(dd if=/dev/mapper/pw bs=64k skip=16 count=$(( $(stat -c %s $X/pattern.raw) / 65536 )) iflag=direct status=none | digest)" \
+	"$(digest <$X/pattern.raw)" "writes read back through the attached device"
 sync
 detach pw
 

@@ -37,7 +37,7 @@ wait $FIO
 check blockjob complete vol
 lower=$(dmsetup info -c --noheadings -o major,minor vol-qcow2 | tr -d ' ')
 check_eq "$(dmsetup table vol | awk '{print $5}')" "$lower" "after the pivot vol lives on the attached qcow2 image"
-check_eq "$(dev_sha vol)" "$(dev_sha part)" "vol (on the qcow2 image) reads the source's data"
+check_eq "$(dev_digest vol)" "$(dev_digest part)" "vol (on the qcow2 image) reads the source's data"
 check dd if=/dev/mapper/part of=$X/mdst.src.raw bs=1M status=none
 check blockjob qcow2 detach vol
 check_eq "$(dmsetup ls | grep -c '^vol')" 0 "detach removed vol and vol-qcow2"

@@ -36,10 +36,10 @@ reopen() {	# the clean path: remove, unload, load, create again
 # Creating vol with these arguments must fail, say $2, and leave MDEV $3 unchanged.
 refused() {
 	local args=$1 want=$2 dev=$3 before out rc
-	before=$(dev_sha "$dev")
+	before=$(dev_digest "$dev")
 	out=$(blockjob create $args 2>&1)
 	rc=$?
-	if [ $rc -ne 0 ] && [[ $out == *"$want"* ]] && [ "$(dev_sha "$dev")" = "$before" ] &&
+	if [ $rc -ne 0 ] && [[ $out == *"$want"* ]] && [ "$(dev_digest "$dev")" = "$before" ] &&
 		! dmsetup info vol >/dev/null 2>&1; then
 		ok "refused ($want): $out"
 	else
@@ -162,7 +162,7 @@ check_eq "$(dump p)" "$(expect 65536)" "failed incremental: p keeps every write"
 check reopen
 check_eq "$(dump p)" "$(expect 65536)" "failed incremental: p keeps every write across a reopen"
 # A running incremental: MDEV copied mid-job (what a crash leaves) covers every write.
-want=$(dev_sha vol)
+want=$(dev_digest vol)
 blockjob bitmap dump vol p >/tmp/ranges
 check blockjob backup vol /dev/mapper/inc1 --bitmap p --speed 64K
 w 30000 16; w 61000 1
@@ -175,7 +175,7 @@ check blockjob set-speed vol 0
 check_eq "$(bk_wait vol 120)" completed "incremental completed"
 check blockjob dismiss vol
 check "$BJ_TESTS/vm/helpers/bin/apply-ranges" /dev/mapper/inc1 $R </tmp/ranges
-check_eq "$(dev_sha $R $BYTES)" "$want" "full + increment = the volume at the backup's start"
+check_eq "$(dev_digest $R $BYTES)" "$want" "full + increment = the volume at the backup's start"
 check_eq "$(dump p)" "$((30000 * 512 / 65536 * 65536)) 65536"$'\n'"$((61000 * 512 / 65536 * 65536)) 65536" \
 	"after a completed incremental p holds only the writes made during it"
 check reopen

@@ -88,7 +88,7 @@ done
 # --- both superblocks damaged: refused, MDEV untouched ------------------------------
 save 0 /tmp/sb0.blk; save 1 /tmp/sb1.blk
 flip 0 100; flip 1 2000
-before=$(dev_sha md)
+before=$(dev_digest md)
 out=$(open_vol 2>&1) && not_ok "opened with both superblocks damaged" || ok "CLI refuses: $out"
 num=$(dmsetup info -c --noheadings -o major,minor md | tr -d ' ')
 dnum=$(dmsetup info -c --noheadings -o major,minor data | tr -d ' ')
@@ -96,7 +96,7 @@ if dmsetup create vol --table "0 $SEC blockjob passthrough $dnum 0 2 metadata $n
 	not_ok "kernel opened MDEV with both superblocks damaged"; dmsetup remove vol
 else ok "kernel refuses it too"; fi
 dmesg | grep "No valid metadata superblock" >/dev/null && ok "kernel: No valid metadata superblock" || not_ok "no kernel reason"
-check_eq "$(dev_sha md)" "$before" "MDEV not written"
+check_eq "$(dev_digest md)" "$before" "MDEV not written"
 put 0 /tmp/sb0.blk; put 1 /tmp/sb1.blk
 
 # --- a flipped bit in a bitmap block: the block is taken as all dirty --------------
@@ -186,7 +186,7 @@ case "$(dmsetup table vol)" in *"passthrough $dnum 0 2 metadata $num") ok "pivot
 *) not_ok "table after pivot: $(dmsetup table vol)" ;; esac
 wr 61000
 want_p=$(dump p)
-check_eq "$(dev_sha vol)" "$(dev_sha dst)" "the volume is dst"
+check_eq "$(dev_digest vol)" "$(dev_digest dst)" "the volume is dst"
 check dmsetup remove vol
 check rmmod dm_blockjob
 check load_blockjob

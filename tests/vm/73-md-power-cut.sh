@@ -60,10 +60,10 @@ case ${BJ_BOOT:-} in
 	blockjob bitmap dump vol p >/tmp/ranges
 	check_eq "$(uncovered 65536 /tmp/ranges </tmp/acked | wc -l)" 0 \
 		"every acknowledged write's granule is dirty ($(wc -l </tmp/acked) blocks, $(wc -l </tmp/ranges) ranges)"
-	want=$(dev_sha vol)
+	want=$(dev_digest vol)
 	check blockjob backup vol /dev/mapper/inc --bitmap p --wait
 	check "$BJ_TESTS/vm/helpers/bin/apply-ranges" /dev/mapper/inc /dev/mapper/full </tmp/ranges
-	check_eq "$(dev_sha full)" "$want" "full backup + the increment from the bitmap = the volume"
+	check_eq "$(dev_digest full)" "$want" "full backup + the increment from the bitmap = the volume"
 	check dmsetup remove vol
 	;;
 *)

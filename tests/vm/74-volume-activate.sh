@@ -57,14 +57,14 @@ md_save c
 case "$(blockjob metadata dump $MD)" in *"pivoted: no"* | *"pivoted no"*) ok "resuming the mirror undid the pivot" ;;
 *) not_ok "pivot still recorded: $(blockjob metadata dump $MD | head -n 12)" ;; esac
 check dd if=/dev/urandom of=/dev/mapper/vol bs=64k count=16 seek=40 oflag=direct status=none
-src_sha=$(dev_sha vol)
+src_sha=$(dev_digest vol)
 check blockjob complete vol
 check_eq "$(vol_origin)" "$DNUM" "the volume is on the destination"
 md_save d		# the CLI's record after the pivot
 case "$(record)" in *home=virtio-bj-vdc*) ok "the record names the destination" ;; *) not_ok "record: $(record)" ;; esac
 # Writes after the pivot reach the destination only: the source is stale now.
 check dd if=/dev/urandom of=/dev/mapper/vol bs=64k count=16 seek=80 oflag=direct status=none
-vol_sha=$(dev_sha vol)
+vol_sha=$(dev_digest vol)
 want_p=$(blockjob bitmap dump vol p)
 
 # --- a reboot: the volume comes back where it lives ----------------------------
@@ -76,7 +76,7 @@ check_eq "$(dmsetup info -c --noheadings -o uuid vol)" "$uuid" \
 	"the same DM UUID, its metadata's: BLOCKJOB-VOL-$(blockjob metadata dump $MD | sed -n 's/.*(uuid \(.*\))$/\1/p')"
 check_eq "$uuid" "BLOCKJOB-VOL-$(blockjob metadata dump $MD | sed -n 's/.*(uuid \(.*\))$/\1/p')" \
 	"the volume's DM UUID is its metadata's uuid"
-check_eq "$(dev_sha vol)" "$vol_sha" "with every write"
+check_eq "$(dev_digest vol)" "$vol_sha" "with every write"
 check_eq "$(blockjob bitmap dump vol p)" "$want_p" "and its persistent bitmap"
 out=$(blockjob activate vol --metadata $MD)
 check_eq "$?" 0 "activate on an active volume: exit 0 ($out)"
@@ -105,7 +105,7 @@ done
 check dmsetup remove vol
 check md_put c
 check blockjob activate vol --metadata $MD
-check_eq "$(dev_sha vol)" "$src_sha" "step c: the source has every write made until the pivot"
+check_eq "$(dev_digest vol)" "$src_sha" "step c: the source has every write made until the pivot"
 check blockjob cancel vol
 
 # --- refusals -----------------------------------------------------------------

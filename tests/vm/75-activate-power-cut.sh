@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# vm-run: --boots 21 --disks 5 --disk-size 16M --disk-cache none --timeout 150
+# vm-run: --boots 31 --disks 5 --disk-size 16M --disk-cache none --timeout 150
 # vm-kernel: stock
 # Power cuts during jobs, and the volume back where it lives after each
 # (issue 18; the harness: Documentation/testing.rst, "Power cuts").
@@ -71,7 +71,7 @@ else
 	case $out in *"resumed:"*)
 		check blockjob set-speed vol 0
 		check blockjob wait vol --for ready --timeout 60
-		check_eq "$(dev_sha /dev/vdb)" "$(dev_sha /dev/vdc)" "boot $BOOT: the resumed mirror's copy equals the source"
+		check_eq "$(dev_digest /dev/vdb)" "$(dev_digest /dev/vdc)" "boot $BOOT: the resumed mirror's copy equals the source"
 		check blockjob complete vol
 		res=$("$AW" check /dev/mapper/vol /dev/mapper/log | tail -n 1)
 		check_eq "$?" 0 "boot $BOOT: every acknowledged write is on the volume after the resumed mirror's pivot ($res)" ;;

@@ -95,8 +95,8 @@ case $BOOT in
 	start=$(uptime_ms)
 	check blockjob wait vol --for ready --timeout 60
 	echo "# boot 2: resumed mirror ready in $(($(uptime_ms) - start)) ms"
-	check_eq "$(dd if=/dev/vdb bs=1M count=16 iflag=direct status=none | sha)" \
-		"$(dd if=/dev/vdc bs=1M count=16 iflag=direct status=none | sha)" \
+	check_eq "$(dev_digest vdb $((16 << 20)))" \
+		"$(dev_digest vdc $((16 << 20)))" \
 		"boot 2: the destination equals the source once ready"
 	# Ready and idle: the clear pass empties the map (a bound, not a sleep).
 	i=0

@@ -60,14 +60,14 @@ wait $fio_pid
 rc=$?
 check_eq $rc 0 "fio (writes across the pivot, then verify of what it wrote) passed"
 [ $rc -eq 0 ] || tail -n 20 /tmp/fio.out
-check_eq "$(dev_sha /dev/mapper/vol)" "$(dev_sha_at /dev/vdc 0 "$(dev_size vol)")" "B's disk equals the volume"
+check_eq "$(dev_digest /dev/mapper/vol)" "$(dev_digest_at /dev/vdc 0 "$(dev_size vol)")" "B's disk equals the volume"
 check blockjob remove vol
 await_nbd_connected 0 "remove disconnected the NBD device"
 # host A after a reboot: the volume comes back on the remote export
-ref=$(dev_sha_at /dev/vdc 0 "$(dev_size vdc)")
+ref=$(dev_digest_at /dev/vdc 0 "$(dev_size vdc)")
 check blockjob create vol "$url"
 check_eq "$(vol_major vol)" $NBD_MAJOR "create over an NBD URL maps the NBD device"
-check_eq "$(dev_sha /dev/mapper/vol)" "$ref" "...and reads B's disk"
+check_eq "$(dev_digest /dev/mapper/vol)" "$ref" "...and reads B's disk"
 check blockjob remove vol
 await_nbd_connected 0 "remove disconnected it"
 check blockjob export --stop $BJ_NET_B:10809
@@ -85,13 +85,13 @@ fio_pid=$!
 check blockjob mirror vol2 nbd://$BJ_NET_B:10810/handover --wait
 # fio has exited: every write it made has completed, on both hosts
 wait $fio_pid
-ref=$(dev_sha /dev/mapper/vol2)
+ref=$(dev_digest /dev/mapper/vol2)
 check blockjob cancel vol2
 await_nbd_connected 0 "cancel disconnected the NBD device"
-check_eq "$(dev_sha_at /dev/vde 0 "$(dev_size vol2)")" "$ref" "B's disk equals the volume as of the cancel"
+check_eq "$(dev_digest_at /dev/vde 0 "$(dev_size vol2)")" "$ref" "B's disk equals the volume as of the cancel"
 check fio --name=after --filename=/dev/mapper/vol2 --rw=randwrite --bs=4k --direct=1 \
 	--ioengine=psync --size=1M --output=/dev/null
-check_eq "$(dev_sha_at /dev/vde 0 "$(dev_size vol2)")" "$ref" "writes after the cancel stay on host A"
+check_eq "$(dev_digest_at /dev/vde 0 "$(dev_size vol2)")" "$ref" "writes after the cancel stay on host A"
 check_eq "$(dmsetup table vol2 | awk '{print $4}')" passthrough "vol2 back in passthrough on its own disk"
 
 # --- bad input ------------------------------------------------------------

@@ -170,7 +170,7 @@ read_back() {
 	local f=/tmp/rb.$$
 	head -c 1048576 /dev/urandom >"$f"
 	dd if="$f" of="/dev/mapper/$1" bs=1M seek=20 oflag=direct conv=notrunc status=none &&
-		[ "$(dev_sha_at "$1" $((20 << 20)) 1048576)" = "$(sha <"$f")" ]
+		[ "$(dev_digest_at "$1" $((20 << 20)) 1048576)" = "$(digest <"$f")" ]
 	local rc=$?
 	rm -f "$f"
 	return $rc
@@ -212,7 +212,7 @@ check blockjob set-speed vol 0
 wait $writer_pid
 check_eq $? 0 "the writer (fio, through the stop and the reconnect) got no error"
 check blockjob wait vol --for ready --timeout 60
-check_eq "$(dev_sha_at /dev/vdc 0 "$(dev_size vol)")" "$(dev_sha vol)" "ready: B's disk equals the volume (no region lost)"
+check_eq "$(dev_digest_at /dev/vdc 0 "$(dev_size vol)")" "$(dev_digest vol)" "ready: B's disk equals the volume (no region lost)"
 check blockjob complete vol
 check_eq "$(vol_origin vol)" "$(dev_num "/dev/$dev")" "after the pivot vol maps $dev"
 check fio_verify_check /dev/mapper/vol --size=$SIZE

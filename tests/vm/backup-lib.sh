@@ -17,7 +17,7 @@
 #   bk_pit_setup SECTORS         vol (blockjob passthrough over a random pattern on
 #                                /dev/vdb) and tgt (dm-linear on /dev/vdc), SECTORS
 #                                each; the start-time image of vol in /tmp/pit.img
-#   bk_chunk DEV N / bk_pit_chunk N   sha256 of chunk N ($CH bytes) of DEV / of
+#   bk_chunk DEV N / bk_pit_chunk N   digest of chunk N ($CH bytes) of DEV / of
 #                                /tmp/pit.img
 
 bk_state() {
@@ -154,9 +154,9 @@ bk_pit_setup() {
 }
 
 bk_chunk() {
-	dd if="$1" bs="$CH" skip="$2" count=1 iflag=direct status=none | sha
+	dev_digest_at "$1" $(($2 * CH)) "$CH"
 }
 
 bk_pit_chunk() {
-	dd if=/tmp/pit.img bs="$CH" skip="$1" count=1 status=none | sha
+	"$DIGEST" /tmp/pit.img $(($1 * CH)) "$CH"
 }
