@@ -42,7 +42,7 @@ cat /tmp/events.json
 
 if blockjob backup --help >/dev/null 2>&1; then
 	say "Point-in-time backup of vol (now on /dev/vdc) to /dev/vdd while writes go on"
-	want=$(dev_sha /dev/mapper/vol)
+	want=$(dev_digest /dev/mapper/vol)
 	blockjob backup vol /dev/vdd --sync full &
 	bpid=$!
 	fio --name=app2 --filename=/dev/mapper/vol --rw=randwrite --bs=4k --size=64M \
@@ -53,7 +53,7 @@ if blockjob backup --help >/dev/null 2>&1; then
 		until dmsetup status vol | grep concluded >/dev/null; do sleep 0.2; done
 	blockjob status vol
 	blockjob cancel vol >/dev/null 2>&1
-	got=$(dev_sha /dev/vdd $(blockdev --getsize64 /dev/mapper/vol))
+	got=$(dev_digest /dev/vdd $(blockdev --getsize64 /dev/mapper/vol))
 	echo "volume before the backup: $want"
 	echo "backup device:            $got"
 	[ "$want" = "$got" ] && echo "backup equals the volume as of its start: OK" || { echo "backup MISMATCH"; exit 1; }
