@@ -46,7 +46,8 @@
  *     sync_work() makes the region's bit durable, then is mapped again.
  *   - A clear pass (clear_work, at most one a second) unmarks the regions
  *     that are clean, idle and were not written since the last pass, flushes
- *     both devices, then commits the map without them. It runs only while
+ *     both devices, then commits the map without them; if it kept regions
+ *     only because they were written, it queues the next. It runs only while
  *     writes are duplicated: after a cancel or a failure every region
  *     written stays marked, as the destination did not take the write.
  *
@@ -753,10 +754,12 @@ static const struct bj_copier_ops mirror_copier_ops = {
 
 /*
  * m->lock held: unmark (in core) the regions that are marked, clean, idle
- * and not written since the last pass; they go to @clearing. Word by word:
- * the maps are large and this runs with interrupts off.
+ * and not written since the last pass; they go to @clearing. *@later: some
+ * marked clean regions were kept only because they were written since the
+ * last pass (the next pass may take them). Word by word: the maps are large
+ * and this runs with interrupts off.
  */
-static u64 unmark_idle(struct bj_mirror *m)
+static u64 unmark_idle(struct bj_mirror *m, bool *later)
 {
 	unsigned long *mk = m->marked.bits, c;
 	u64 w, words = BITS_TO_LONGS(m->marked.nr_bits), n = 0, nr;
@@ -764,6 +767,8 @@ static u64 unmark_idle(struct bj_mirror *m)
 
 	bj_bitmap_clear_all(&m->clearing);
 	for (w = 0; w < words; w++) {
+		if (mk[w] & ~m->dirty.bits[w] & m->written.bits[w])
+			*later = true;
 		c = mk[w] & ~m->dirty.bits[w] & ~m->written.bits[w];
 		if (!c)
 			continue;
@@ -794,14 +799,14 @@ static void sync_commit(struct bj_mirror *m, bool clear)
 {
 	struct bj_target *bt = m->bt;
 	unsigned long flags;
-	bool kick;
+	bool kick, later = false;
 	u64 unmarked = 0;
 	int r = 0;
 
 	mutex_lock(&m->sync_mutex);
 	spin_lock_irqsave(&m->lock, flags);
 	if (clear && m->mirroring && !m->suspended && !m->sync_failed)
-		unmarked = unmark_idle(m);
+		unmarked = unmark_idle(m, &later);
 	bj_bitmap_copy(&m->committing, &m->mark_pending);
 	bj_bitmap_clear_all(&m->mark_pending);
 	bj_bitmap_copy(&m->want, &m->marked);
@@ -833,6 +838,13 @@ static void sync_commit(struct bj_mirror *m, bool clear)
 	mutex_unlock(&m->sync_mutex);
 	if (kick)
 		queue_work(m->wq, &m->work);
+	/*
+	 * Regions written in the last second stayed marked. Without another
+	 * pass they would stay so until the next write anywhere: an idle
+	 * mirror's map would never empty, and a crash would copy them again.
+	 */
+	if (later)
+		clear_later(m);
 }
 
 static void sync_work(struct work_struct *ws)

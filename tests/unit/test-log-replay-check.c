@@ -20,6 +20,10 @@
  * inline data) and bad arguments (exit 2); and a random workload of about
  * 5000 entries replayed as the kernel would write it (no violation) and
  * with one write's bitmap update moved after it (found), timed.
+ * --sync-map: a copy flushed before the map clears (fine); a map cleared
+ * before the copy landed, an unmarked source write, a destination write to
+ * a clean region (violations, where and when); a log without a map; a
+ * write outside the regions; the options' rules.
  */
 #define LRC_NO_MAIN
 #include "../vm/helpers/log-replay-check.c"
@@ -275,6 +279,7 @@ static void log_begin(struct lw *l, uint32_t ss, struct bj_md_sb *sb)
 }
 
 #define G(...) ((const uint64_t[]){ __VA_ARGS__, UINT64_MAX })
+#define G_NONE ((const uint64_t[]){ UINT64_MAX })
 
 static void test_order(uint32_t ss)
 {
@@ -811,6 +816,188 @@ static void test_random(void)
 	GRANULE = 128;
 }
 
+/* ---- --sync-map: the mirror's sync map ---------------------------------- */
+
+/* @sectors of byte @v at sector @sector of the source (0) or destination (1). */
+static void lw_dev(struct lw *l, int dev, uint64_t sector, uint64_t sectors, int v, uint64_t flags)
+{
+	uint8_t *buf = malloc(sectors * 512);
+
+	if (!buf)
+		DIE("out of memory");
+	memset(buf, v, sectors * 512);
+	lw_entry(l, (MD_SECT + dev * DATA_SECT + sector) * 512, sectors * 512, flags, buf, NULL);
+	free(buf);
+}
+
+static int check_sync(struct lw *l, const char *mark, struct lrc_stats *st, bool cross)
+{
+	struct lrc_opts o = { .log = l->path, .md_start = 0, .md_sectors = MD_SECT,
+			      .data_start = MD_SECT, .data_sectors = DATA_SECT,
+			      .dst_start = MD_SECT + DATA_SECT, .sync_map = true,
+			      .from_mark = mark, .max_details = 5, .cross_check = cross };
+	FILE *out = fmemopen(outbuf, sizeof(outbuf), "w");
+	int r;
+
+	if (!out)
+		DIE("fmemopen");
+	memset(st, 0, sizeof(*st));
+	r = lrc_check(&o, out, st);
+	fclose(out);
+	return r;
+}
+
+/*
+ * The source written with 0xaa in regions 0..3 before the mark "start",
+ * then the mirror's map committed with regions 0..3 set (a new map: its
+ * block, then the superblock that names it).
+ */
+static void sync_begin(struct lw *l, struct bj_md_sb *sb)
+{
+	struct bj_md_sb sb0;
+
+	lw_open(l, 512);
+	sb_with_bitmap(&sb0, BJ_MD_SYNC_NAME, 1);
+	sb0.nr_bitmaps = 0;
+	sb0.next_epoch = 1;
+	memset(&sb0.bitmaps[0], 0, sizeof(sb0.bitmaps[0]));
+	lw_sb(l, &sb0, 0, false);
+	lw_dev(l, 0, 0, 4 * GRANULE, 0xaa, 0);
+	lw_flush(l);
+	lw_mark(l, "start");
+	lw_flush(l);				/* a point without a map: not checked */
+	sb_with_bitmap(sb, BJ_MD_SYNC_NAME, 2);
+	sb->bitmaps[0].flags |= BJ_MD_BM_SYNC;
+	lw_bits(l, sb, 0, 1, 0, 1, G(0, 1, 2, 3), false);
+	lw_sb(l, sb, 1, false);
+}
+
+static void test_sync_map(void)
+{
+	struct bj_md_sb sb;
+	struct lrc_stats st;
+	struct lw l;
+	int r;
+
+	DATA_SECT = 16 * GRANULE;
+
+	/* the copy lands, the destination is flushed, then the bits clear: fine */
+	sync_begin(&l, &sb);
+	lw_dev(&l, 1, 0, 4 * GRANULE, 0xaa, 0);
+	lw_flush(&l);
+	lw_bits(&l, &sb, 0, 1, 1, 2, G_NONE, false);
+	lw_bits(&l, &sb, 0, 1, 0, 3, G(5), false);	/* a write: its bit first */
+	lw_dev(&l, 0, 5 * GRANULE, 8, 0xbb, 0);
+	lw_flush(&l);
+	lw_dev(&l, 1, 5 * GRANULE, 8, 0xbb, 0);
+	lw_flush(&l);
+	lw_end(&l);
+	r = check_sync(&l, "start", &st, false);
+	CHECK(r == 0 && st.violations == 0 && st.points == 9 && st.points_with_bitmap == 7,
+	      "sync map: copy, flush, clear: no violation (exit %d, %" PRIu64 " points, %" PRIu64
+	      " with the map, %" PRIu64 " violations)", r, st.points, st.points_with_bitmap,
+	      st.violations);
+	CHECK(r == 1 ? false : strstr(outbuf, "points 9 writes 3 violations 0\n") == outbuf,
+	      "sync map: summary counts the source's and destination's writes after the mark");
+	if (failed)
+		show_output();
+	r = check_sync(&l, "start", &st, true);
+	CHECK(r == 0, "sync map: --cross-check agrees (exit %d)", r);
+	close(l.fd);
+
+	/* the bits cleared before the destination has region 1 */
+	sync_begin(&l, &sb);
+	lw_dev(&l, 1, 0, GRANULE, 0xaa, 0);
+	lw_flush(&l);
+	lw_bits(&l, &sb, 0, 1, 1, 2, G_NONE, false);
+	lw_dev(&l, 1, GRANULE, 3 * GRANULE, 0xaa, 0);
+	lw_flush(&l);
+	lw_end(&l);
+	r = check_sync(&l, "start", &st, false);
+	CHECK(r == 1 && st.violations == 3 && st.first_violation_point == 5 && st.bad_points == 1,
+	      "sync map: cleared before the copy landed: regions 1..3 at point 5 (exit %d, %"
+	      PRIu64 " violations, first at %" PRIu64 ")", r, st.violations,
+	      st.first_violation_point);
+	CHECK(strstr(outbuf, "violation: point 5 (entry 9): region 1 (bytes 65536 +65536): source "
+			     "and destination differ at byte 65536, bit clear\n") != NULL,
+	      "sync map: the violation names the point, the region and where they differ");
+	if (failed)
+		show_output();
+	close(l.fd);
+
+	/* a write to the source of a clean region without its bit */
+	sync_begin(&l, &sb);
+	lw_dev(&l, 1, 0, 4 * GRANULE, 0xaa, 0);
+	lw_flush(&l);
+	lw_bits(&l, &sb, 0, 1, 1, 2, G_NONE, false);
+	lw_dev(&l, 0, 2 * GRANULE + 8, 8, 0xbb, 0);
+	lw_flush(&l);
+	lw_dev(&l, 1, 2 * GRANULE + 8, 8, 0xbb, 0);	/* the duplicate, later */
+	lw_flush(&l);
+	lw_end(&l);
+	r = check_sync(&l, "start", &st, false);
+	CHECK(r == 1 && st.violations == 1 && st.first_violation_point == 6,
+	      "sync map: an unmarked source write: region 2 at point 6, gone once the "
+	      "destination has it (exit %d, %" PRIu64 " violations)", r, st.violations);
+	close(l.fd);
+
+	/* a destination write (a copy) to a region the map no longer holds */
+	sync_begin(&l, &sb);
+	lw_dev(&l, 1, 0, 4 * GRANULE, 0xaa, 0);
+	lw_flush(&l);
+	lw_bits(&l, &sb, 0, 1, 1, 2, G_NONE, false);
+	lw_dev(&l, 1, 3 * GRANULE, 8, 0x11, LW_FUA);
+	lw_end(&l);
+	r = check_sync(&l, "start", &st, false);
+	CHECK(r == 1 && st.violations == 2 && st.first_violation_point == 6,
+	      "sync map: a FUA destination write that makes a clean region differ: at its point "
+	      "and the end (exit %d, %" PRIu64 " violations)", r, st.violations);
+	close(l.fd);
+
+	/* never a map: exit 1, said */
+	lw_open(&l, 512);
+	lw_mark(&l, "start");
+	lw_dev(&l, 0, 0, 8, 0xaa, 0);
+	lw_flush(&l);
+	lw_end(&l);
+	r = check_sync(&l, "start", &st, false);
+	CHECK(r == 1 && st.violations == 0 && strstr(outbuf, "FAIL: no point with a sync map present"),
+	      "sync map: a log without one fails (exit %d)", r);
+	close(l.fd);
+
+	/* a write outside the three regions: a bad log */
+	lw_open(&l, 512);
+	lw_mark(&l, "start");
+	lw_entry(&l, (MD_SECT + 2 * DATA_SECT) * 512, 4096, 0, NULL, NULL);
+	lw_end(&l);
+	r = check_sync(&l, "start", &st, false);
+	CHECK(r == 2, "sync map: a write past the destination: a bad log (exit %d)", r);
+	close(l.fd);
+
+	{
+		char dst[32], data[32];
+		char *both[] = { "lrc", "--log", "/dev/null", "--md-start", "0", "--md-sectors", "2048",
+				 "--data-start", "2048", "--data-sectors", data, "--sync-map",
+				 "--dst-start", dst, "--bitmap", "b0", NULL };
+		char *nodst[] = { "lrc", "--log", "/dev/null", "--md-start", "0", "--md-sectors", "2048",
+				  "--data-start", "2048", "--data-sectors", data, "--sync-map", NULL };
+		char *over[] = { "lrc", "--log", "/dev/null", "--md-start", "0", "--md-sectors", "2048",
+				 "--data-start", "2048", "--data-sectors", data, "--sync-map",
+				 "--dst-start", "4096", NULL };
+		FILE *save = stderr;
+
+		snprintf(data, sizeof(data), "%" PRIu64, DATA_SECT);
+		snprintf(dst, sizeof(dst), "%" PRIu64, 2048 + DATA_SECT);
+		stderr = fopen("/dev/null", "w");
+		CHECK(lrc_main(16, both) == 2, "--sync-map with --bitmap: usage (exit 2)");
+		CHECK(lrc_main(12, nodst) == 2, "--sync-map without --dst-start: usage (exit 2)");
+		CHECK(lrc_main(14, over) == 2, "--dst-start overlapping the source: exit 2");
+		fclose(stderr);
+		stderr = save;
+	}
+	DATA_SECT = 131072;
+}
+
 int main(void)
 {
 	test_order(512);
@@ -820,6 +1007,7 @@ int main(void)
 	test_presence();
 	test_bad_logs();
 	test_random();
+	test_sync_map();
 	CHECK(!mode_mismatches, "default, --full-load and --cross-check agree on every log");
 	printf("%s\n", failed ? "FAILED" : "all passed");
 	return failed ? 1 : 0;

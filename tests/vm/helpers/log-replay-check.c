@@ -44,6 +44,19 @@
  * case this checker knows about: its earlier writes would count as
  * violations.
  *
+ * --sync-map --dst-start S3 (instead of --bitmap): the rule of a mirror's
+ * sync map (Documentation/dm-blockjob.rst, "The mirror's sync map"). The
+ * data region is the mirror's source, S3 .. S3+N2-1 its destination, in
+ * the same log. At every point after MARK where the metadata holds a sync
+ * map, every region where the source and the destination differ (as the
+ * log has them then) must have its bit set: a crash there would resume
+ * the mirror from that map, and a region it does not hold would stay
+ * different. The checker keeps images of both devices (every logged write
+ * from the start of the log; a discard zeroes) and compares them by 4 KiB
+ * block where writes landed since the previous point. Points without a
+ * sync map (before the mirror's constructor, after the pivot's record) are
+ * not checked.
+ *
  * Log format (drivers/md/dm-log-writes.c): a super block at byte 0 (magic,
  * version 1, nr_entries, sectorsize), then from byte sectorsize
  * nr_entries entries, each one sectorsize block holding the entry header
@@ -57,8 +70,9 @@
  * Output: with --verbose, each point (and marks, metadata problems); with
  * -v -v, each entry. Then one line "points N writes N violations N"
  * (points: those checked after MARK, the end included; writes: data
- * writes and discards recorded; violations: uncovered (point, write)
- * pairs, where a point at which the metadata does not load or has no
+ * writes and discards recorded (--sync-map: of both devices after MARK);
+ * violations: uncovered (point, write) pairs (--sync-map: (point, region)
+ * pairs), where a point at which the metadata does not load or has no
  * bitmap NAME leaves every recorded write uncovered); with --verbose a
  * line of the log's counts; the first --max-details (default 5)
  * violations, each with its point, entry, write range and granule; and a
@@ -106,6 +120,7 @@
 
 #define RD_BUF_BYTES		(4U << 20)
 #define MAX_MD_BYTES		(1ULL << 30)
+#define MAX_SYNC_BYTES		(1ULL << 30)	/* --sync-map: each device's image */
 
 struct lrc_opts {
 	const char *log;
@@ -116,6 +131,8 @@ struct lrc_opts {
 	int verbose;
 	bool full_load;		/* bj_md_load at every point with a metadata change */
 	bool cross_check;	/* and compare the incremental decoding with it */
+	bool sync_map;		/* check the mirror's sync map (bitmap NULL) */
+	uint64_t dst_start;	/* with sync_map: the destination (data_sectors long) */
 };
 
 struct lrc_write {
@@ -173,7 +190,20 @@ struct lrc {
 	uint8_t *touched;
 	bool all_touched;
 	unsigned int details;
+	/*
+	 * --sync-map: images of the source (data region) and destination, the
+	 * 4 KiB blocks where they differ, and the blocks written since the
+	 * previous point (to compare again).
+	 */
+	uint8_t *src, *dst;
+	uint64_t dst_lo, dst_hi;
+	uint8_t *differs, *written;
+	uint64_t *wlist, nwritten;
+	uint64_t sync_writes;	/* writes and discards of either after MARK */
+	bool sync_changed;	/* differs[] or the metadata changed since the last check */
 };
+
+#define SYNC_BLOCK	4096ULL
 
 static int bad(struct lrc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -302,7 +332,8 @@ static void find_bitmap(struct lrc *c)
 	c->ent = NULL;
 	c->incremental = false;
 	for (k = 0; k < c->md.nr_bitmaps; k++)
-		if (!c->md.bitmaps[k].sync &&
+		if (c->o->sync_map ? c->md.bitmaps[k].sync :
+		    !c->md.bitmaps[k].sync &&
 		    !strncmp(c->md.bitmaps[k].name, c->o->bitmap, BJ_MD_NAME_LEN))
 			break;
 	if (k == c->md.nr_bitmaps)
@@ -391,15 +422,17 @@ static int cross_check(struct lrc *c, uint64_t point)
 	size_t bytes = (c->bm->nr_bits + 63) / 64 * 8;
 
 	for (unsigned int k = 0; !lr && k < full.nr_bitmaps; k++)
-		if (!f && !strncmp(full.bitmaps[k].name, c->o->bitmap, BJ_MD_NAME_LEN))
+		if (!f && (c->o->sync_map ? full.bitmaps[k].sync :
+			   !full.bitmaps[k].sync &&
+			   !strncmp(full.bitmaps[k].name, c->o->bitmap, BJ_MD_NAME_LEN)))
 			f = &full.bitmaps[k];
 	if (!f || !f->bits || f->nr_bits != c->bm->nr_bits ||
 	    memcmp(f->bits, c->bm->bits, bytes) || f->has_successor != c->bm->has_successor ||
 	    (f->has_successor && (!f->successor_bits ||
 				  memcmp(f->successor_bits, c->bm->successor_bits, bytes))))
 		r = bad(c, "internal error at point %" PRIu64 ": the incremental decoding of bitmap "
-			"\"%s\" differs from bj_md_load's%s%s", point, c->o->bitmap, *err ? ": " : "",
-			err);
+			"\"%s\" differs from bj_md_load's%s%s", point,
+			c->o->sync_map ? "(sync map)" : c->o->bitmap, *err ? ": " : "", err);
 	if (!lr)
 		bj_md_free(&full);
 	return r;
@@ -412,6 +445,7 @@ static int md_update(struct lrc *c, uint64_t point)
 
 	if (!first && !c->ndirty)
 		return 0;
+	c->sync_changed = true;
 	if (first || c->sb_dirty || !c->incremental || c->o->full_load) {
 		md_reload(c);
 	} else {
@@ -601,6 +635,93 @@ static int check_point(struct lrc *c, uint64_t entry, const char *kind)
 	return 0;
 }
 
+/* --sync-map: data bytes [lo, hi) of the source or destination image changed. */
+static void sync_written(struct lrc *c, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t b = lo / SYNC_BLOCK; b <= (hi - 1) / SYNC_BLOCK; b++)
+		if (!c->written[b]) {
+			c->written[b] = 1;
+			c->wlist[c->nwritten++] = b;
+		}
+}
+
+/*
+ * --sync-map: the check at a point. Every granule (region) of the sync
+ * map where the two images differ must have its bit set.
+ */
+static int check_sync_point(struct lrc *c, uint64_t entry, const char *kind)
+{
+	const struct bj_md_bitmap *bm;
+	uint64_t point = ++c->st.points, nblocks = c->o->data_sectors * 512 / SYNC_BLOCK;
+	uint64_t before = c->st.violations, last;
+	int r;
+
+	for (uint64_t i = 0; i < c->nwritten; i++) {
+		uint64_t b = c->wlist[i], off = b * SYNC_BLOCK;
+		uint64_t n = c->o->data_sectors * 512 - off < SYNC_BLOCK ?
+			     c->o->data_sectors * 512 - off : SYNC_BLOCK;
+		uint8_t d = !!memcmp(c->src + off, c->dst + off, n);
+
+		c->written[b] = 0;
+		if (d != c->differs[b]) {
+			c->differs[b] = d;
+			c->sync_changed = true;
+		}
+	}
+	c->nwritten = 0;
+	r = md_update(c, point);
+	if (r)
+		return r;
+	bm = c->bm;
+	if (c->o->verbose)
+		fprintf(c->out, "point %" PRIu64 " (entry %" PRIu64 ", %s): %s\n", point, entry, kind,
+			!c->md_loaded ? "metadata does not load" :
+			bm ? "sync map present" : "no sync map");
+	if (!bm)
+		return 0;
+	c->st.points_with_bitmap++;
+	if (!bm->granule || (bm->granule & (bm->granule - 1)) || bm->granule % 512)
+		return bad(c, "the sync map has granule %" PRIu64 " bytes, not a power of two sectors",
+			   bm->granule);
+	if (!c->sync_changed)
+		return 0;
+	c->sync_changed = false;
+	/* a violation is a (point, region) pair: blocks come in order */
+	last = UINT64_MAX;
+	for (uint64_t b = 0; b < nblocks; b++) {
+		uint64_t off = b * SYNC_BLOCK, step = bm->granule < SYNC_BLOCK ? bm->granule :
+						      SYNC_BLOCK;
+
+		if (!c->differs[b])
+			continue;
+		/* a region smaller than a block: each of its regions in it */
+		for (uint64_t o = off; o < off + SYNC_BLOCK; o += step) {
+			uint64_t g = o / bm->granule;
+
+			if ((step < SYNC_BLOCK && !memcmp(c->src + o, c->dst + o, step)) ||
+			    g == last || bm_bit(bm, g))
+				continue;
+			last = g;
+			c->st.violations++;
+			if (!c->st.first_violation_point)
+				c->st.first_violation_point = point;
+			if (c->details++ < c->o->max_details)
+				fprintf(c->out, "violation: point %" PRIu64 " (entry %" PRIu64
+					"): region %" PRIu64 " (bytes %" PRIu64 " +%" PRIu64
+					"): source and destination differ at byte %" PRIu64
+					", %s\n", point, entry, g, g * bm->granule, bm->granule, o,
+					g >= bm->nr_bits ? "past the map's end" :
+					bm->bits ? "bit clear" :
+					"bit clear (the map is unreadable, see -v)");
+		}
+	}
+	if (c->st.violations != before) {
+		c->st.bad_points++;
+		c->sync_changed = true;	/* count them again at the next point */
+	}
+	return 0;
+}
+
 static int record(struct lrc *c, uint64_t start, uint64_t len, uint64_t entry, bool discard)
 {
 	if (c->nw == c->capw) {
@@ -727,6 +848,23 @@ static int run(struct lrc *c)
 				c->st.md_writes++;
 			}
 			md_changed(c, lo - c->md_lo, hi - c->md_lo);
+		} else if (o->sync_map && ((lo >= c->data_lo && hi <= c->data_hi) ||
+					   (lo >= c->dst_lo && hi <= c->dst_hi))) {
+			bool src = lo >= c->data_lo && hi <= c->data_hi;
+			uint64_t rel = lo - (src ? c->data_lo : c->dst_lo);
+			uint8_t *img = (src ? c->src : c->dst) + rel;
+
+			if (flags & LW_DISCARD) {
+				memset(img, 0, len);
+				c->st.data_discards++;
+			} else {
+				r = rd_get(c, img, len, "data", i);
+				if (r)
+					goto out;
+				c->st.data_writes++;
+			}
+			sync_written(c, rel, rel + len);
+			c->sync_writes += mark_seen;
 		} else if (lo >= c->data_lo && hi <= c->data_hi) {
 			if (flags & LW_DISCARD) {
 				c->st.data_discards++;
@@ -744,14 +882,17 @@ static int run(struct lrc *c)
 		} else {
 			r = bad(c, "entry %" PRIu64 " (bytes %" PRIu64 " +%" PRIu64
 				") is not inside the metadata region (%" PRIu64 " +%" PRIu64
-				") nor the data region (%" PRIu64 " +%" PRIu64 ")", i, lo, len,
-				c->md_lo, c->md_hi - c->md_lo, c->data_lo, c->data_hi - c->data_lo);
+				") nor the data region (%" PRIu64 " +%" PRIu64 ")%s", i, lo, len,
+				c->md_lo, c->md_hi - c->md_lo, c->data_lo, c->data_hi - c->data_lo,
+				o->sync_map ? " nor the destination" : "");
 			goto out;
 		}
 		point = flags & (LW_FLUSH | LW_FUA);
 		if (point && mark_seen) {
-			r = check_point(c, i, flags & LW_FLUSH ? (flags & LW_FUA ? "FLUSH+FUA" : "FLUSH")
-								: "FUA");
+			const char *kind = flags & LW_FLUSH ? (flags & LW_FUA ? "FLUSH+FUA" : "FLUSH")
+							    : "FUA";
+
+			r = o->sync_map ? check_sync_point(c, i, kind) : check_point(c, i, kind);
 			if (r)
 				goto out;
 		}
@@ -765,7 +906,8 @@ static int run(struct lrc *c)
 		r = bad(c, "no mark \"%s\" in the log", o->from_mark);
 		goto out;
 	}
-	r = check_point(c, nr_entries - 1, "end");
+	r = o->sync_map ? check_sync_point(c, nr_entries - 1, "end") :
+			  check_point(c, nr_entries - 1, "end");
 out:
 	free(blk);
 	return r;
@@ -784,6 +926,11 @@ static void lrc_free(struct lrc *c)
 	free(c->w);
 	free(c->need);
 	free(c->touched);
+	free(c->src);
+	free(c->dst);
+	free(c->differs);
+	free(c->written);
+	free(c->wlist);
 }
 
 /* Check a log with options o; prints to out; returns the exit status. */
@@ -807,17 +954,45 @@ int lrc_check(const struct lrc_opts *o, FILE *out, struct lrc_stats *stats)
 		fprintf(stderr, "log-replay-check: the metadata and data regions overlap\n");
 		return 2;
 	}
+	if (o->sync_map) {
+		uint64_t bytes = o->data_sectors * 512, nb = (bytes + SYNC_BLOCK - 1) / SYNC_BLOCK;
+
+		if (o->dst_start > UINT64_MAX / 1024 || bytes > MAX_SYNC_BYTES) {
+			fprintf(stderr, "log-replay-check: bad region sizes\n");
+			return 2;
+		}
+		c.dst_lo = o->dst_start * 512;
+		c.dst_hi = c.dst_lo + bytes;
+		if ((c.dst_lo < c.data_hi && c.data_lo < c.dst_hi) ||
+		    (c.dst_lo < c.md_hi && c.md_lo < c.dst_hi)) {
+			fprintf(stderr, "log-replay-check: the destination overlaps another region\n");
+			return 2;
+		}
+		/* the images end on a whole block, so that a compare never reads past them */
+		c.src = calloc(1, nb * SYNC_BLOCK);
+		c.dst = calloc(1, nb * SYNC_BLOCK);
+		c.differs = calloc(nb, 1);
+		c.written = calloc(nb, 1);
+		c.wlist = calloc(nb, sizeof(*c.wlist));
+		if (!c.src || !c.dst || !c.differs || !c.written || !c.wlist) {
+			fprintf(stderr, "log-replay-check: out of memory\n");
+			lrc_free(&c);
+			return 2;
+		}
+	}
 	c.img = calloc(1, c.md_bytes);
 	c.blk_dirty = calloc(c.md_bytes / BJ_MD_BLOCK_SIZE + 1, 1);
 	c.dirty = calloc(c.md_bytes / BJ_MD_BLOCK_SIZE + 1, sizeof(*c.dirty));
 	if (!c.img || !c.blk_dirty || !c.dirty) {
 		fprintf(stderr, "log-replay-check: out of memory\n");
+		lrc_free(&c);
 		return 2;
 	}
 	r = run(&c);
 	if (!r) {
-		fprintf(out, "points %" PRIu64 " writes %zu violations %" PRIu64 "\n", c.st.points,
-			c.nw, c.st.violations);
+		fprintf(out, "points %" PRIu64 " writes %" PRIu64 " violations %" PRIu64 "\n",
+			c.st.points, o->sync_map ? c.sync_writes : c.nw,
+			c.st.violations);
 		if (o->verbose)
 			fprintf(out, "log: %" PRIu64 " entries: metadata %" PRIu64 " writes %" PRIu64
 				" discards, data %" PRIu64 " writes %" PRIu64 " discards, %" PRIu64
@@ -834,7 +1009,10 @@ int lrc_check(const struct lrc_opts *o, FILE *out, struct lrc_stats *stats)
 				c.st.bad_points, c.st.first_violation_point);
 			r = 1;
 		} else if (!c.st.points_with_bitmap) {
-			fprintf(out, "FAIL: no point with the bitmap \"%s\" present\n", o->bitmap);
+			if (o->sync_map)
+				fprintf(out, "FAIL: no point with a sync map present\n");
+			else
+				fprintf(out, "FAIL: no point with the bitmap \"%s\" present\n", o->bitmap);
 			r = 1;
 		}
 	}
@@ -848,7 +1026,8 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: log-replay-check --log LOG --md-start S --md-sectors N --data-start S2\n"
-		"         --data-sectors N2 --bitmap NAME [--from-mark MARK] [--max-details N]\n"
+		"         --data-sectors N2 {--bitmap NAME | --sync-map --dst-start S3}\n"
+		"         [--from-mark MARK] [--max-details N]\n"
 		"         [--full-load | --cross-check] [--verbose]...\n"
 		"  (sectors of 512 bytes of the logged device; see the source's header)\n");
 	return 2;
@@ -879,10 +1058,12 @@ int lrc_main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "full-load", no_argument, NULL, 'F' },
 		{ "cross-check", no_argument, NULL, 'C' },
+		{ "sync-map", no_argument, NULL, 'S' },
+		{ "dst-start", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lrc_opts o = { .max_details = 5 };
-	bool have[4] = { false };
+	bool have[5] = { false };
 	uint64_t v;
 	int ch;
 
@@ -895,7 +1076,8 @@ int lrc_main(int argc, char **argv)
 		case 'v': o.verbose++; break;
 		case 'F': o.full_load = true; break;
 		case 'C': o.cross_check = true; break;
-		case 'm': case 'M': case 'd': case 'D': case 'x':
+		case 'S': o.sync_map = true; break;
+		case 'm': case 'M': case 'd': case 'D': case 'x': case 's':
 			if (!num(optarg, &v)) {
 				fprintf(stderr, "log-replay-check: bad number '%s'\n", optarg);
 				return usage();
@@ -904,13 +1086,15 @@ int lrc_main(int argc, char **argv)
 			if (ch == 'M') { o.md_sectors = v; have[1] = true; }
 			if (ch == 'd') { o.data_start = v; have[2] = true; }
 			if (ch == 'D') { o.data_sectors = v; have[3] = true; }
+			if (ch == 's') { o.dst_start = v; have[4] = true; }
 			if (ch == 'x') o.max_details = v > 1000000 ? 1000000 : v;
 			break;
 		default:
 			return usage();
 		}
 	}
-	if (optind != argc || !o.log || !o.bitmap || !have[0] || !have[1] || !have[2] || !have[3])
+	if (optind != argc || !o.log || !have[0] || !have[1] || !have[2] || !have[3] ||
+	    (o.sync_map ? o.bitmap || !have[4] : !o.bitmap || have[4]))
 		return usage();
 	return lrc_check(&o, stdout, NULL);
 }
