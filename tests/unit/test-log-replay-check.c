@@ -208,6 +208,20 @@ static void lw_bits(struct lw *l, const struct bj_md_sb *sb, unsigned int area, 
 static char outbuf[1 << 16], outbuf2[1 << 16];
 static unsigned int mode_mismatches;
 
+/* lrc_check() with @o, its output in @buf. */
+static int run_check(const struct lrc_opts *o, struct lrc_stats *st, char *buf, size_t size)
+{
+	FILE *out = fmemopen(buf, size, "w");
+	int r;
+
+	if (!out)
+		DIE("fmemopen");
+	memset(st, 0, sizeof(*st));
+	r = lrc_check(o, out, st);
+	fclose(out);
+	return r;
+}
+
 static int check_mode(struct lw *l, const char *bitmap, const char *mark, struct lrc_stats *st,
 		      bool full_load, bool cross, char *buf, size_t size)
 {
@@ -215,15 +229,8 @@ static int check_mode(struct lw *l, const char *bitmap, const char *mark, struct
 			      .data_start = MD_SECT, .data_sectors = DATA_SECT,
 			      .bitmap = bitmap, .from_mark = mark, .max_details = 5,
 			      .full_load = full_load, .cross_check = cross };
-	FILE *out = fmemopen(buf, size, "w");
-	int r;
 
-	if (!out)
-		DIE("fmemopen");
-	memset(st, 0, sizeof(*st));
-	r = lrc_check(&o, out, st);
-	fclose(out);
-	return r;
+	return run_check(&o, st, buf, size);
 }
 
 /*
@@ -836,15 +843,8 @@ static int check_sync(struct lw *l, const char *mark, struct lrc_stats *st, bool
 			      .data_start = MD_SECT, .data_sectors = DATA_SECT,
 			      .dst_start = MD_SECT + DATA_SECT, .sync_map = true,
 			      .from_mark = mark, .max_details = 5, .cross_check = cross };
-	FILE *out = fmemopen(outbuf, sizeof(outbuf), "w");
-	int r;
 
-	if (!out)
-		DIE("fmemopen");
-	memset(st, 0, sizeof(*st));
-	r = lrc_check(&o, out, st);
-	fclose(out);
-	return r;
+	return run_check(&o, st, outbuf, sizeof(outbuf));
 }
 
 /*

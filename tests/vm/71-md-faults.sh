@@ -153,12 +153,7 @@ check blockjob mirror vol /dev/mapper/dst --wait
 # The mirror's sync map: a write is routed only into a region durably
 # marked. Once the idle ready mirror's map is empty, a write (to a granule
 # p and q have already) cannot be marked on a failed metadata device: EIO.
-sync_count() {
-	blockjob metadata dump $MD --json |
-		sed -n 's/.*"name": "mirror-sync"[^}]*"count": \([0-9]*\).*/\1/p'
-}
-for ((i = 0; i < 100; i++)); do [ "$(sync_count)" = 0 ] && break; sleep 0.1; done
-check_eq "$(sync_count)" 0 "the idle ready mirror's sync map is empty"
+sync_map_empties $MD "the idle ready mirror's sync map is empty"
 check ml_swap md "0 2048 error"
 if wr 50000 2>/dev/null; then not_ok "a write to an unmarked region succeeded on a failed MDEV"; else ok "a write to an unmarked region fails (EIO)"; fi
 out=$(blockjob complete vol 2>&1) && not_ok "complete with a failing metadata device: $out" ||

@@ -20,15 +20,7 @@
 . "$BJ_TESTS/vm/replay-lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 
-SEEDS=12 SEED=$RANDOM
-while [ $# -gt 0 ]; do
-	case $1 in
-	--seeds) SEEDS=$2; shift 2 ;;
-	--seed) SEED=$2; SEEDS=1; shift 2 ;;
-	*) die "unknown argument $1" ;;
-	esac
-done
-echo "# seeds $SEEDS from $SEED (replay one with --seed S)"
+rl_seeds 12 "$@"
 
 RL_MD_SECT=2048		# 1 MiB of metadata
 check rl_nullb 1

@@ -51,12 +51,6 @@ wait_offset() {
 
 uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
-# map_count: bytes the mirror's sync map on the metadata device holds
-map_count() {
-	blockjob metadata dump /dev/mapper/md --json |
-		sed -n 's/.*"name": "mirror-sync"[^}]*"count": \([0-9]*\).*/\1/p'
-}
-
 # activated WANT: activate --all resumed the mirror
 activated() {
 	etc_load
@@ -98,10 +92,8 @@ case $BOOT in
 	check_eq "$(dev_digest vdb $((16 << 20)))" \
 		"$(dev_digest vdc $((16 << 20)))" \
 		"boot 2: the destination equals the source once ready"
-	# Ready and idle: the clear pass empties the map (a bound, not a sleep).
-	i=0
-	while [ "$(map_count)" != 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	check_eq "$(map_count)" 0 "boot 2: the idle ready mirror's sync map is empty"
+	# Ready and idle: the clear pass empties the map.
+	sync_map_empties /dev/mapper/md "boot 2: the idle ready mirror's sync map is empty"
 	[ "$BJ_FAIL" -eq 0 ] || finish
 	power_cut
 	;;
@@ -112,7 +104,7 @@ case $BOOT in
 	check_eq "$(vol_origin)" "$(dev_num /dev/vdc)" "boot 3: the volume lives on /dev/vdc after the pivot"
 	res=$("$AW" check /dev/mapper/vol /dev/mapper/log | tail -n 1)
 	check_eq "$?" 0 "boot 3: every acknowledged write is on the volume after the pivot ($res)"
-	check_eq "$(map_count)" "" "boot 3: the pivot's record dropped the sync map"
+	check_eq "$(sync_map_bytes /dev/mapper/md)" "" "boot 3: the pivot's record dropped the sync map"
 	check blockjob remove vol
 	;;
 esac

@@ -29,32 +29,11 @@
 . "$BJ_TESTS/vm/replay-lib.sh"
 load_blockjob || die "modprobe dm-blockjob"
 
-SEEDS=3 SEED=$RANDOM
-while [ $# -gt 0 ]; do
-	case $1 in
-	--seeds) SEEDS=$2; shift 2 ;;
-	--seed) SEED=$2; SEEDS=1; shift 2 ;;
-	*) die "unknown argument $1" ;;
-	esac
-done
-echo "# seeds $SEEDS from $SEED (replay one with --seed S)"
+rl_seeds 3 "$@"
 
 RL_MD_SECT=2048		# 1 MiB of metadata
 VOL=$((32 * 2048))	# source and destination: 32 MiB each
 check rl_nullb 1
-
-# map_count: bytes the mirror's sync map holds on the metadata device
-map_count() {
-	blockjob metadata dump /dev/mapper/md --json |
-		sed -n 's/.*"name": "mirror-sync"[^}]*"count": \([0-9]*\).*/\1/p'
-}
-
-# map_empties WHAT: the sync map on the metadata device empties within 10 s
-map_empties() {
-	local n=0
-	while [ "$(map_count)" != 0 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
-	check_eq "$(map_count)" 0 "seed $seed: $1"
-}
 
 # load SEED IOS: the random write load on the volume
 load() {
@@ -77,9 +56,9 @@ for ((i = 0; i < SEEDS; i++)); do
 	check blockjob mirror vol /dev/mapper/dst --granularity 64K --speed 2M
 	load "$seed" 300 || not_ok "seed $seed: fio during the copy failed"
 	n=0
-	while [ "$(map_count)" = $((VOL * 512)) ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	while [ "$(sync_map_bytes /dev/mapper/md)" = $((VOL * 512)) ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
 	case $(dmsetup status vol) in
-	*" mirror running "*) ok "seed $seed: a clear pass ran during the copy (map $(map_count) bytes)" ;;
+	*" mirror running "*) ok "seed $seed: a clear pass ran during the copy (map $(sync_map_bytes /dev/mapper/md) bytes)" ;;
 	*) not_ok "seed $seed: no clear pass during the copy: $(dmsetup status vol)" ;;
 	esac
 	check blockjob set-speed vol 0
@@ -87,9 +66,10 @@ for ((i = 0; i < SEEDS; i++)); do
 	# Ready and idle: the clear passes empty the map (a bound, not a sleep),
 	# also of the regions written in the last second before the writes
 	# stopped, when no copy is left to start another pass.
-	map_empties "the idle ready mirror's sync map is empty"
+	sync_map_empties /dev/mapper/md "seed $seed: the idle ready mirror's sync map is empty"
 	load $((seed + 1000)) 200 || not_ok "seed $seed: fio while ready failed"
-	map_empties "after writes to the ready mirror stopped, its sync map is empty again"
+	sync_map_empties /dev/mapper/md \
+		"seed $seed: after writes to the ready mirror stopped, its sync map is empty again"
 	check blockjob complete vol
 	check_eq "$(dev_digest vol)" "$(dev_digest dst)" "seed $seed: the volume is the destination"
 	check blockjob remove vol

@@ -17,6 +17,9 @@
 #   dev_digest NAME [BYTES]  digest of the whole device or its first BYTES (O_DIRECT)
 #   dev_digest_at NAME OFF BYTES  digest of BYTES bytes of NAME from byte OFF (O_DIRECT)
 #   load_blockjob            modprobe dm-blockjob
+#   sync_map_bytes MDEV      bytes the mirror's sync map on metadata device
+#                            MDEV holds ("" without one)
+#   sync_map_empties MDEV WHAT  ok WHAT once that map is empty (waits 10 s at most)
 #   dm_nodes                 dmsetup mknodes (no udev in the guest)
 #   dm_create NAME TABLE     dmsetup create + mknodes; removed at exit
 #   dm_remove NAME           dmsetup remove --retry
@@ -158,6 +161,21 @@ dev_digest() {
 # OFFSET (O_DIRECT: both multiples of 512)
 dev_digest_at() {
 	"$DIGEST" "$(dev_path "$1")" "$2" "$3"
+}
+
+# sync_map_bytes MDEV: bytes the mirror's sync map on metadata device MDEV
+# holds, "" when it has none (blockjob metadata dump --json)
+sync_map_bytes() {
+	blockjob metadata dump "$1" --json |
+		sed -n 's/.*"name": "mirror-sync"[^}]*"count": \([0-9]*\).*/\1/p'
+}
+
+# sync_map_empties MDEV WHAT: the clear passes of an idle mirror empty its
+# map; wait for that (a bound, not a sleep: 10 s at most), then check it
+sync_map_empties() {
+	local n=0
+	while [ "$(sync_map_bytes "$1")" != 0 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	check_eq "$(sync_map_bytes "$1")" 0 "$2"
 }
 
 # scaled N [DIVISOR]: N, or N / DIVISOR (default 3) on the debug kernel,

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
-# Crash-replay helpers for the persistent-bitmap tests (issue 17), the method
+# Crash-replay helpers for the persistent-bitmap tests (issue 17) and the
+# mirror's sync map (79, issue 18), the method
 # of xfstests generic/482: record every write of a volume's metadata and data
 # devices in ONE dm-log-writes log, then check the log at every FLUSH/FUA
 # point with tests/vm/helpers/log-replay-check (see its header). Source it
@@ -14,6 +15,8 @@
 # storage, in completion order: FUA writes when they complete, others at
 # the next flush.
 #
+#   rl_seeds N [ARG...]  the test's arguments: SEEDS (N, or --seeds N) seeds
+#                        from SEED (random, or --seed S, which runs that one)
 #   rl_nullb GB          RL_DEV becomes a null_blk device with FUA (below)
 #   rl_setup [MD_SECT]   modprobe dm-log-writes; zero the log's first MiB and
 #                        the metadata region of $RL_DEV (the checker's image
@@ -35,6 +38,19 @@
 # replay single-queue devices (rl_setup says how many queues $RL_DEV has).
 
 RL_DEV=${RL_DEV:-/dev/vdb}
+
+rl_seeds() {
+	SEEDS=$1 SEED=$RANDOM
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--seeds) SEEDS=$2; shift 2 ;;
+		--seed) SEED=$2; SEEDS=1; shift 2 ;;
+		*) die "unknown argument $1" ;;
+		esac
+	done
+	echo "# seeds $SEEDS from $SEED (replay one with --seed S)"
+}
 
 # rl_nullb GB: use a null_blk device of GB GiB (memory-backed, with a
 # volatile write cache and FUA, one queue) as RL_DEV. A virtio disk has no

@@ -738,6 +738,16 @@ static int record(struct lrc *c, uint64_t start, uint64_t len, uint64_t entry, b
 	return 0;
 }
 
+/* Entry @entry of @len bytes onto an image at @img: its data, or zeroes for a discard. */
+static int to_image(struct lrc *c, uint8_t *img, uint64_t len, uint64_t flags, uint64_t entry)
+{
+	if (flags & LW_DISCARD) {
+		memset(img, 0, len);
+		return 0;
+	}
+	return rd_get(c, img, len, "data", entry);
+}
+
 static int run(struct lrc *c)
 {
 	const struct lrc_opts *o = c->o;
@@ -836,33 +846,26 @@ static int run(struct lrc *c)
 		if (!len) {
 			/* an empty flush */
 		} else if (lo >= c->md_lo && hi <= c->md_hi) {
-			uint8_t *dst = c->img + (lo - c->md_lo);
-
-			if (flags & LW_DISCARD) {
-				memset(dst, 0, len);
+			r = to_image(c, c->img + (lo - c->md_lo), len, flags, i);
+			if (r)
+				goto out;
+			if (flags & LW_DISCARD)
 				c->st.md_discards++;
-			} else {
-				r = rd_get(c, dst, len, "data", i);
-				if (r)
-					goto out;
+			else
 				c->st.md_writes++;
-			}
 			md_changed(c, lo - c->md_lo, hi - c->md_lo);
 		} else if (o->sync_map && ((lo >= c->data_lo && hi <= c->data_hi) ||
 					   (lo >= c->dst_lo && hi <= c->dst_hi))) {
 			bool src = lo >= c->data_lo && hi <= c->data_hi;
 			uint64_t rel = lo - (src ? c->data_lo : c->dst_lo);
-			uint8_t *img = (src ? c->src : c->dst) + rel;
 
-			if (flags & LW_DISCARD) {
-				memset(img, 0, len);
+			r = to_image(c, (src ? c->src : c->dst) + rel, len, flags, i);
+			if (r)
+				goto out;
+			if (flags & LW_DISCARD)
 				c->st.data_discards++;
-			} else {
-				r = rd_get(c, img, len, "data", i);
-				if (r)
-					goto out;
+			else
 				c->st.data_writes++;
-			}
 			sync_written(c, rel, rel + len);
 			c->sync_writes += mark_seen;
 		} else if (lo >= c->data_lo && hi <= c->data_hi) {
