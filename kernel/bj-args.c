@@ -146,7 +146,7 @@ static int parse_offset(const char *word, sector_t *offset, char **error, char *
 			 BJ_F_METADATA | BJ_F_RESUME)
 #define BACKUP_FEATURES (BJ_F_SYNC | BJ_F_SPEED | BJ_F_MAX_COPIES | BJ_F_BITMAP | \
 			 BJ_F_BITMAP_MODE | BJ_F_ON_CBW_ERROR | BJ_F_START_PAUSED | \
-			 BJ_F_METADATA)
+			 BJ_F_METADATA | BJ_F_RESUME)
 #define PASSTHROUGH_FEATURES BJ_F_METADATA
 
 struct feature_def {
@@ -373,7 +373,7 @@ int bj_parse_table(unsigned int argc, char **argv, struct bj_args *a, char **err
 		return -EINVAL;
 
 	if ((a->features & BJ_F_RESUME) && !(a->features & BJ_F_METADATA)) {
-		*error = "resume continues a mirror from its metadata device: add metadata <dev>";
+		*error = "resume continues a job from its metadata device: add metadata <dev>";
 		return -EINVAL;
 	}
 	if (a->mode == BJ_MODE_BACKUP) {

@@ -23,6 +23,20 @@
  * image stays that of the point in time whatever chunks come later (a
  * chunk outside the top costs one extra copy of the data it had then).
  *
+ * With a metadata device (sync full and incremental) the volume's sync map
+ * holds the chunks not durably saved, so that a crash leaves a backup that
+ * can be resumed with the same point in time ("resume"): a chunk's bit is
+ * cleared on disk only after its copy is on the destination and the
+ * destination was flushed (a commit, batched: at most one a second for the
+ * background copy, at once when a guest write waits), and a guest write to a
+ * chunk whose bit is set on disk waits for that commit. The source therefore
+ * holds the point in time's data of every chunk the map names. A chunk is
+ * never released early then (break-snapshot's shortcut): its writes wait
+ * for the destination and the commit. When the job ends unfinished
+ * (cancelled, failed) the map is dropped before a write to an unsaved chunk
+ * goes on; a metadata device that cannot take a commit fails such writes
+ * with EIO (as for persistent bitmaps) and the job.
+ *
  * view: a second dm device ("view <volume>") that reads the image: saved
  * chunks from the destination, the others from the source while holding off
  * guest writes to that chunk (a reader never sees new data). It finds the
@@ -46,6 +60,7 @@
 
 #include "bj-cbw.h"
 #include "bj-copier.h"
+#include "bj-md.h"
 #include "bj-runs.h"
 #include "bj-target.h"
 #include "bj-volume.h"
@@ -114,6 +129,25 @@ struct bj_backup {
 	/* sync top: chunks in the set so far, saved or not; writes join it. */
 	struct bj_bitmap member;
 	bool set_open;			/* until the first resume message */
+
+	/*
+	 * With a metadata device (see the top): @durable is the sync map as
+	 * committed (chunks not durably saved), @commit_wait the guest writes
+	 * waiting for a commit; @persist, @map_gone (dropped, or yielded to
+	 * another table), @map_failed (a commit failed), @completed are under
+	 * @lock too. @want is commit_map()'s snapshot of @need, under
+	 * @commit_lock, which serializes commits (taken outside @lock).
+	 */
+	bool persist;
+	bool resumed;			/* "resume": continues an interrupted backup */
+	bool map_gone;
+	bool map_failed;
+	bool completed;
+	struct bj_bitmap durable;
+	struct bj_bitmap want;
+	struct bio_list commit_wait;
+	struct delayed_work commit_work;
+	struct mutex commit_lock;	/* one commit at a time, see above */
 
 	/* Incremental: the named bitmap taken at the point in time. */
 	struct bj_bitmap taken;
@@ -234,6 +268,24 @@ static bool has_waiters(struct bj_chunk_wait *w)
 }
 
 /*
+ * With the sync map: must a write to @chunk wait for a commit of the map
+ * (1: the chunk is saved, or will never be, but the map on disk still names
+ * it), fail (-EIO: the map cannot be committed), or neither (0)? A chunk
+ * still needed by a running job takes the copy-before-write path first.
+ * b->lock held.
+ */
+static int map_hold(struct bj_backup *b, u64 chunk)
+{
+	if (!b->persist || b->map_gone || !bj_bitmap_test(&b->durable, chunk))
+		return 0;
+	if (b->map_failed)
+		return -EIO;
+	if (bj_bitmap_test(&b->need, chunk) && !b->concluded)
+		return 0;
+	return 1;
+}
+
+/*
  * Is a copy of @chunk in flight: a background run or a copy-before-write?
  * @w is the chunk's wait entry or NULL. Only a chunk not saved yet can have
  * a copy in flight (a copy clears @need when it ends), so a saved chunk
@@ -330,10 +382,14 @@ static int conclude(struct bj_backup *b, enum bj_job_event ev)
 		goto out;
 	spin_lock_irq(&b->lock);
 	b->concluded = true;
+	b->completed = ev == BJ_EV_COMPLETE;
 	b->failed = ev == BJ_EV_FAIL;
 	spin_unlock_irq(&b->lock);
 	bj_copier_pause(&b->copier);
 	release_bitmap(b, ev == BJ_EV_COMPLETE);
+	/* Unfinished: the map goes before writes to unsaved chunks do. */
+	if (b->persist && ev != BJ_EV_COMPLETE)
+		mod_delayed_work(b->wq, &b->commit_work, 0);
 	/* Writes queued for copies that will not happen now can go. */
 	queue_work(b->wq, &b->work);
 out:
@@ -345,6 +401,74 @@ static void fail_job(struct bj_backup *b, int err, const char *where)
 {
 	bj_job_error(b->bt, err, where);
 	conclude(b, BJ_EV_FAIL);
+}
+
+/* The sync map ---------------------------------------------------------- */
+
+/*
+ * Make the map on disk follow the job: the chunks saved since the last
+ * commit leave it (destination flushed first, then the map's blocks and a
+ * flush of the metadata device), or, once the job ended unfinished, the map
+ * is dropped. Then the writes that waited are decided again. A failed
+ * destination flush or metadata write fails the job. Process context.
+ * Returns 0 or the error.
+ */
+static int commit_map(struct bj_backup *b)
+{
+	struct bj_target *bt = b->bt;
+	const char *where = NULL;
+	bool drop, kick, md_err = true;
+	int r = 0;
+
+	mutex_lock(&b->commit_lock);
+	spin_lock_irq(&b->lock);
+	if (!b->persist || b->map_gone || b->map_failed) {
+		r = b->map_failed ? -EIO : 0;
+		goto out_unlock;
+	}
+	drop = b->concluded && !b->completed;
+	/* @need only shrinks: same count, same map (nothing to clear). */
+	if (!drop && b->need.nr_set == b->durable.nr_set)
+		goto out_unlock;
+	if (!drop)
+		bj_bitmap_copy(&b->want, &b->need);
+	spin_unlock_irq(&b->lock);
+
+	if (drop) {
+		r = bj_md_sync_drop(bt->vol, bt);
+		where = "metadata-write";
+	} else {
+		r = blkdev_issue_flush(bt->dst->bdev);
+		where = "target-flush";
+		md_err = false;
+		if (!r) {
+			r = bj_md_sync_write(bt->vol, &b->want);
+			where = "metadata-write";
+			md_err = true;
+		}
+	}
+
+	spin_lock_irq(&b->lock);
+	if (r && md_err)
+		b->map_failed = true;
+	else if (!r && drop)
+		b->map_gone = true;
+	else if (!r)
+		bj_bitmap_copy(&b->durable, &b->want);
+out_unlock:
+	kick = bj_move_bios(&b->deferred, &b->commit_wait);
+	spin_unlock_irq(&b->lock);
+	mutex_unlock(&b->commit_lock);
+	if (kick)
+		queue_work(b->wq, &b->work);
+	if (r && where)
+		fail_job(b, r, where);
+	return r;
+}
+
+static void commit_work(struct work_struct *ws)
+{
+	commit_map(container_of(to_delayed_work(ws), struct bj_backup, commit_work));
 }
 
 /* Every chunk is saved: flush the destination, then complete. */
@@ -366,6 +490,9 @@ static void finish_work(struct work_struct *ws)
 		fail_job(b, r, "target-flush");
 		return;
 	}
+	/* The map empty on disk: a crash from now on finds nothing to resume. */
+	if (b->persist && commit_map(b))
+		return;
 	/* -EINVAL while paused: resume queues this work again. */
 	conclude(b, BJ_EV_COMPLETE);
 }
@@ -493,6 +620,9 @@ static void backup_done(struct bj_copier *c, u64 chunk, bool urgent, int read_er
 		queue_work(b->wq, &b->work);
 	if (saved)
 		bj_job_progress(bt, (u64)bj_region_len(c, chunk) << SECTOR_SHIFT);
+	/* Lazily: a write waiting on a saved chunk asks for the commit at once. */
+	if (saved && b->persist)
+		queue_delayed_work(b->wq, &b->commit_work, HZ);
 	if (ok)
 		return;
 
@@ -524,7 +654,8 @@ static void backup_read_done(struct bj_copier *c, u64 chunk)
 	unsigned long flags;
 	bool kick = false;
 
-	if (b->bt->args.on_cbw_error != BJ_CBW_BREAK_SNAPSHOT)
+	/* With the sync map the writes wait for the map's commit anyway. */
+	if (b->bt->args.on_cbw_error != BJ_CBW_BREAK_SNAPSHOT || b->persist)
 		return;
 	spin_lock_irqsave(&b->lock, flags);
 	w = find_wait(b, chunk);
@@ -554,9 +685,23 @@ static void handle_write(struct bj_backup *b, struct bio *bio)
 	struct bj_chunk_wait *w, *spare = NULL;
 	u64 chunk = bio_chunk(b, bio);
 	enum bj_cbw_action act;
+	int hold;
 
 again:
 	spin_lock_irq(&b->lock);
+	hold = map_hold(b, chunk);
+	if (hold) {
+		if (hold > 0)
+			bio_list_add(&b->commit_wait, bio);
+		spin_unlock_irq(&b->lock);
+		if (spare)
+			mempool_free(spare, b->pool);
+		if (hold < 0)
+			bio_io_error(bio);
+		else
+			mod_delayed_work(b->wq, &b->commit_work, 0);
+		return;
+	}
 	w = find_wait(b, chunk);
 	act = bj_cbw_write_action(bj_bitmap_test(&b->need, chunk),
 				  chunk_busy(b, chunk, w), w && w->released,
@@ -650,7 +795,8 @@ static int backup_map(struct bj_target *bt, struct bio *bio)
 	if (b->set_open && !b->concluded && !bj_bitmap_test(&b->member, chunk))
 		join_set(b, chunk, 1);
 	w = find_wait(b, chunk);
-	defer = bj_cbw_write_action(bj_bitmap_test(&b->need, chunk), chunk_busy(b, chunk, w),
+	defer = map_hold(b, chunk) ||
+		bj_cbw_write_action(bj_bitmap_test(&b->need, chunk), chunk_busy(b, chunk, w),
 				    w && w->released, has_waiters(w),
 				    b->concluded) != BJ_CBW_PASS;
 	if (defer) {
@@ -667,6 +813,52 @@ static int backup_map(struct bj_target *bt, struct bio *bio)
 }
 
 /* Constructor, destructor, suspend, resume ------------------------------- */
+
+/*
+ * Take the volume's sync map (a metadata device, sync full or incremental).
+ * A new backup writes it all set: until the point in time, when an
+ * incremental job writes its set (preresume), every chunk may be needed.
+ * "resume" loads the map an interrupted backup left: its chunks are the
+ * ones to copy, the point in time the interrupted job's (the source held
+ * its data for them: their writes waited for the map).
+ */
+static int map_open(struct bj_backup *b, char **error)
+{
+	struct bj_target *bt = b->bt;
+	bool resume = bt->args.features & BJ_F_RESUME;
+	u64 bytes;
+	int r = -ENOMEM;
+
+	*error = "Cannot allocate the chunk bitmaps (chunk size too small?)";
+	if (bj_bitmap_init(&b->durable, b->nr_chunks, GFP_KERNEL))
+		return r;
+	if (bj_bitmap_init(&b->want, b->nr_chunks, GFP_KERNEL))
+		goto bad_durable;
+	bj_bitmap_set_all(&b->durable);
+	r = bj_md_sync_open(bt->vol, bt, b->chunk, resume, &b->durable, error);
+	if (r)
+		goto bad_want;
+	b->persist = true;
+	b->resumed = resume;
+	if (!resume)
+		return 0;
+	bj_bitmap_copy(&b->need, &b->durable);
+	bytes = bj_cbw_chunk_bytes(&b->need, b->chunk, bt->ti->len);
+	if (b->sync == BJ_SYNC_INCREMENTAL) {
+		b->total = b->need.nr_set;
+		bt->job.len = bytes;
+	} else {
+		b->copied = b->total - b->need.nr_set;
+		bt->job.done = bt->job.len - min(bt->job.len, bytes);
+	}
+	return 0;
+
+bad_want:
+	bj_bitmap_free(&b->want);
+bad_durable:
+	bj_bitmap_free(&b->durable);
+	return r;
+}
 
 static int backup_ctr(struct bj_target *bt, char **error)
 {
@@ -703,6 +895,21 @@ static int backup_ctr(struct bj_target *bt, char **error)
 	INIT_WORK(&b->work, backup_work);
 	INIT_WORK(&b->finish_work, finish_work);
 	b->gen = atomic64_inc_return(&bj_backup_gen);
+	bio_list_init(&b->commit_wait);
+	INIT_DELAYED_WORK(&b->commit_work, commit_work);
+	mutex_init(&b->commit_lock);
+
+	if (bt->args.features & BJ_F_RESUME) {
+		r = -EINVAL;
+		if (!bt->vol->store) {
+			*error = "resume: this volume has no metadata device";
+			goto bad_free;
+		}
+		if (b->sync != BJ_SYNC_FULL && b->sync != BJ_SYNC_INCREMENTAL) {
+			*error = "resume continues a full or incremental backup, not none or top";
+			goto bad_free;
+		}
+	}
 
 	r = -ENOMEM;
 	*error = "Cannot allocate the chunk bitmaps (chunk size too small?)";
@@ -750,9 +957,16 @@ static int backup_ctr(struct bj_target *bt, char **error)
 		*error = "Cannot start the copier: out of memory";
 		goto bad_bitmap;
 	}
+	if (bt->vol->store && (b->sync == BJ_SYNC_FULL || b->sync == BJ_SYNC_INCREMENTAL)) {
+		r = map_open(b, error);
+		if (r)
+			goto bad_copier;
+	}
 	bt->mode = b;
 	return 0;
 
+bad_copier:
+	bj_copier_destroy(&b->copier);
 bad_bitmap:
 	release_bitmap(b, false);
 	bj_bitmap_free(&b->taken);
@@ -826,9 +1040,19 @@ static void backup_dtr(struct bj_target *bt)
 	bj_copier_destroy(&b->copier);
 	cancel_work_sync(&b->finish_work);
 	flush_workqueue(b->wq);
+	/* A lazy commit: the map on disk is a superset, and stays one. */
+	cancel_delayed_work_sync(&b->commit_work);
+	flush_workqueue(b->wq);
 	/* Suspended before: no guest write is left; be safe anyway. */
 	while ((bio = bio_list_pop(&b->deferred)))
 		bio_io_error(bio);
+	while ((bio = bio_list_pop(&b->commit_wait)))
+		bio_io_error(bio);
+	if (b->persist) {
+		bj_md_sync_close(bt->vol, bt);
+		bj_bitmap_free(&b->durable);
+		bj_bitmap_free(&b->want);
+	}
 	hash_for_each_safe(b->waits, i, tmp, w, node) {
 		while ((bio = bio_list_pop(&w->writes)))
 			bio_io_error(bio);
@@ -857,9 +1081,22 @@ static void backup_dtr(struct bj_target *bt)
 static int backup_preresume(struct bj_target *bt)
 {
 	struct bj_backup *b = bt->mode;
+	bool held;
 	u64 bytes;
 
-	if (b->live || b->sync != BJ_SYNC_INCREMENTAL || b->bm_taken)
+	/* Resumed again after another table took over the map (bj_md_sync_yield()). */
+	if (b->persist) {
+		held = bj_md_sync_held(bt->vol, bt);
+		spin_lock_irq(&b->lock);
+		if (!held && !b->map_gone) {
+			b->map_gone = true;
+			DMWARN("%s: backup: its sync map was dropped: not resumable after a crash",
+			       dm_device_name(dm_table_get_md(bt->ti->table)));
+		}
+		spin_unlock_irq(&b->lock);
+	}
+	/* A resumed incremental leaves its bitmap as it is (every write kept). */
+	if (b->live || b->sync != BJ_SYNC_INCREMENTAL || b->bm_taken || b->resumed)
 		return 0;
 	if (bj_volume_bitmap_take(bt->vol, bt->args.bitmap, &b->taken, true))
 		return 0;	/* cannot happen: the bitmap is reserved */
@@ -872,6 +1109,9 @@ static int backup_preresume(struct bj_target *bt)
 	spin_lock_irq(&bt->job.lock);
 	bt->job.len = bytes;
 	spin_unlock_irq(&bt->job.lock);
+	/* The exact set on disk before the first write (a failure fails the job). */
+	if (b->persist)
+		commit_map(b);
 	return 0;
 }
 
@@ -1020,7 +1260,8 @@ static void backup_mem_bytes(struct bj_target *bt, size_t *state, size_t *copies
 	struct bj_backup *b = bt->mode;
 
 	*state = sizeof(*b) + bj_bitmap_bytes(&b->need) + bj_bitmap_bytes(&b->taken) +
-		 bj_bitmap_bytes(&b->member) + bj_runs_mem_bytes(&b->runs);
+		 bj_bitmap_bytes(&b->member) + bj_runs_mem_bytes(&b->runs) +
+		 bj_bitmap_bytes(&b->durable) + bj_bitmap_bytes(&b->want);
 	*copies = bj_copier_mem_bytes(&b->copier);
 }
 

@@ -1003,25 +1003,25 @@ static int sync_load(struct bj_md *md, sector_t granule, struct bj_bitmap *bits,
 	int i = find_sync(&md->sb), r;
 
 	if (i < 0) {
-		*error = "resume: no interrupted mirror on the metadata device (start a new one)";
+		*error = "resume: no interrupted job on the metadata device (start a new one)";
 		return -EINVAL;
 	}
 	if (md->sb.bitmaps[i].granule != granule) {
-		DMERR("%s: resume: the interrupted mirror's regions are of %llu sectors, not %llu",
+		DMERR("%s: resume: the interrupted job's regions are of %llu sectors, not %llu",
 		      dm_device_name(md->vol->md), md->sb.bitmaps[i].granule,
 		      (unsigned long long)granule);
-		*error = "resume: region size differs from the interrupted mirror's";
+		*error = "resume: region size differs from the interrupted job's";
 		return -EINVAL;
 	}
 	b = bitmap_load(md, i, &torn);
 	if (IS_ERR(b)) {
 		r = PTR_ERR(b);
-		*error = r == -ENOMEM ? "Cannot allocate the mirror's sync map" :
-			 "Cannot read the mirror's sync map from the metadata device";
+		*error = r == -ENOMEM ? "Cannot allocate the job's sync map" :
+			 "Cannot read the job's sync map from the metadata device";
 		return r;
 	}
 	if (torn)
-		DMWARN("%s: mirror sync map: %u blocks with a torn copy: copied again whole",
+		DMWARN("%s: sync map: %u blocks with a torn copy: copied again whole",
 		       dm_device_name(md->vol->md), torn);
 	bj_bitmap_copy(bits, &b->bm);
 	md->sync = b;
@@ -1121,7 +1121,7 @@ int bj_md_sync_open(struct bj_volume *vol, struct bj_target *bt, sector_t granul
 
 	mutex_lock(&md->io_lock);
 	if (md->sync_owner) {
-		*error = "Another mirror table of this volume holds its sync map";
+		*error = "Another job's table on this volume holds its sync map";
 		r = -EBUSY;
 		goto out;
 	}
@@ -1139,11 +1139,74 @@ void bj_md_sync_close(struct bj_volume *vol, struct bj_target *bt)
 
 	mutex_lock(&md->io_lock);
 	if (md->sync_owner == bt) {
-		bitmap_destroy(md->sync);
+		if (md->sync)
+			bitmap_destroy(md->sync);
 		md->sync = NULL;
 		md->sync_owner = NULL;
 	}
 	mutex_unlock(&md->io_lock);
+}
+
+/* Commit the superblock without the sync map, then forget it. io_lock held. */
+static int sync_remove(struct bj_md *md)
+{
+	int i, r;
+
+	md->next = md->sb;
+	i = find_sync(&md->next);
+	if (i >= 0)
+		memset(&md->next.bitmaps[i], 0, sizeof(md->next.bitmaps[i]));
+	r = commit_sb(md);
+	if (r)
+		return r;
+	bitmap_destroy(md->sync);
+	md->sync = NULL;
+	return 0;
+}
+
+int bj_md_sync_drop(struct bj_volume *vol, struct bj_target *bt)
+{
+	struct bj_md *md = vol->store;
+	int r = 0;
+
+	mutex_lock(&md->io_lock);
+	if (md->sync_owner == bt && md->sync)
+		r = sync_remove(md);
+	mutex_unlock(&md->io_lock);
+	return r;
+}
+
+void bj_md_sync_yield(struct bj_volume *vol, struct bj_target *bt)
+{
+	struct bj_md *md = vol->store;
+	struct bj_target *owner;
+	int r;
+
+	mutex_lock(&md->io_lock);
+	owner = md->sync_owner;
+	if (!owner || owner == bt || owner->ops != &bj_backup_ops || !md->sync ||
+	    !md->sync->bm.nr_set)
+		goto out;
+	r = sync_remove(md);
+	if (r)	/* The volume must not stay suspended for it: said, and gone on. */
+		DMERR("%s: cannot drop an unfinished backup's sync map (%d): never resume it",
+		      dm_device_name(vol->md), r);
+	else
+		DMINFO("%s: an unfinished backup's table is replaced: it cannot be resumed",
+		       dm_device_name(vol->md));
+out:
+	mutex_unlock(&md->io_lock);
+}
+
+bool bj_md_sync_held(struct bj_volume *vol, struct bj_target *bt)
+{
+	struct bj_md *md = vol->store;
+	bool held;
+
+	mutex_lock(&md->io_lock);
+	held = md->sync_owner == bt && md->sync;
+	mutex_unlock(&md->io_lock);
+	return held;
 }
 
 /* Does block @l of @a differ from @b? Blocks are whole words of both. */
@@ -1201,7 +1264,7 @@ int bj_md_set_record(struct bj_volume *vol, const char *text, const char **error
 
 	mutex_lock(&md->io_lock);
 	if (md->sync_owner) {
-		*error = "metadata record: a mirror table holds the volume's sync map";
+		*error = "metadata record: a job's table holds the volume's sync map";
 		r = -EBUSY;
 		goto out;
 	}

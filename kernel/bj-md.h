@@ -83,16 +83,21 @@ int bj_md_set_record(struct bj_volume *vol, const char *text, const char **error
 int bj_md_set_pivoted(struct bj_volume *vol, bool pivoted);
 
 /*
- * A mirror's out-of-sync map (BJ_MD_BM_SYNC in dm-blockjob-md.h; the rules
- * of its use are at the top of bj-mirror.c). bj_md_sync_open(): mirror
+ * A job's sync map (BJ_MD_BM_SYNC in dm-blockjob-md.h): a mirror's
+ * out-of-sync regions (the rules of its use are at the top of bj-mirror.c),
+ * a backup's chunks not durably saved (bj-backup.c). bj_md_sync_open(): job
  * table @bt takes it in its constructor (one table at a time: -EBUSY
- * otherwise). With @resume it loads the map an interrupted mirror of region
+ * otherwise). With @resume it loads the map an interrupted job of region
  * size @granule left into @bits; else it makes a new map equal to @bits,
  * durable (blocks, then the superblock entry) before it returns. 0 or a
  * negative errno with *@error set for ti->error.
  * bj_md_sync_write(): make the map on disk equal to @bits (the blocks that
  * differ, then a flush); the caller answers for the bits it clears. 0 or a
  * negative errno (the metadata device failed).
+ * bj_md_sync_drop(): table @bt, which holds the map, removes it from the
+ * metadata device now (a superblock commit; a backup that ends unfinished:
+ * its map must never be resumed); later writes of it fail. 0 or a negative
+ * errno.
  * bj_md_sync_close(): the destructor lets go; the map stays on disk until a
  * record commit (bj_md_set_record()) drops it, which is refused (-EBUSY)
  * while a table holds it. Process context, none of the volume's locks held.
@@ -100,6 +105,20 @@ int bj_md_set_pivoted(struct bj_volume *vol, bool pivoted);
 int bj_md_sync_open(struct bj_volume *vol, struct bj_target *bt, sector_t granule, bool resume,
 		    struct bj_bitmap *bits, char **error);
 int bj_md_sync_write(struct bj_volume *vol, const struct bj_bitmap *bits);
+int bj_md_sync_drop(struct bj_volume *vol, struct bj_target *bt);
+/*
+ * Table @bt of the volume is about to resume (preresume, writes drained):
+ * if another table, a backup that has not saved every chunk, holds the sync
+ * map, drop the map now: writes through @bt would go to chunks it still
+ * needs, and a resume of it after a crash would then copy data from after
+ * its point in time. A failed commit (the metadata device failed) is
+ * logged and @bt resumes anyway: a volume left suspended would hang its
+ * writes. bj_md_sync_held(): does @bt still hold a map on the metadata
+ * device? (A backup table resumed again after that drop does not: it goes
+ * on in memory only.)
+ */
+void bj_md_sync_yield(struct bj_volume *vol, struct bj_target *bt);
+bool bj_md_sync_held(struct bj_volume *vol, struct bj_target *bt);
 void bj_md_sync_close(struct bj_volume *vol, struct bj_target *bt);
 
 /* Free a persistent bitmap's in-core state (not its bits). */

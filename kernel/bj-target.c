@@ -14,6 +14,7 @@
 #include <uapi/linux/dm-blockjob.h>
 
 #include "bj-copyio.h"
+#include "bj-md.h"
 #include "bj-netlink.h"
 #include "bj-target.h"
 #include "bj-volume.h"
@@ -302,6 +303,9 @@ static int blockjob_preresume(struct dm_target *ti)
 {
 	struct bj_target *bt = ti->private;
 
+	/* An unfinished backup's map must not outlive its table (bj-md.h). */
+	if (bt->vol && bt->vol->store)
+		bj_md_sync_yield(bt->vol, bt);
 	if (bt->ops->preresume)
 		return bt->ops->preresume(bt);
 	return 0;

@@ -26,7 +26,7 @@ X=${1:-/xfer}
 . "$X/config"
 : "${VOL_MB:=512}" "${RUNS:=3}" "${FIO_T:=15}" "${CONV_T:=60}" "${PIVOT_T:=10}"
 : "${COPY_LIMIT:=300}" "${SCENARIOS:=1 2 3 4 5 6 7 8}" "${S7_QD1_IOS:=2048}" "${MEM_TIB:=2}" "${MEM_EXC:=16384}"
-: "${S3_SYSTEMS:=dm-linear bj-backup-none bj-backup-full dm-snap-P dm-snap-N}" "${S3_CHUNKS:=4 64}"
+: "${S3_SYSTEMS:=dm-linear bj-backup-none bj-backup-full bj-backup-full-md dm-snap-P dm-snap-N}" "${S3_CHUNKS:=4 64}"
 OUT=$X/results.txt
 FIOD=$X/fio
 mkdir -p "$FIOD"
@@ -421,6 +421,14 @@ if has 2; then
 	done
 fi
 
+# The metadata device m7 (scenarios 3 and 7), on META.
+S7_MD_SECT=$((64 * 2048))	# the metadata device: 64 MiB of META (4 TiB needs 34 MiB)
+mk_md7() {	# the metadata device m7, its first MiB zeroed (blockjob formats it, dm-era too)
+	mk m7 "0 $S7_MD_SECT linear $META 0" bench-m7 || return 1
+	dd if=/dev/zero of=/dev/mapper/m7 bs=1M count=1 oflag=direct status=none ||
+		{ WHY="zeroing the metadata device failed"; return 1; }
+}
+
 # ---------------------------------------------------------------------------
 # 3. Guest writes during a backup (point-in-time copy)
 
@@ -443,7 +451,7 @@ s3_after_first() {
 }
 
 s3_run() {	# SYSTEM CHUNK_KB RUN
-	local sys=$1 ck=$2 r=$3 cs=$(($2 * 2)) w0 tag
+	local sys=$1 ck=$2 r=$3 cs=$(($2 * 2)) w0 tag err
 	WHY=""
 	tag=s3-$sys-${ck}k-$r
 	dd if=/dev/zero of=$AUX bs=64k count=1 oflag=direct status=none
@@ -454,6 +462,17 @@ s3_run() {	# SYSTEM CHUNK_KB RUN
 	bj-backup-none | bj-backup-full)
 		mk bv "0 $SECT blockjob passthrough $SRC 0" || return 1
 		reload bv "0 $SECT blockjob backup $SRC 0 $AUX 0 $cs 2 sync ${sys#bj-backup-}" || return 1
+		;;
+	bj-backup-full-md)
+		# a volume with a metadata device (on META, as scenario 7's): the
+		# backup keeps its map of the chunks not durably saved there, and a
+		# first write waits for the copy, a flush of AUX and a map commit
+		mk d7 "0 $SECT linear $SRC 0" bench-d7 && mk_md7 || return 1
+		err=$(timeout 60 blockjob create bv /dev/mapper/d7 --metadata /dev/mapper/m7 2>&1) ||
+			{ WHY="blockjob create: $(echo "$err" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+		dmsetup mknodes bv >/dev/null 2>&1
+		reload bv "0 $SECT blockjob backup /dev/mapper/d7 0 $AUX 0 $cs 4 sync full metadata /dev/mapper/m7" ||
+			return 1
 		;;
 	dm-snap-P | dm-snap-N)
 		mk base "0 $SECT linear $SRC 0" &&
@@ -683,12 +702,6 @@ fi
 # ---------------------------------------------------------------------------
 # 7. Persistent bitmap: first writes to clean granules, rewrites of dirty
 # ones, metadata I/O per write, memory
-S7_MD_SECT=$((64 * 2048))	# the metadata device: 64 MiB of META (4 TiB needs 34 MiB)
-mk_md7() {	# the metadata device m7, its first MiB zeroed (blockjob formats it, dm-era too)
-	mk m7 "0 $S7_MD_SECT linear $META 0" bench-m7 || return 1
-	dd if=/dev/zero of=/dev/mapper/m7 bs=1M count=1 oflag=direct status=none ||
-		{ WHY="zeroing the metadata device failed"; return 1; }
-}
 # s7_setup SYSTEM: a fresh volume bv over d7 (the volume's range of SRC)
 # with its metadata on m7: dm-era (64 KiB blocks), or a blockjob volume with
 # the metadata device and one 64 KiB bitmap, persistent or in memory.

@@ -253,6 +253,7 @@ nios = float(info.get("s3_writes", 0) or 0)
 nios_re = float(info.get("s3_rewrites", 0) or 0) or nios
 S3 = [("dm-linear", "dm-linear, no snapshot"), ("bj-backup-none", "blockjob backup sync none"),
       ("bj-backup-full", "blockjob backup sync full"),
+      ("bj-backup-full-md", "blockjob backup sync full, metadata device"),
       ("dm-snap-P", "dm-snapshot persistent"), ("dm-snap-N", "dm-snapshot transient")]
 for ck in ("4k", "64k"):
     for p in ("first", "rewrite"):
@@ -263,7 +264,8 @@ for ck in ("4k", "64k"):
             load_rows("3", sysname, lab, f"dm-linear-{ck}-{p}")
             if s != "dm-linear" and nios:
                 backup_device_rows(sysname, lab, int(ck[:-1]) * 1024, nios if p == "first" else nios_re,
-                                   "includes the background copy" if s == "bj-backup-full" else None)
+                                   "includes the background copy" if s.startswith("bj-backup-full")
+                                   else None)
 
 # scenario 3 through the NBD export, 64 KiB chunks
 S3N = [("nbd-linear", "NBD export, no backup"), ("bj-backup-none-nbd", "via NBD, blockjob backup sync none"),

@@ -837,14 +837,21 @@ static void lw_dev(struct lw *l, int dev, uint64_t sector, uint64_t sectors, int
 	free(buf);
 }
 
-static int check_sync(struct lw *l, const char *mark, struct lrc_stats *st, bool cross)
+/* --sync-map over @l from @mark; with @pit (a file) the backup's rule. */
+static int check_map(struct lw *l, const char *mark, const char *pit, struct lrc_stats *st,
+		     bool cross)
 {
 	struct lrc_opts o = { .log = l->path, .md_start = 0, .md_sectors = MD_SECT,
 			      .data_start = MD_SECT, .data_sectors = DATA_SECT,
-			      .dst_start = MD_SECT + DATA_SECT, .sync_map = true,
+			      .dst_start = MD_SECT + DATA_SECT, .sync_map = true, .pit = pit,
 			      .from_mark = mark, .max_details = 5, .cross_check = cross };
 
 	return run_check(&o, st, outbuf, sizeof(outbuf));
+}
+
+static int check_sync(struct lw *l, const char *mark, struct lrc_stats *st, bool cross)
+{
+	return check_map(l, mark, NULL, st, cross);
 }
 
 /*
@@ -870,6 +877,18 @@ static void sync_begin(struct lw *l, struct bj_md_sb *sb)
 	sb->bitmaps[0].flags |= BJ_MD_BM_SYNC;
 	lw_bits(l, sb, 0, 1, 0, 1, G(0, 1, 2, 3), false);
 	lw_sb(l, sb, 1, false);
+}
+
+/* sync_begin(), then the map cleared when only region 0 is on the destination. */
+static void cleared_early(struct lw *l, struct bj_md_sb *sb)
+{
+	sync_begin(l, sb);
+	lw_dev(l, 1, 0, GRANULE, 0xaa, 0);
+	lw_flush(l);
+	lw_bits(l, sb, 0, 1, 1, 2, G_NONE, false);
+	lw_dev(l, 1, GRANULE, 3 * GRANULE, 0xaa, 0);
+	lw_flush(l);
+	lw_end(l);
 }
 
 static void test_sync_map(void)
@@ -906,13 +925,7 @@ static void test_sync_map(void)
 	close(l.fd);
 
 	/* the bits cleared before the destination has region 1 */
-	sync_begin(&l, &sb);
-	lw_dev(&l, 1, 0, GRANULE, 0xaa, 0);
-	lw_flush(&l);
-	lw_bits(&l, &sb, 0, 1, 1, 2, G_NONE, false);
-	lw_dev(&l, 1, GRANULE, 3 * GRANULE, 0xaa, 0);
-	lw_flush(&l);
-	lw_end(&l);
+	cleared_early(&l, &sb);
 	r = check_sync(&l, "start", &st, false);
 	CHECK(r == 1 && st.violations == 3 && st.first_violation_point == 5 && st.bad_points == 1,
 	      "sync map: cleared before the copy landed: regions 1..3 at point 5 (exit %d, %"
@@ -998,6 +1011,105 @@ static void test_sync_map(void)
 	DATA_SECT = 131072;
 }
 
+/* ---- --sync-map --pit: a backup's sync map ------------------------------ */
+
+/* The point in time's image as sync_begin() leaves the source: regions 0..3 0xaa. */
+static int pit_file(char *path, size_t len, uint64_t bytes)
+{
+	uint8_t *buf = calloc(1, bytes);
+	int fd = memfd_create("pit", 0);
+
+	if (!buf || fd < 0)
+		DIE("pit image: %s", strerror(errno));
+	memset(buf, 0xaa, 4 * GRANULE * 512);
+	pw(fd, buf, bytes, 0);
+	free(buf);
+	snprintf(path, len, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+static int check_backup(struct lw *l, const char *pit, struct lrc_stats *st)
+{
+	return check_map(l, "start", pit, st, false);
+}
+
+static void test_backup_map(void)
+{
+	char pit[64], shortpit[64];
+	struct bj_md_sb sb;
+	struct lrc_stats st;
+	struct lw l;
+	int r, fd, fd2;
+
+	DATA_SECT = 16 * GRANULE;
+	fd = pit_file(pit, sizeof(pit), DATA_SECT * 512);
+	fd2 = pit_file(shortpit, sizeof(shortpit), DATA_SECT * 512 - 512);
+
+	/* saved, destination flushed, bits cleared, then the guest's write: fine */
+	sync_begin(&l, &sb);
+	lw_dev(&l, 1, 0, 4 * GRANULE, 0xaa, 0);
+	lw_flush(&l);
+	lw_bits(&l, &sb, 0, 1, 1, 2, G_NONE, false);
+	lw_dev(&l, 0, 2 * GRANULE, 8, 0xbb, 0);
+	lw_flush(&l);
+	lw_end(&l);
+	r = check_backup(&l, pit, &st);
+	CHECK(r == 0 && st.violations == 0 && st.points_with_bitmap == 5,
+	      "backup map: save, flush, clear, write: no violation (exit %d, %" PRIu64
+	      " points with the map, %" PRIu64 " violations)", r, st.points_with_bitmap,
+	      st.violations);
+	if (failed)
+		show_output();
+	close(l.fd);
+
+	/* a guest write to a chunk whose bit is still set */
+	sync_begin(&l, &sb);
+	lw_dev(&l, 1, 0, GRANULE, 0xaa, 0);
+	lw_dev(&l, 0, GRANULE, 8, 0xbb, 0);
+	lw_flush(&l);
+	lw_bits(&l, &sb, 0, 1, 1, 2, G(1, 2, 3), false);
+	lw_end(&l);
+	r = check_backup(&l, pit, &st);
+	CHECK(r == 1 && st.violations == 3 && st.first_violation_point == 4,
+	      "backup map: a source write under a set bit: chunk 1 at each point after it (exit %d, %"
+	      PRIu64 " violations, first at %" PRIu64 ")", r, st.violations,
+	      st.first_violation_point);
+	CHECK(strstr(outbuf, "violation: point 4 (entry 9): chunk 1 (bytes 65536 +65536): the "
+			     "source at byte 65536 is not the point in time's, bit set\n") != NULL,
+	      "backup map: the violation names the point, the chunk and the device");
+	if (failed)
+		show_output();
+	close(l.fd);
+
+	/* the bits cleared before the destination has chunks 1..3 */
+	cleared_early(&l, &sb);
+	r = check_backup(&l, pit, &st);
+	CHECK(r == 1 && st.violations == 3 && st.first_violation_point == 5 && st.bad_points == 1,
+	      "backup map: cleared before the copies landed: chunks 1..3 at point 5 (exit %d, %"
+	      PRIu64 " violations)", r, st.violations);
+	CHECK(strstr(outbuf, "chunk 2 (bytes 131072 +65536): the destination at byte 131072 is "
+			     "not the point in time's, bit clear\n") != NULL,
+	      "backup map: a clear bit names the destination");
+	close(l.fd);
+
+	/* an image of the wrong size: exit 2 */
+	sync_begin(&l, &sb);
+	lw_end(&l);
+	{
+		FILE *save = stderr;
+
+		stderr = fopen("/dev/null", "w");
+		r = check_backup(&l, shortpit, &st);
+		fclose(stderr);
+		stderr = save;
+	}
+	CHECK(r == 2, "backup map: a point-in-time image of the wrong size (exit %d)", r);
+	close(l.fd);
+	close(fd);
+	close(fd2);
+	DATA_SECT = 131072;
+}
+
 int main(void)
 {
 	test_order(512);
@@ -1008,6 +1120,7 @@ int main(void)
 	test_bad_logs();
 	test_random();
 	test_sync_map();
+	test_backup_map();
 	CHECK(!mode_mismatches, "default, --full-load and --cross-check agree on every log");
 	printf("%s\n", failed ? "FAILED" : "all passed");
 	return failed ? 1 : 0;

@@ -10,6 +10,9 @@
 # clean granules wait, suspend waits, nothing is lost). A mirror on a volume
 # with persistent bitmaps: the pivoted volume keeps its metadata device and
 # bitmaps; its sync map cannot be written: writes to unmarked regions fail.
+# A backup with a metadata device: a failed one fails writes to unsaved
+# chunks and still resumes with its point in time; a reload or a cancel
+# drops its map.
 . "$BJ_TESTS/vm/lib.sh"
 . "$BJ_TESTS/vm/backup-lib.sh"
 . "$BJ_TESTS/vm/mirror-lib.sh"
@@ -188,5 +191,67 @@ check load_blockjob
 check blockjob create vol /dev/mapper/dst --metadata $MD
 check_eq "$(dump p)" "$want_p" "reopened on dst: the bitmap as it was"
 check dmsetup remove vol
+
+# --- a backup with a metadata device (issue 18) -----------------------------------
+# Its map of the chunks not durably saved: a write to a chunk still to save
+# waits for the copy and the map's commit. On a failed metadata device such
+# writes fail with EIO and the job fails, but every write that went through
+# was to a saved chunk, so the map left on disk still resumes the backup
+# with its point in time. A table that replaces an unfinished backup, and a
+# cancel, drop the map.
+M2=/dev/mapper/md2
+check bk_linear md2 /dev/vdc 4096 2048
+check bk_linear bdst /dev/vdd $SEC $SEC
+bwr() { dd if=/dev/urandom of=/dev/mapper/bvol bs=4096 seek="$1" count=1 oflag=direct status=none; }
+map_gone() {	# WHAT: the map leaves MDEV (a bound, not a sleep)
+	local n=0
+	while [ -n "$(sync_map_bytes $M2)" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	check_eq "$(sync_map_bytes $M2)" "" "$1"
+}
+check blockjob create bvol /dev/mapper/data --metadata $M2
+pit=$(dev_digest bvol)
+check blockjob backup bvol /dev/mapper/bdst --speed 1M
+check_eq "$(sync_map_bytes $M2)" $((SEC * 512)) "the new backup's map holds the whole volume"
+check bwr 40000
+n=$(sync_map_bytes $M2)
+[ "${n:-0}" -gt 0 ] && [ "$n" -lt $((SEC * 512)) ] &&
+	ok "the chunk saved for the write left the map ($n bytes left)" || not_ok "map: '$n' bytes"
+check ml_swap md2 "0 2048 error"
+if bwr 50000 2>/dev/null; then not_ok "a write to an unsaved chunk went on with a failed MDEV"
+else ok "a write to an unsaved chunk fails (EIO) with a failed MDEV"; fi
+check bwr 40000
+blockjob wait bvol --for concluded --timeout 60 >/dev/null 2>&1
+check_eq "$(job_field bvol result)" failed "the backup failed"
+check dmsetup remove bvol
+check ml_swap md2 "0 2048 linear /dev/vdc 4096"
+# Every write that went through was to a saved chunk: the map resumes it.
+out=$(blockjob create bvol /dev/mapper/data --metadata $M2 2>&1)
+check_eq "$?" 0 "reopened ($out)"
+case $out in *"the backup to "*"was interrupted; resumed: "*) ok "the backup resumed" ;;
+*) not_ok "the backup did not resume: $out" ;; esac
+check blockjob set-speed bvol 0
+check blockjob wait bvol --for concluded --timeout 120
+check_eq "$(job_field bvol result)" completed "the resumed backup completed"
+check blockjob dismiss bvol
+check_eq "$(dev_digest bdst)" "$pit" "the resumed backup holds the image of its point in time"
+# A reload without cancel: the passthrough's preresume drops the map.
+check blockjob backup bvol /dev/mapper/bdst --speed 1M
+check dmsetup reload bvol --table \
+	"0 $SEC blockjob passthrough $(ml_devnum data) 0 2 metadata $(ml_devnum md2)"
+check dmsetup suspend bvol
+check dmsetup resume bvol
+check_eq "$(sync_map_bytes $M2)" "" "the table replacing the unfinished backup dropped its map"
+check dmsetup remove bvol
+out=$(blockjob create bvol /dev/mapper/data --metadata $M2 2>&1)
+check_eq "$?" 0 "reopened ($out)"
+case $out in *"interrupted and ended as failed"*) ok "the backup without a map is not resumed" ;;
+*) not_ok "after the reload: $out" ;; esac
+# A cancel drops the map before the CLI's record does.
+check blockjob backup bvol /dev/mapper/bdst --speed 1M
+check bwr 60000
+check dmsetup message bvol 0 cancel
+map_gone "the cancelled backup dropped its map"
+check blockjob dismiss bvol
+check dmsetup remove bvol
 check rmmod dm_blockjob
 finish

@@ -35,20 +35,6 @@ etc_load() {
 	dd if=/dev/mapper/etc bs=4k iflag=direct status=none | tr -d '\0' >$VOLUMES
 }
 
-# json_num FIELD: a number field of `blockjob status vol --json`
-json_num() { blockjob status vol --json | sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p"; }
-
-# wait_offset BYTES SECS: until the job has copied BYTES (a bound, not a sleep)
-wait_offset() {
-	local i=0
-	while [ $i -lt $(($2 * 10)) ]; do
-		[ "$(json_num offset)" -ge "$1" ] 2>/dev/null && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
 uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
 # activated WANT: activate --all resumed the mirror
@@ -75,16 +61,16 @@ case $BOOT in
 	read -r line </tmp/ready
 	check_eq "$line" "ready 20" "20 writes acknowledged"
 	check blockjob mirror vol /dev/vdc --speed 2M
-	check wait_offset $((8 << 20)) 60
+	check wait_job_offset vol $((8 << 20)) 60
 	[ "$BJ_FAIL" -eq 0 ] || finish
-	echo "# boot 1: power cut at $(json_num offset) of $(json_num len) bytes copied"
+	echo "# boot 1: power cut at $(job_field vol offset) of $(job_field vol len) bytes copied"
 	power_cut
 	;;
 2)
 	# less than the whole volume is left: "N MiB of 16 MiB", N < 16
 	activated "[0-9.]* MiB of 16 MiB"
 	case $out in *"resumed: 16 MiB of"*) not_ok "boot 2: the resumed mirror copies everything again" ;; esac
-	check_eq "$(json_num speed)" 2097152 "boot 2: the resumed mirror kept its speed limit"
+	check_eq "$(job_field vol speed)" 2097152 "boot 2: the resumed mirror kept its speed limit"
 	check blockjob set-speed vol 0
 	start=$(uptime_ms)
 	check blockjob wait vol --for ready --timeout 60

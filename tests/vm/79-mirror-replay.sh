@@ -35,14 +35,6 @@ RL_MD_SECT=2048		# 1 MiB of metadata
 VOL=$((32 * 2048))	# source and destination: 32 MiB each
 check rl_nullb 1
 
-# load SEED IOS: the random write load on the volume
-load() {
-	fio --filename=/dev/mapper/vol --direct=1 --ioengine=libaio --rw=randwrite \
-		--bsrange=4k-64k --size=$((VOL / 2048))M --number_ios="$2" --iodepth=8 \
-		--randseed="$1" --output=/dev/null --name=load --numjobs=2 --fsync=32
-}
-
-total_points=0 total_writes=0
 for ((i = 0; i < SEEDS; i++)); do
 	seed=$((SEED + i))
 	check rl_setup $RL_MD_SECT
@@ -54,7 +46,7 @@ for ((i = 0; i < SEEDS; i++)); do
 	# A slow copy, so that the load's writes meet regions copied and not,
 	# and a clear pass runs while regions are still being copied.
 	check blockjob mirror vol /dev/mapper/dst --granularity 64K --speed 2M
-	load "$seed" 300 || not_ok "seed $seed: fio during the copy failed"
+	rl_load "$seed" 300 || not_ok "seed $seed: fio during the copy failed"
 	n=0
 	while [ "$(sync_map_bytes /dev/mapper/md)" = $((VOL * 512)) ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
 	case $(dmsetup status vol) in
@@ -67,7 +59,7 @@ for ((i = 0; i < SEEDS; i++)); do
 	# also of the regions written in the last second before the writes
 	# stopped, when no copy is left to start another pass.
 	sync_map_empties /dev/mapper/md "seed $seed: the idle ready mirror's sync map is empty"
-	load $((seed + 1000)) 200 || not_ok "seed $seed: fio while ready failed"
+	rl_load $((seed + 1000)) 200 || not_ok "seed $seed: fio while ready failed"
 	sync_map_empties /dev/mapper/md \
 		"seed $seed: after writes to the ready mirror stopped, its sync map is empty again"
 	check blockjob complete vol
@@ -75,21 +67,8 @@ for ((i = 0; i < SEEDS; i++)); do
 	check blockjob remove vol
 	check dmsetup remove --retry src dst
 	rl_teardown || not_ok "seed $seed: rl_teardown"
-	"$RL_CHECKER" --log "$RL_LOG" --md-start 0 --md-sectors "$RL_MD_SECT" \
-		--data-start "$RL_MD_SECT" --data-sectors "$VOL" --sync-map \
-		--dst-start $((RL_MD_SECT + VOL)) --from-mark start --verbose >/tmp/replay.out 2>&1
-	r=$?
-	sum=$(sed -n '/^points /p' /tmp/replay.out)
-	read -r _ pts _ wrs _ vio <<<"$sum"
-	if [ $r = 0 ] && [ "${pts:-0}" -gt 0 ] && [ "${vio:-1}" = 0 ]; then
-		ok "seed $seed: $sum"
-		total_points=$((total_points + pts)) total_writes=$((total_writes + wrs))
-	else
-		not_ok "seed $seed (exit $r): $sum"
-		sed -n '/^violation\|^FAIL\|^log-replay-check/p' /tmp/replay.out | head -n 20
-	fi
-	sed -n 's/^log: /# log: /p' /tmp/replay.out
+	rl_check_map "seed $seed" $VOL
 done
-echo "# $SEEDS seeds: $total_points points, $total_writes writes checked, no violation allowed"
+echo "# $SEEDS seeds: $RL_POINTS points, $RL_WRITES writes checked, no violation allowed"
 check rmmod dm_blockjob
 finish

@@ -20,6 +20,10 @@
 #   sync_map_bytes MDEV      bytes the mirror's sync map on metadata device
 #                            MDEV holds ("" without one)
 #   sync_map_empties MDEV WHAT  ok WHAT once that map is empty (waits 10 s at most)
+#   job_field VOL FIELD      a field of `blockjob status VOL --json` (offset,
+#                            len, speed, status, result...)
+#   wait_job_offset VOL BYTES SECS  until VOL's job has copied BYTES (polls;
+#                            fails after SECS)
 #   dm_nodes                 dmsetup mknodes (no udev in the guest)
 #   dm_create NAME TABLE     dmsetup create + mknodes; removed at exit
 #   dm_remove NAME           dmsetup remove --retry
@@ -168,6 +172,22 @@ dev_digest_at() {
 sync_map_bytes() {
 	blockjob metadata dump "$1" --json |
 		sed -n 's/.*"name": "mirror-sync"[^}]*"count": \([0-9]*\).*/\1/p'
+}
+
+# job_field VOL FIELD: a field of `blockjob status VOL --json`
+job_field() {
+	blockjob status "$1" --json | sed -n "s/.*\"$2\": \"\{0,1\}\([^\",]*\).*/\1/p"
+}
+
+# wait_job_offset VOL BYTES SECS: until VOL's job has copied BYTES (a bound, not a sleep)
+wait_job_offset() {
+	local i=0
+	while [ $i -lt $(($3 * 10)) ]; do
+		[ "$(job_field "$1" offset)" -ge "$2" ] 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
 }
 
 # sync_map_empties MDEV WHAT: the clear passes of an idle mirror empty its

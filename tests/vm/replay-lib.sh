@@ -29,6 +29,16 @@
 #   rl_teardown          remove data, md and lw (whatever exists; the volume
 #                        on top must be gone). Removing lw logs its pending
 #                        writes and the end mark and writes the log's super.
+#   rl_load SEED IOS [MIB]  the random write load of 79 and 81 on
+#                        /dev/mapper/vol: fio, two jobs of IOS 4-64 KiB
+#                        writes each over its first MIB (default: all),
+#                        iodepth 8, an fsync every 32 writes, no O_SYNC
+#   rl_check_map LABEL VOL [ARG...]  the checker's --sync-map mode over the
+#                        log (metadata $RL_MD_SECT sectors, then the source
+#                        and the destination of VOL sectors each) from the mark
+#                        "start", ARGs added (--pit IMAGE: a backup's map);
+#                        ok/not_ok LABEL with its summary, the first
+#                        violations shown; adds to RL_POINTS and RL_WRITES
 #   rl_check BITMAP MARK [ARG...]  rl_teardown, then the checker over the
 #                        log for the bitmap BITMAP from the mark MARK (ARGs
 #                        added, e.g. --verbose); its output on stdout, its
@@ -103,6 +113,34 @@ rl_teardown() {
 		fi
 	done
 	dm_nodes
+}
+
+rl_load() {
+	local size=${3:-$(($(blockdev --getsize64 /dev/mapper/vol) >> 20))}
+	fio --filename=/dev/mapper/vol --direct=1 --ioengine=libaio --rw=randwrite \
+		--bsrange=4k-64k --size="${size}M" --number_ios="$2" --iodepth=8 \
+		--randseed="$1" --output=/dev/null --name=load --numjobs=2 --fsync=32
+}
+
+RL_POINTS=0 RL_WRITES=0
+rl_check_map() {
+	local label=$1 vol=$2 r sum pts wrs vio
+	shift 2
+	"$RL_CHECKER" --log "$RL_LOG" --md-start 0 --md-sectors "$RL_MD_SECT" \
+		--data-start "$RL_MD_SECT" --data-sectors "$vol" --sync-map \
+		--dst-start $((RL_MD_SECT + vol)) --from-mark start --verbose "$@" \
+		>/tmp/replay.out 2>&1
+	r=$?
+	sum=$(sed -n '/^points /p' /tmp/replay.out)
+	read -r _ pts _ wrs _ vio <<<"$sum"
+	if [ $r = 0 ] && [ "${pts:-0}" -gt 0 ] && [ "${vio:-1}" = 0 ]; then
+		ok "$label: $sum"
+		RL_POINTS=$((RL_POINTS + pts)) RL_WRITES=$((RL_WRITES + wrs))
+	else
+		not_ok "$label (exit $r): $sum"
+		sed -n '/^violation\|^FAIL\|^log-replay-check/p' /tmp/replay.out | head -n 20
+	fi
+	sed -n 's/^log: /# log: /p' /tmp/replay.out
 }
 
 rl_check() {

@@ -186,17 +186,22 @@ static bool has_feature(const char *opts, const char *a, const char *b)
 }
 
 /*
- * The record names a mirror that did not pivot and @md holds its sync map:
- * create @name directly with the mirror's table and "resume" (on @dev at
- * @off, the source), so that it copies only the regions the map holds.
- * 0 done (said), 1 after an error line, -1 when it cannot be resumed (its
- * destination is gone, or it was a "sync top" mirror, whose map is filled
- * after its start): the caller activates the volume on its source.
+ * The record names a job that did not pivot and @md holds its sync map:
+ * create @name directly with the job's table and "resume" (on @dev at @off,
+ * the home), so that it copies only the regions (a mirror) or chunks (a
+ * backup) the map holds. 0 done (said), 1 after an error line, -1 when it
+ * cannot be resumed: the caller activates the volume on its home and says
+ * so; -2 the same, said already (a backup whose map is empty completed).
+ * Not resumed: a "sync top" mirror (its map is filled after its start),
+ * a backup without a map (sync none or top, or ended unfinished) or to a
+ * destination without identity.
  */
-static int resume_mirror(const char *name, const char *mdevnum, const struct bj_md *md,
-			 const struct bj_record *rec, const char *dev, uint64_t off)
+static int resume_job(const char *name, const char *mdevnum, const struct bj_md *md,
+		      const struct bj_record *rec, const char *dev, uint64_t off)
 {
 	const struct bj_md_bitmap *map = sync_map(md);
+	bool backup = rec->job == BJ_RECORD_BACKUP;
+	const char *what = backup ? "backup" : "mirror";
 	char err[BJ_ERRLEN], dpath[PATH_MAX], head[160], feat[BJ_ID_LEN + 16];
 	char params[BJ_TABLE_MAX], a[32], b[32], uuid[64];
 	struct bj_vtable vt = { .metadata = "" };
@@ -205,16 +210,27 @@ static int resume_mirror(const char *name, const char *mdevnum, const struct bj_
 	const char *w;
 	size_t n, f = 0;
 
-	if (!map || has_feature(rec->opts, "sync", "top"))
+	if (!map || (!backup && has_feature(rec->opts, "sync", "top")))
 		return -1;
+	for (i = 0; i < map->nr_bits; i++)
+		todo += map->bits[i / 64] >> (i % 64) & 1;
+	if (backup && !todo) {
+		printf("%s: the backup to %s completed before the crash\n", name,
+		       rec->dest[0] ? rec->dest : "a device without identity");
+		return -2;
+	}
+	if (backup && !rec->dest[0]) {
+		printf("%s: the backup cannot be resumed: its destination has no identity\n", name);
+		return -1;
+	}
 	if (bj_devid_find(rec->dest, dpath, sizeof(dpath), err) ||
 	    bj_blockdev_info(dpath, &bytes, &ma, &mi, err)) {
-		printf("%s: the mirror to %s cannot be resumed: %s\n", name, rec->dest, err);
+		printf("%s: the %s to %s cannot be resumed: %s\n", name, what, rec->dest, err);
 		return -1;
 	}
 	if (bytes / 512 < rec->dest_off || bytes / 512 - rec->dest_off < md->data_sectors) {
-		printf("%s: the mirror to %s cannot be resumed: %s has %" PRIu64 " sectors, the volume needs %" PRIu64 " from sector %" PRIu64 "\n",
-		       name, rec->dest, dpath, bytes / 512, md->data_sectors, rec->dest_off);
+		printf("%s: the %s to %s cannot be resumed: %s has %" PRIu64 " sectors, the volume needs %" PRIu64 " from sector %" PRIu64 "\n",
+		       name, what, rec->dest, dpath, bytes / 512, md->data_sectors, rec->dest_off);
 		return -1;
 	}
 	/* its own features, as it was started, without start_paused; then resume */
@@ -231,24 +247,23 @@ static int resume_mirror(const char *name, const char *mdevnum, const struct bj_
 	}
 	snprintf(feat + f, sizeof(feat) - f, "resume");
 	snprintf(vt.metadata, sizeof(vt.metadata), "%s", mdevnum);
-	snprintf(head, sizeof(head), "mirror %s %" PRIu64 " %u:%u %" PRIu64 " %" PRIu64, dev, off, ma,
-		 mi, rec->dest_off, map->granule / 512);
+	snprintf(head, sizeof(head), "%s %s %" PRIu64 " %u:%u %" PRIu64 " %" PRIu64, what, dev, off,
+		 ma, mi, rec->dest_off, map->granule / 512);
 	if (bj_table_params(params, sizeof(params), head, feat, &vt)) {
-		bj_err("%s: the mirror table would be longer than %d bytes", name, BJ_TABLE_MAX - 1);
+		bj_err("%s: the %s table would be longer than %d bytes", name, what,
+		       BJ_TABLE_MAX - 1);
 		return 1;
 	}
 	/* the volume's DM UUID, as bj_volume_create() gives it: its metadata's uuid */
 	if (bj_dm_new_uuid(BJ_DM_UUID_VOLUME, md->uuid, uuid, sizeof(uuid), err) ||
 	    bj_dm_create(name, uuid, 0, params, md->data_sectors, err)) {
-		bj_err("%s: resuming the mirror to %s: %s", name, rec->dest, err);
+		bj_err("%s: resuming the %s to %s: %s", name, what, rec->dest, err);
 		return 1;
 	}
-	for (i = 0; i < map->nr_bits; i++)
-		todo += map->bits[i / 64] >> (i % 64) & 1;
 	todo *= map->granule;
 	if (todo > md->data_sectors * 512)
 		todo = md->data_sectors * 512;
-	printf("%s: the mirror to %s was interrupted; resumed: %s of %s left to copy\n", name,
+	printf("%s: the %s to %s was interrupted; resumed: %s of %s left to copy\n", name, what,
 	       rec->dest, bj_human_size(todo, a, sizeof(a)),
 	       bj_human_size(md->data_sectors * 512, b, sizeof(b)));
 	return 0;
@@ -294,8 +309,9 @@ int bj_activate(const char *name, const char *mdev, bool add_line)
 	snprintf(dev, sizeof(dev), "%u:%u", ma, mi);
 	snprintf(mdevnum, sizeof(mdevnum), "%u:%u", mma, mmi);
 	r = -1;
-	if (rec.job == BJ_RECORD_MIRROR && !(md.flags & BJ_MD_SB_PIVOTED))
-		r = resume_mirror(name, mdevnum, &md, &rec, dev, off);
+	if ((rec.job == BJ_RECORD_MIRROR || rec.job == BJ_RECORD_BACKUP) &&
+	    !(md.flags & BJ_MD_SB_PIVOTED))
+		r = resume_job(name, mdevnum, &md, &rec, dev, off);
 	if (r == 1)
 		goto out;
 	if (r == 0)
@@ -306,7 +322,7 @@ int bj_activate(const char *name, const char *mdev, bool add_line)
 		bj_err("%s", err);
 		goto out;
 	}
-	if (!(md.flags & BJ_MD_SB_PIVOTED))
+	if (!(md.flags & BJ_MD_SB_PIVOTED) && r == -1)
 		interrupted_job(name, &rec, id);
 activated:
 	ret = 0;

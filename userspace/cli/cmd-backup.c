@@ -271,9 +271,12 @@ int cmd_backup(int argc, char **argv)
 		       BJ_TABLE_MAX - 1);
 		goto fail;
 	}
-	/* with a metadata device: the record names the job (and its destination) first */
+	/*
+	 * with a metadata device: the record names the job, its destination and
+	 * its features (what 'activate' resumes it with) first
+	 */
 	snprintf(dest, sizeof(dest), "%u:%u", tmaj, tmin);
-	if (bj_volume_record(name, BJ_RECORD_BACKUP, dest, 0, err)) {
+	if (bj_volume_record_job(name, BJ_RECORD_BACKUP, dest, 0, feat + 1, err)) {
 		bj_qcow2_top_free(&top);
 		bj_err("%s", err);
 		goto fail;

@@ -90,14 +90,19 @@
 
 /*
  * The entry with BJ_MD_BM_SYNC (at most one, named BJ_MD_SYNC_NAME, never a
- * named bitmap of the volume) is the out-of-sync map of the mirror the
- * volume record names: a set bit is a region whose destination may differ
+ * named bitmap of the volume) is the sync map of the job the volume record
+ * names. For a mirror, a set bit is a region whose destination may differ
  * from its source. Its bits are durable before a write that could make the
  * two differ is submitted; unlike a named bitmap's, they are also cleared
  * by a block write, once the region is copied, idle, and both devices have
- * been flushed after its last write. A mirror table creates it (all set for
- * a full copy) and, with the table feature "resume", continues from it; a
- * record commit drops it (the record then names another job, or none).
+ * been flushed after its last write. For a backup (sync full, incremental),
+ * a set bit is a chunk not durably saved: the source still holds its data
+ * of the point in time; a bit is cleared only after the chunk's copy is on
+ * the destination and the destination was flushed, and a write to the chunk
+ * waits for that clear. The job's table creates it (all set for a full
+ * copy) and, with the table feature "resume", continues from it; a record
+ * commit drops it (the record then names another job, or none), and so do
+ * a backup that ends unfinished and a table that replaces one.
  */
 #define BJ_MD_SYNC_NAME		"mirror-sync"
 

@@ -17,7 +17,7 @@
 
 /* Target version, as reported by "dmsetup targets". */
 #define DM_BLOCKJOB_VERSION_MAJOR	1
-#define DM_BLOCKJOB_VERSION_MINOR	5
+#define DM_BLOCKJOB_VERSION_MINOR	6
 #define DM_BLOCKJOB_VERSION_PATCH	0
 
 enum dm_blockjob_cmd {

@@ -57,6 +57,18 @@
  * sync map (before the mirror's constructor, after the pivot's record) are
  * not checked.
  *
+ * --sync-map --dst-start S3 --pit FILE: the rule of a backup's sync map
+ * instead (Documentation/dm-blockjob.rst, "Crash safety" of the backup):
+ * FILE is the image of the source at the backup's point in time (N2
+ * sectors). At every point where the metadata holds a sync map, every
+ * chunk (granule) must be recoverable as of the point in time: where its
+ * bit is set the source must still hold FILE's data (a resumed backup
+ * copies it from there), where it is clear the destination must (it is
+ * saved). A violation is a (point, chunk) pair. The destination's chunks
+ * outside the backup's set are FILE's too: an incremental backup's
+ * destination must start as the previous backup, equal to the source
+ * outside the bitmap.
+ *
  * Log format (drivers/md/dm-log-writes.c): a super block at byte 0 (magic,
  * version 1, nr_entries, sectorsize), then from byte sectorsize
  * nr_entries entries, each one sectorsize block holding the entry header
@@ -133,6 +145,7 @@ struct lrc_opts {
 	bool cross_check;	/* and compare the incremental decoding with it */
 	bool sync_map;		/* check the mirror's sync map (bitmap NULL) */
 	uint64_t dst_start;	/* with sync_map: the destination (data_sectors long) */
+	const char *pit;	/* with sync_map: a backup's point in time image */
 };
 
 struct lrc_write {
@@ -200,6 +213,7 @@ struct lrc {
 	uint8_t *differs, *written;
 	uint64_t *wlist, nwritten;
 	uint64_t sync_writes;	/* writes and discards of either after MARK */
+	uint8_t *pit;		/* --pit: the image; differs[] bit 0: source != it, bit 1: destination */
 	bool sync_changed;	/* differs[] or the metadata changed since the last check */
 };
 
@@ -645,6 +659,48 @@ static void sync_written(struct lrc *c, uint64_t lo, uint64_t hi)
 		}
 }
 
+/* --sync-map: count a (point, region) violation; true if it is to be shown. */
+static bool count_violation(struct lrc *c, uint64_t point)
+{
+	c->st.violations++;
+	if (!c->st.first_violation_point)
+		c->st.first_violation_point = point;
+	return c->details++ < c->o->max_details;
+}
+
+/*
+ * --pit: every chunk as of the point in time: from the source where its
+ * bit is set, from the destination where it is clear.
+ */
+static int check_backup_point(struct lrc *c, const struct bj_md_bitmap *bm, uint64_t point,
+			      uint64_t entry, uint64_t before)
+{
+	uint64_t nblocks = c->o->data_sectors * 512 / SYNC_BLOCK, last = UINT64_MAX;
+
+	if (bm->granule < SYNC_BLOCK)
+		return bad(c, "the backup's sync map has chunks of %" PRIu64 " bytes, under 4 KiB",
+			   bm->granule);
+	for (uint64_t b = 0; b < nblocks; b++) {
+		uint64_t g = b * SYNC_BLOCK / bm->granule;
+		bool set = bm_bit(bm, g);
+
+		if (!(c->differs[b] & (set ? 1 : 2)) || g == last)
+			continue;
+		last = g;
+		if (count_violation(c, point))
+			fprintf(c->out, "violation: point %" PRIu64 " (entry %" PRIu64
+				"): chunk %" PRIu64 " (bytes %" PRIu64 " +%" PRIu64 "): %s at byte %"
+				PRIu64 " is not the point in time's, %s\n", point, entry, g,
+				g * bm->granule, bm->granule, set ? "the source" : "the destination",
+				(uint64_t)(b * SYNC_BLOCK), set ? "bit set" : "bit clear");
+	}
+	if (c->st.violations != before) {
+		c->st.bad_points++;
+		c->sync_changed = true;	/* count them again at the next point */
+	}
+	return 0;
+}
+
 /*
  * --sync-map: the check at a point. Every granule (region) of the sync
  * map where the two images differ must have its bit set.
@@ -660,7 +716,9 @@ static int check_sync_point(struct lrc *c, uint64_t entry, const char *kind)
 		uint64_t b = c->wlist[i], off = b * SYNC_BLOCK;
 		uint64_t n = c->o->data_sectors * 512 - off < SYNC_BLOCK ?
 			     c->o->data_sectors * 512 - off : SYNC_BLOCK;
-		uint8_t d = !!memcmp(c->src + off, c->dst + off, n);
+		uint8_t d = c->pit ? (memcmp(c->src + off, c->pit + off, n) ? 1 : 0) |
+				     (memcmp(c->dst + off, c->pit + off, n) ? 2 : 0) :
+				     !!memcmp(c->src + off, c->dst + off, n);
 
 		c->written[b] = 0;
 		if (d != c->differs[b]) {
@@ -686,6 +744,8 @@ static int check_sync_point(struct lrc *c, uint64_t entry, const char *kind)
 	if (!c->sync_changed)
 		return 0;
 	c->sync_changed = false;
+	if (c->pit)
+		return check_backup_point(c, bm, point, entry, before);
 	/* a violation is a (point, region) pair: blocks come in order */
 	last = UINT64_MAX;
 	for (uint64_t b = 0; b < nblocks; b++) {
@@ -702,10 +762,7 @@ static int check_sync_point(struct lrc *c, uint64_t entry, const char *kind)
 			    g == last || bm_bit(bm, g))
 				continue;
 			last = g;
-			c->st.violations++;
-			if (!c->st.first_violation_point)
-				c->st.first_violation_point = point;
-			if (c->details++ < c->o->max_details)
+			if (count_violation(c, point))
 				fprintf(c->out, "violation: point %" PRIu64 " (entry %" PRIu64
 					"): region %" PRIu64 " (bytes %" PRIu64 " +%" PRIu64
 					"): source and destination differ at byte %" PRIu64
@@ -932,11 +989,42 @@ static void lrc_free(struct lrc *c)
 	free(c->src);
 	free(c->dst);
 	free(c->differs);
+	free(c->pit);
 	free(c->written);
 	free(c->wlist);
 }
 
 /* Check a log with options o; prints to out; returns the exit status. */
+/* --pit: read the image (exactly @bytes long); every block differs from the all-zero images. */
+static int load_pit(struct lrc *c, uint64_t bytes, uint64_t nb)
+{
+	FILE *f = fopen(c->o->pit, "rb");
+	int r = -1;
+
+	c->pit = calloc(1, nb * SYNC_BLOCK);
+	if (!c->pit || !f) {
+		fprintf(stderr, "log-replay-check: %s: %s\n", c->o->pit,
+			f ? "out of memory" : strerror(errno));
+		goto out;
+	}
+	if (fread(c->pit, 1, bytes, f) != bytes || fgetc(f) != EOF) {
+		fprintf(stderr, "log-replay-check: %s: not an image of %" PRIu64 " bytes\n",
+			c->o->pit, bytes);
+		goto out;
+	}
+	for (uint64_t b = 0; b < nb; b++)
+		c->differs[b] = (memcmp(c->src + b * SYNC_BLOCK, c->pit + b * SYNC_BLOCK,
+					SYNC_BLOCK) ? 1 : 0) |
+				(memcmp(c->dst + b * SYNC_BLOCK, c->pit + b * SYNC_BLOCK,
+					SYNC_BLOCK) ? 2 : 0);
+	c->sync_changed = true;
+	r = 0;
+out:
+	if (f)
+		fclose(f);
+	return r;
+}
+
 int lrc_check(const struct lrc_opts *o, FILE *out, struct lrc_stats *stats)
 {
 	struct lrc c = { .o = o, .out = out, .rd.fd = -1 };
@@ -979,6 +1067,10 @@ int lrc_check(const struct lrc_opts *o, FILE *out, struct lrc_stats *stats)
 		c.wlist = calloc(nb, sizeof(*c.wlist));
 		if (!c.src || !c.dst || !c.differs || !c.written || !c.wlist) {
 			fprintf(stderr, "log-replay-check: out of memory\n");
+			lrc_free(&c);
+			return 2;
+		}
+		if (o->pit && load_pit(&c, bytes, nb)) {
 			lrc_free(&c);
 			return 2;
 		}
@@ -1029,7 +1121,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: log-replay-check --log LOG --md-start S --md-sectors N --data-start S2\n"
-		"         --data-sectors N2 {--bitmap NAME | --sync-map --dst-start S3}\n"
+		"         --data-sectors N2 {--bitmap NAME | --sync-map --dst-start S3 [--pit FILE]}\n"
 		"         [--from-mark MARK] [--max-details N]\n"
 		"         [--full-load | --cross-check] [--verbose]...\n"
 		"  (sectors of 512 bytes of the logged device; see the source's header)\n");
@@ -1063,6 +1155,7 @@ int lrc_main(int argc, char **argv)
 		{ "cross-check", no_argument, NULL, 'C' },
 		{ "sync-map", no_argument, NULL, 'S' },
 		{ "dst-start", required_argument, NULL, 's' },
+		{ "pit", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lrc_opts o = { .max_details = 5 };
@@ -1080,6 +1173,7 @@ int lrc_main(int argc, char **argv)
 		case 'F': o.full_load = true; break;
 		case 'C': o.cross_check = true; break;
 		case 'S': o.sync_map = true; break;
+		case 'p': o.pit = optarg; break;
 		case 'm': case 'M': case 'd': case 'D': case 'x': case 's':
 			if (!num(optarg, &v)) {
 				fprintf(stderr, "log-replay-check: bad number '%s'\n", optarg);
@@ -1097,7 +1191,7 @@ int lrc_main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !o.log || !have[0] || !have[1] || !have[2] || !have[3] ||
-	    (o.sync_map ? o.bitmap || !have[4] : !o.bitmap || have[4]))
+	    (o.sync_map ? o.bitmap || !have[4] : !o.bitmap || have[4] || o.pit))
 		return usage();
 	return lrc_check(&o, stdout, NULL);
 }
