@@ -48,10 +48,13 @@ userspace: deps
 	$(MAKE) -C userspace
 
 # The module built against the debug kernel, in a copy outside the checkout.
+# The sources are copied by content (-c), without their times: a file that
+# changed gets the copy's time, newer than its object, so a tree checked out
+# with older times (another worktree) never leaves a stale object behind.
 module-debug: deps
 	@kdir=$$(scripts/build-debug-kernel)/build && \
 	mkdir -p $(DEBUG_BUILD) && \
-	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+	rsync -rlpc --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
 		--include='Kbuild' --include='kernel/***' --include='include/***' \
 		--exclude='*' ./ $(DEBUG_BUILD)/ && \
 	$(MAKE) -C $$kdir M=$(DEBUG_BUILD) modules

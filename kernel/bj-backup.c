@@ -931,13 +931,20 @@ static int backup_ctr(struct bj_target *bt, char **error)
 	if (b->sync == BJ_SYNC_INCREMENTAL) {
 		r = bj_volume_bitmap_reserve(bt->vol, bt->args.bitmap, &b->taken,
 					     &b->bm_granule);
+		/*
+		 * A resumed job copies its map's chunks and never takes the
+		 * bitmap: an in-memory one the crash took is not needed.
+		 */
+		if (r == -ENOENT && (bt->args.features & BJ_F_RESUME))
+			r = 0;
+		else if (!r)
+			b->bm_reserved = true;
 		if (r) {
 			*error = r == -ENOENT ? "No dirty bitmap of that name on this volume" :
 				 r == -EBUSY ? "The dirty bitmap is in use by another job" :
 				 "Cannot allocate a copy of the dirty bitmap";
 			goto bad_link;
 		}
-		b->bm_reserved = true;
 	} else if (b->sync == BJ_SYNC_TOP) {
 		*error = "Cannot allocate the chunk bitmaps (chunk size too small?)";
 		if (bj_bitmap_init(&b->member, b->nr_chunks, GFP_KERNEL))

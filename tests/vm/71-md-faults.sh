@@ -252,6 +252,24 @@ check bwr 60000
 check dmsetup message bvol 0 cancel
 map_gone "the cancelled backup dropped its map"
 check blockjob dismiss bvol
+# An incremental from an in-memory bitmap whose table goes mid-copy (as a
+# crash leaves it; the bitmap goes with the volume): it resumes from its
+# map without the bitmap, and its destination is the point in time's.
+check blockjob backup bvol /dev/mapper/bdst --wait
+check blockjob bitmap add bvol m
+for k in $(seq 0 19); do bwr $((20000 + k * 16)) || not_ok "write $k"; done	# 20 chunks
+pit=$(dev_digest bvol)
+check blockjob backup bvol /dev/mapper/bdst --bitmap m --speed 4K
+check dmsetup remove bvol
+out=$(blockjob create bvol /dev/mapper/data --metadata $M2 2>&1)
+check_eq "$?" 0 "reopened ($out)"
+case $out in *"the backup to "*"was interrupted; resumed: "*) ok "the incremental resumed without its bitmap" ;;
+*) not_ok "the incremental did not resume: $out" ;; esac
+blockjob set-speed bvol 0 2>/dev/null
+check blockjob wait bvol --for concluded --timeout 120
+check_eq "$(job_field bvol result)" completed "the resumed incremental completed"
+check blockjob dismiss bvol
+check_eq "$(dev_digest bdst)" "$pit" "the resumed incremental holds the image of its point in time"
 check dmsetup remove bvol
 check rmmod dm_blockjob
 finish

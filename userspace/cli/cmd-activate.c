@@ -190,8 +190,9 @@ static bool has_feature(const char *opts, const char *a, const char *b)
  * create @name directly with the job's table and "resume" (on @dev at @off,
  * the home), so that it copies only the regions (a mirror) or chunks (a
  * backup) the map holds. 0 done (said), 1 after an error line, -1 when it
- * cannot be resumed: the caller activates the volume on its home and says
- * so; -2 the same, said already (a backup whose map is empty completed).
+ * cannot be resumed (the kernel refused its table too): the caller
+ * activates the volume on its home and says so; -2 the same, said already
+ * (a backup whose map is empty completed).
  * Not resumed: a "sync top" mirror (its map is filled after its start),
  * a backup without a map (sync none or top, or ended unfinished) or to a
  * destination without identity.
@@ -255,10 +256,14 @@ static int resume_job(const char *name, const char *mdevnum, const struct bj_md 
 		return 1;
 	}
 	/* the volume's DM UUID, as bj_volume_create() gives it: its metadata's uuid */
-	if (bj_dm_new_uuid(BJ_DM_UUID_VOLUME, md->uuid, uuid, sizeof(uuid), err) ||
-	    bj_dm_create(name, uuid, 0, params, md->data_sectors, err)) {
-		bj_err("%s: resuming the %s to %s: %s", name, what, rec->dest, err);
+	if (bj_dm_new_uuid(BJ_DM_UUID_VOLUME, md->uuid, uuid, sizeof(uuid), err)) {
+		bj_err("%s: %s", name, err);
 		return 1;
+	}
+	/* the kernel refused the job (say why): the volume comes back on its home */
+	if (bj_dm_create(name, uuid, 0, params, md->data_sectors, err)) {
+		printf("%s: the %s to %s cannot be resumed: %s\n", name, what, rec->dest, err);
+		return -1;
 	}
 	todo *= map->granule;
 	if (todo > md->data_sectors * 512)
