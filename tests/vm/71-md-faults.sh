@@ -271,5 +271,16 @@ check_eq "$(job_field bvol result)" completed "the resumed incremental completed
 check blockjob dismiss bvol
 check_eq "$(dev_digest bdst)" "$pit" "the resumed incremental holds the image of its point in time"
 check dmsetup remove bvol
+# Its destination gone: not resumed, said; the volume comes back on its home.
+check blockjob create bvol /dev/mapper/data --metadata $M2
+check blockjob backup bvol /dev/mapper/bdst --speed 4K
+check dmsetup remove bvol
+check dmsetup remove bdst
+out=$(blockjob create bvol /dev/mapper/data --metadata $M2 2>&1)
+check_eq "$?" 0 "reopened without the destination ($out)"
+case $out in *"cannot be resumed: "*"interrupted and ended as failed"*) ok "the backup without its destination ended as failed" ;;
+*) not_ok "without the destination: $out" ;; esac
+check_eq "$(dmsetup table bvol | awk '{print $4}')" passthrough "the volume is back in passthrough"
+check dmsetup remove bvol
 check rmmod dm_blockjob
 finish

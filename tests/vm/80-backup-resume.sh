@@ -14,8 +14,8 @@
 # copy, so the job is still running at the cut), and the power is cut at a
 # random instant within a second once a quarter is copied. Boot 2: `blockjob activate --all` resumes the backup
 # (less than the whole volume left), every acknowledged write is on the
-# volume, the resumed backup completes and /dev/vdc equals the image of the
-# point in time. Then an incremental backup from p brings /dev/vdc up to
+# volume, a view of it shows the point in time's image, the resumed backup
+# completes and /dev/vdc equals that image. Then an incremental backup from p brings /dev/vdc up to
 # date, 9 MiB of the volume change, and the next incremental (those 9 MiB)
 # is cut the same way; boot 3 resumes it (less than its set left), and
 # /dev/vdc equals the volume as it was at its start; p still holds every
@@ -96,6 +96,13 @@ resumed() {
 	res=$("$AW" check /dev/mapper/vol /dev/mapper/log | tail -n 1)
 	check_eq "$?" 0 "boot $BOOT: every acknowledged write is on the volume ($res)"
 	check_eq "$(job_field vol speed)" 2097152 "boot $BOOT: the resumed $1 kept its speed limit"
+	# A view is not persistent, but a resumed full backup can show one
+	# again: the point in time's image while the copy goes on.
+	if [ "$1" = "full backup" ]; then
+		check dm_create pit "0 $((BYTES / 512)) blockjob view $(dev_num /dev/mapper/vol)"
+		check_eq "$(dev_digest pit)" "$PIT" "boot $BOOT: a view of the resumed backup shows the point in time"
+		check dm_remove pit
+	fi
 	# (it may have ended already: the writes' copies count too)
 	blockjob set-speed vol 0 2>/dev/null || check_eq "$(job_field vol status)" concluded \
 		"boot $BOOT: set-speed refused only because the $1 ended"
