@@ -48,8 +48,9 @@ for ((i = 0; i < SEEDS; i++)); do
 	if [ $kind = incremental ]; then
 		check blockjob bitmap add vol p --persistent
 		check blockjob backup vol /dev/mapper/dst --wait
-		# a third of the volume changes: the incremental's set
-		rl_load $((seed + 2000)) 100 10 || not_ok "seed $seed: fio before the incremental failed"
+		# a third of the volume changes: the incremental's set (one job:
+		# the log's image of the source must be the device's, rl_load)
+		rl_load $((seed + 2000)) 200 10 1 || not_ok "seed $seed: fio before the incremental failed"
 		args=(--bitmap p)
 	fi
 	check dd if=/dev/mapper/vol of=/tmp/pit.img bs=1M iflag=direct status=none

@@ -29,10 +29,15 @@
 #   rl_teardown          remove data, md and lw (whatever exists; the volume
 #                        on top must be gone). Removing lw logs its pending
 #                        writes and the end mark and writes the log's super.
-#   rl_load SEED IOS [MIB]  the random write load of 79 and 81 on
-#                        /dev/mapper/vol: fio, two jobs of IOS 4-64 KiB
-#                        writes each over its first MIB (default: all),
-#                        iodepth 8, an fsync every 32 writes, no O_SYNC
+#   rl_load SEED IOS [MIB [JOBS]]  the random write load of 79 and 81 on
+#                        /dev/mapper/vol: fio, JOBS (default 2) jobs of IOS
+#                        4-64 KiB writes each over its first MIB (default:
+#                        all), iodepth 8, an fsync every 32 writes, no O_SYNC.
+#                        Two jobs can have writes to the same blocks in
+#                        flight at once, which the device may apply in
+#                        another order than the log shows (it logs by
+#                        completion): use one job where the log must match
+#                        the device byte for byte (a point-in-time image).
 #   rl_check_map LABEL VOL [ARG...]  the checker's --sync-map mode over the
 #                        log (metadata $RL_MD_SECT sectors, then the source
 #                        and the destination of VOL sectors each) from the mark
@@ -119,7 +124,7 @@ rl_load() {
 	local size=${3:-$(($(blockdev --getsize64 /dev/mapper/vol) >> 20))}
 	fio --filename=/dev/mapper/vol --direct=1 --ioengine=libaio --rw=randwrite \
 		--bsrange=4k-64k --size="${size}M" --number_ios="$2" --iodepth=8 \
-		--randseed="$1" --output=/dev/null --name=load --numjobs=2 --fsync=32
+		--randseed="$1" --output=/dev/null --name=load --numjobs="${4:-2}" --fsync=32
 }
 
 RL_POINTS=0 RL_WRITES=0
