@@ -416,8 +416,7 @@ static void fail_job(struct bj_backup *b, int err, const char *where)
 static int commit_map(struct bj_backup *b)
 {
 	struct bj_target *bt = b->bt;
-	const char *where = NULL;
-	bool drop, kick, md_err = true;
+	bool drop, kick, flush_failed = false;
 	int r = 0;
 
 	mutex_lock(&b->commit_lock);
@@ -436,20 +435,15 @@ static int commit_map(struct bj_backup *b)
 
 	if (drop) {
 		r = bj_md_sync_drop(bt->vol, bt);
-		where = "metadata-write";
 	} else {
 		r = blkdev_issue_flush(bt->dst->bdev);
-		where = "target-flush";
-		md_err = false;
-		if (!r) {
+		flush_failed = r != 0;
+		if (!r)
 			r = bj_md_sync_write(bt->vol, &b->want);
-			where = "metadata-write";
-			md_err = true;
-		}
 	}
 
 	spin_lock_irq(&b->lock);
-	if (r && md_err)
+	if (r && !flush_failed)
 		b->map_failed = true;
 	else if (!r && drop)
 		b->map_gone = true;
@@ -461,8 +455,8 @@ out_unlock:
 	mutex_unlock(&b->commit_lock);
 	if (kick)
 		queue_work(b->wq, &b->work);
-	if (r && where)
-		fail_job(b, r, where);
+	if (r)
+		fail_job(b, r, flush_failed ? "target-flush" : "metadata-write");
 	return r;
 }
 
@@ -485,14 +479,17 @@ static void finish_work(struct work_struct *ws)
 	}
 	spin_unlock_irq(&b->lock);
 
-	r = blkdev_issue_flush(b->bt->dst->bdev);
+	/*
+	 * With the map, its commit flushes the destination, then writes the
+	 * map empty (or an earlier commit flushed it after the last copy and
+	 * emptied it): a crash from now on finds nothing to resume.
+	 */
+	r = b->persist ? commit_map(b) : blkdev_issue_flush(b->bt->dst->bdev);
 	if (r) {
-		fail_job(b, r, "target-flush");
+		if (!b->persist)
+			fail_job(b, r, "target-flush");
 		return;
 	}
-	/* The map empty on disk: a crash from now on finds nothing to resume. */
-	if (b->persist && commit_map(b))
-		return;
 	/* -EINVAL while paused: resume queues this work again. */
 	conclude(b, BJ_EV_COMPLETE);
 }

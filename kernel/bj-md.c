@@ -991,6 +991,15 @@ static int find_sync(const struct bj_md_sb *sb)
 	return -1;
 }
 
+/* Remove the sync map's entry, if any, from the superblock @sb. */
+static void drop_sync_entry(struct bj_md_sb *sb)
+{
+	int i = find_sync(sb);
+
+	if (i >= 0)
+		memset(&sb->bitmaps[i], 0, sizeof(sb->bitmaps[i]));
+}
+
 static void add_nothing(void *block, u32 l, void *ctx)
 {
 }
@@ -1052,9 +1061,7 @@ static int sync_create(struct bj_md *md, sector_t granule, const struct bj_bitma
 	 * ever pass for a later entry's.
 	 */
 	md->next = md->sb;
-	i = find_sync(&md->next);
-	if (i >= 0)
-		memset(&md->next.bitmaps[i], 0, sizeof(md->next.bitmaps[i]));
+	drop_sync_entry(&md->next);
 	epoch = md->next.next_epoch++;
 	r = commit_sb(md);
 	if (r)
@@ -1150,12 +1157,10 @@ void bj_md_sync_close(struct bj_volume *vol, struct bj_target *bt)
 /* Commit the superblock without the sync map, then forget it. io_lock held. */
 static int sync_remove(struct bj_md *md)
 {
-	int i, r;
+	int r;
 
 	md->next = md->sb;
-	i = find_sync(&md->next);
-	if (i >= 0)
-		memset(&md->next.bitmaps[i], 0, sizeof(md->next.bitmaps[i]));
+	drop_sync_entry(&md->next);
 	r = commit_sb(md);
 	if (r)
 		return r;
@@ -1260,7 +1265,7 @@ out:
 int bj_md_set_record(struct bj_volume *vol, const char *text, const char **error)
 {
 	struct bj_md *md = vol->store;
-	int r, i;
+	int r;
 
 	mutex_lock(&md->io_lock);
 	if (md->sync_owner) {
@@ -1276,9 +1281,7 @@ int bj_md_set_record(struct bj_volume *vol, const char *text, const char **error
 	 * ... and the job it names is another one, or none: the sync map of
 	 * the mirror it named before must never be resumed by the next.
 	 */
-	i = find_sync(&md->next);
-	if (i >= 0)
-		memset(&md->next.bitmaps[i], 0, sizeof(md->next.bitmaps[i]));
+	drop_sync_entry(&md->next);
 	r = commit_sb(md);
 	if (r)
 		*error = "metadata record: metadata device write failed";
