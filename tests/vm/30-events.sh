@@ -1,6 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 2 --disk-size 256M --timeout 600
+# vm-kernel: stock (its kernel path, the job events sent to subscribers, runs on
+# the debug kernel in every test that waits with `blockjob wait` or --wait:
+# those waits subscribe to the same events. Runs there by name: run-vm-tests
+# --kernel debug 30)
 # Job events: `blockjob events --json` sees a mirror's events in order
 # (JOB_STATUS_CHANGE ready, BLOCK_JOB_READY, ..., BLOCK_JOB_COMPLETED) with
 # QEMU's shape; progress events while copying; the text stream filtered by

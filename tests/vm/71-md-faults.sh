@@ -211,7 +211,13 @@ map_gone() {	# WHAT: the map leaves MDEV (a bound, not a sleep)
 check blockjob create bvol /dev/mapper/data --metadata $M2
 pit=$(dev_digest bvol)
 check blockjob backup bvol /dev/mapper/bdst --speed 1M
-check_eq "$(sync_map_bytes $M2)" $((SEC * 512)) "the new backup's map holds the whole volume"
+# Its first lazy commit may already have cleared what the copy saved (a
+# second after the start): the map holds at least every chunk not copied.
+n=$(sync_map_bytes $M2)
+off=$(job_field bvol offset)
+[ "${n:-0}" -gt 0 ] && [ $((n + off)) -ge $((SEC * 512)) ] &&
+	ok "the new backup's map holds every chunk not copied ($n bytes, $off copied)" ||
+	not_ok "the new backup's map: '$n' bytes, $off of $((SEC * 512)) copied"
 check bwr 40000
 n=$(sync_map_bytes $M2)
 [ "${n:-0}" -gt 0 ] && [ "$n" -lt $((SEC * 512)) ] &&
