@@ -1,6 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm-run: --disks 4 --disk-size 64M --timeout 600
+# vm-kernel: stock (what it interrupts is the CLI; the kernel paths it meets, a
+# suspend with writes held and an inactive table dropped, run on the debug
+# kernel in 26, 29, 45, 47, 48, 50 and 70. Runs there by name:
+# run-vm-tests --kernel debug 28)
 # Commands interrupted half-way through a table switch, and two commands at
 # once (issue 16, items 10 and 11). A write held in the source (suspended
 # without flushing) keeps `blockjob complete` inside its suspend for as long
